@@ -156,13 +156,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("glass_covering", "bool", "Glass has a removable covering. " + _YES_NO, aliases=("glass_cover", "vision_panel_cover"), example="N"),
         Column("numbered", "bool", "Door carries a number visible to responders. " + _YES_NO, aliases=("door_numbered", "numbering"), example="Y"),
         Column("position_monitored", "bool", "Door position switch reports open/closed. " + _YES_NO, aliases=("door_position", "dps", "monitored"), example="N"),
-        *_location(),
+        *_location(-77.03650, 38.89770),
     )),
     Table("cameras", ("camera_id",), geometry="point", note="Video surveillance cameras.", columns=(
         Column("camera_id", "id", "Unique camera code.", aliases=("camera", "cam_id"), required=True, example="ES-01-C01"),
         Column("building_id", "ref", "Building the camera is mounted on or in.", aliases=("building", "bldg", "bldg_id"), refers_to="buildings", example="ES-01-A"),
         Column("mount", "enum", "exterior or interior.", aliases=("location_type", "placement"), enum=CAMERA_MOUNTS, example="exterior"),
-        *_location(),
+        *_location(-77.03655, 38.89775),
         Column("heading_deg", "float", "Direction the camera faces, degrees clockwise from north.", aliases=("heading", "azimuth", "bearing"), example=180.0),
         Column("hfov_deg", "float", "Horizontal field of view, degrees.", aliases=("hfov", "fov", "fov_deg"), example=90.0),
         Column("range_m", "float", "Useful range, metres (or range_ft in feet). Blank: derived from resolution.", aliases=("range",), converted={"range_ft": FEET}, example=30.0),
@@ -173,7 +173,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("repeaters", ("repeater_id",), geometry="point", note="Responder radio: BDA/DAS repeaters and PSAP-linked radios.", columns=(
         Column("repeater_id", "id", "Unique code.", aliases=("repeater",), required=True, example="ES-01-R01"),
         Column("building_id", "ref", "Building served.", aliases=("building", "bldg", "bldg_id"), refers_to="buildings", required=True, example="ES-01-A"),
-        *_location(),
+        *_location(-77.03640, 38.89760),
         Column("kind", "enum", "bda, das or psap_radio.", aliases=("type",), enum=REPEATER_KINDS, example="bda"),
         Column("range_m", "float", "Rated range, metres (or range_ft).", aliases=("range",), converted={"range_ft": FEET}, example=60.0),
         Column("psap_linked", "bool", "Linked directly to the 911 centre (PSAP). " + _YES_NO, aliases=("psap", "linked_to_911"), example="Y"),
@@ -182,7 +182,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("aed_id", "id", "Unique code.", aliases=("aed",), required=True, example="ES-01-AED1"),
         Column("building_id", "ref", "Building.", aliases=("building", "bldg", "bldg_id"), refers_to="buildings", required=True, example="ES-01-A"),
         Column("room_id", "ref", "Room or corridor it hangs in.", aliases=("room",), refers_to="rooms"),
-        *_location(),
+        *_location(-77.03645, 38.89765),
         Column("cabinet_alarmed", "bool", "Cabinet has an alarm. " + _YES_NO, aliases=("alarmed_cabinet",), example="Y"),
         Column("pads_expiry", "date", "Pads expiry date.", aliases=("pad_expiry", "pads_expire"), example="2027-03-01"),
         Column("battery_expiry", "date", "Battery expiry date.", aliases=("battery_expire",), example="2028-01-01"),
@@ -193,7 +193,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("building_id", "ref", "Building.", aliases=("building", "bldg", "bldg_id"), refers_to="buildings", required=True, example="ES-01-A"),
         Column("room_id", "ref", "Room.", aliases=("room",), refers_to="rooms"),
         Column("type", "enum", "What it is.", aliases=("equipment_type", "kind", "item"), enum=EQUIPMENT_TYPES, example="stop_the_bleed_kit"),
-        *_location(),
+        *_location(-77.03648, 38.89768),
     )),
     Table("programs", ("site_id", "action"), note="Status of each of the Ten Essential Actions per campus.", columns=(
         Column("site_id", "ref", "Campus.", aliases=("site", "campus_id", "school_id"), refers_to="sites", required=True, example="ES-01"),
@@ -498,3 +498,31 @@ def make_district(
         parking=to_metric(parking, "site_id"), walls=to_metric(walls, "building_id", ("floor", "material")),
         crs=crs, **assets,
     )
+
+
+def schema_markdown() -> str:
+    """The inventory format as Markdown tables (``docs/inventory-format.md`` is this, verbatim)."""
+    lines = ["# Inventory format", "",
+             "Generated from `facility_planner.model.TABLES` (the one place the schema is written); "
+             "`tests/test_docs.py` keeps this file in step.", "",
+             "One workbook with a sheet per table, or a folder of CSV files named like the sheets "
+             "(`doors.csv`). Headers are matched ignoring case, spaces and punctuation, with the "
+             "aliases below. " + _YES_NO + " Dates as ISO (2025-08-15), US (8/15/2025) or Excel "
+             "dates. Lengths in metres, or feet where the header says so (`range_ft`). Locations as "
+             "`lon`/`lat` (WGS84), or `x`/`y` in the campus map's CRS, or blank: the asset is then "
+             "placed at its room or building and counted, but draws no coverage geometry.", ""]
+    for t in TABLES.values():
+        lines += [f"## {t.name}", "", f"Key: `{' + '.join(t.key)}`. {t.note}", "",
+                  "| column | kind | other accepted headers | meaning |", "|---|---|---|---|"]
+        for c in t.columns:
+            kind = c.kind
+            if c.enum:
+                kind += " (" + ", ".join(c.enum) + ")"
+            if c.refers_to:
+                kind += f" → {c.refers_to}"
+            if c.required:
+                kind += ", **required**"
+            headers = ", ".join(f"`{a}`" for a in (*c.aliases, *c.converted))
+            lines.append(f"| `{c.name}` | {kind} | {headers} | {c.note.replace('|', '/')} |")
+        lines.append("")
+    return "\n".join(lines)

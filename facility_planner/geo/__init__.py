@@ -1,0 +1,13 @@
+"""Coverage geometry: camera views, responder radio, AED/kit reach, two-way comm and panic alarms."""
+
+from facility_planner.geo.config import CoverageConfig, load_coverage_config
+from facility_planner.geo.coverage import (
+    COVERAGE_FACTS,
+    Coverage,
+    compute_coverage,
+    coverage_layers_for_export,
+    room_communication,
+)
+
+__all__ = ["COVERAGE_FACTS", "Coverage", "CoverageConfig", "compute_coverage",
+           "coverage_layers_for_export", "load_coverage_config", "room_communication"]

@@ -1,0 +1,196 @@
+"""The ``facility-planner`` command: validate, assess, template, demo-data.
+
+The CLI is an edge: it reads files into bytes, calls the same library functions as the app, and
+prints. Errors reach the user as one sentence and an exit code, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from facility_planner.errors import FacilityPlannerError
+from facility_planner.model import ValidationReport
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def _map_sources(paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Read map files named on the command line into (file name, bytes) pairs."""
+    from facility_planner.errors import InputError
+
+    sources = []
+    for name in paths:
+        path = Path(name)
+        if not path.is_file():
+            raise InputError("the map file does not exist or is not a file.", file=name)
+        sources.append((path.name, path.read_bytes()))
+    return sources
+
+
+def _load(args: argparse.Namespace):
+    from facility_planner.io.load import load_district
+
+    inventory = Path(args.inventory)
+    if not inventory.exists():
+        from facility_planner.errors import InputError
+
+        raise InputError("the inventory does not exist: give an .xlsx workbook or a folder of CSV files.",
+                         file=str(inventory))
+    return load_district(inventory, maps=_map_sources(args.map or []), crs=args.crs,
+                         map_crs=args.map_crs)
+
+
+def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
+    """The validation report as aligned text lines, errors first."""
+    lines = []
+    problems = sorted(report.problems, key=lambda p: (p.severity != "error", p.file or "", p.sheet or "",
+                                                     p.row or 0, p.column or ""))
+    for problem in problems[:limit]:
+        where = " ".join(part for part in (
+            problem.file or "",
+            f"sheet={problem.sheet}" if problem.sheet else "",
+            f"row={problem.row}" if problem.row is not None else "",
+            f"column={problem.column}" if problem.column else "",
+        ) if part)
+        lines.append(f"{problem.severity.upper():7} {where}: {problem.message}")
+    if limit is not None and len(problems) > limit:
+        lines.append(f"... and {len(problems) - limit} more (use --all to list every problem)")
+    lines.append(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+                 f"{report.rejected_count} row(s) could not be used")
+    return "\n".join(lines)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    _district, report = _load(args)
+    if args.json:
+        payload = {"errors": [p.as_dict() for p in report.errors],
+                   "warnings": [p.as_dict() for p in report.warnings],
+                   "rejected_rows": report.rejected_frame().astype(object).where(
+                       report.rejected_frame().notna(), None).to_dict("records")}
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        print(format_report(report, limit=None if args.all else 200))
+    if args.rejected:
+        from facility_planner.io.exports import write_csv
+
+        write_csv(args.rejected, report.rejected_frame())
+        print(f"rejected rows written to {args.rejected}", file=sys.stderr)
+    return EXIT_INVALID if report.errors else EXIT_OK
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    from facility_planner.assess import assess, load_settings, write_outputs
+
+    started = time.perf_counter()
+    district, report = _load(args)
+    settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
+                             edition=args.edition)
+    as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    budgets = [float(b) for b in args.budget] if args.budget else None
+    result = assess(district, report, settings=settings, budget=budgets, years=args.years, as_of=as_of)
+    written = write_outputs(result, Path(args.out))
+    print(format_report(report, limit=20))
+    for path in written.values():
+        print(f"wrote {path}")
+    if result.portfolio is not None:
+        p = result.portfolio
+        print(f"budget {sum(p.budget):,.0f}: {len(p.selected)} project(s) chosen, cost {p.total_cost:,.0f}, "
+              f"risk reduction {p.total_risk_reduction:,.1f} ({p.method}, gap {p.gap:.2%})")
+    print(f"assessed {len(district.buildings)} building(s) in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from facility_planner.io.template import write_template
+
+    write_template(Path(args.out))
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from facility_planner.demo import write_demo_data
+
+    out = write_demo_data(Path(args.out_dir), schools=args.schools, seed=args.seed, fmt=args.format)
+    print(f"wrote a synthetic district of {args.schools} school(s) to {out}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facility-planner",
+        description="School facility security planning: validate inventories, assess buildings "
+                    "against the COPS minimum measures and PASS tiers, and plan retrofits to a budget.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_inputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("inventory", help="inventory workbook (.xlsx) or a folder of CSV files")
+        p.add_argument("--map", action="append", metavar="MAP",
+                       help="campus map: GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, zipped "
+                            "FileGDB or DXF (repeatable)")
+        p.add_argument("--crs", help="metric CRS for the analysis, e.g. EPSG:32618 (default: the UTM zone of the data)")
+        p.add_argument("--map-crs", help="CRS of map files that carry none (DXF), and of x/y columns")
+
+    p = sub.add_parser("validate", help="check an inventory and maps; exit 1 if any error")
+    add_inputs(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
+    p.add_argument("--rejected", metavar="CSV", help="write the rows that could not be used to this CSV")
+    p.set_defaults(handler=_cmd_validate)
+
+    p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
+    add_inputs(p)
+    p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
+    p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
+    p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
+    p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
+    p.add_argument("--budget", nargs="+", metavar="USD", help="budget in dollars; with --years, one figure per year or one for every year")
+    p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.set_defaults(handler=_cmd_assess)
+
+    p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")
+    p.add_argument("out", metavar="OUT.xlsx")
+    p.set_defaults(handler=_cmd_template)
+
+    p = sub.add_parser("demo-data", help="write a synthetic district of N schools")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--schools", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="inventory as a workbook or CSV folder")
+    p.set_defaults(handler=_cmd_demo_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``facility-planner`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except FacilityPlannerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except (OSError, ValueError) as err:
+        if os.environ.get("FACILITY_PLANNER_DEBUG"):
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:  # noqa: BLE001 - last line of defence: no traceback reaches a user
+        if os.environ.get("FACILITY_PLANNER_DEBUG"):
+            traceback.print_exc()
+        print(f"error: unexpected failure ({type(err).__name__}: {err}). "
+              "Set FACILITY_PLANNER_DEBUG=1 for details and report it.", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

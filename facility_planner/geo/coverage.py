@@ -1,0 +1,256 @@
+"""Coverage of a district: cameras, responder radio, AED and kit reach, two-way comm and panic alarms.
+
+``compute_coverage`` is pure: it takes a ``District`` and returns map layers (GeoDataFrames in the
+district's CRS) and a ``FactTable`` of coverage percentages per building for the scoring rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from facility_planner.geo._arrays import Fact, index_of, timed
+from facility_planner.geo.cameras import (
+    Frame,
+    _site_notes,
+    camera_views,
+    corridor_watch,
+    entrance_watch,
+    outdoor_watch,
+    perimeter_watch,
+)
+from facility_planner.geo.config import CoverageConfig, load_coverage_config
+from facility_planner.geo.radio import radio_coverage
+from facility_planner.geo.reach import aed_status, asset_reach, kit_places
+from facility_planner.model import District, FactTable
+
+#: Facts ``compute_coverage`` measures (name -> description); percent 0-100 unless said otherwise.
+COVERAGE_FACTS: dict[str, str] = {
+    "camera_entrance_coverage": "Located exterior doors seen by a camera at recognize density or better "
+                                "(IEC 62676-4); evidence: ids of doors not seen.",
+    "camera_entrance_coverage_unknown": "Exterior doors not located, so not judged (count; evidence: ids).",
+    "camera_perimeter_coverage": "Footprint perimeter inside an exterior camera's view.",
+    "camera_outdoor_coverage": "Parking and outdoor area of the building's site inside a camera view.",
+    "corridor_camera_coverage": "Mapped corridor area inside an interior camera's observe zone.",
+    "cameras_not_drawn": "Cameras of the building that draw no view (count; evidence: ids and why).",
+    "radio_area_coverage": "Floor area at or above -95 dBm, lowest floor (IFC 510: 95%); estimated "
+                           "from the outdoor signal where the building has no repeater.",
+    "radio_critical_coverage": "Critical-area floor space at or above -95 dBm (NFPA 1225: 99%); the "
+                               "whole floor when critical areas are not mapped.",
+    "radio_outdoor_coverage": "Floor area the outdoor signal alone reaches at -95 dBm (no repeater).",
+    "radio_needed": "1 when the outdoor signal alone misses the general threshold, else 0.",
+    "aed_reach_coverage": "Floor area within the configured walk of a located AED in service.",
+    "kit_reach_coverage": "Floor area within the configured walk of a located stop-the-bleed kit.",
+    "kit_place_coverage": "Recommended places (gym, auditorium, office, library) present in the "
+                          "building that hold a stop-the-bleed kit.",
+}
+
+
+@dataclass
+class Coverage:
+    """Result of ``compute_coverage``.
+
+    ``layers``: name -> GeoDataFrame in the district's CRS (plain-typed columns with ids);
+    ``facts``: coverage facts indexed by every ``building_id``; ``site_facts``: the outdoor figure
+    per site; ``room_comm``: classrooms, offices and large spaces with/without two-way
+    communication and panic alarms; ``config`` and ``as_of``: what the figures assumed.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    facts: FactTable
+    site_facts: FactTable
+    room_comm: pd.DataFrame
+    config: CoverageConfig
+    as_of: date
+
+    def assumptions(self) -> pd.DataFrame:
+        """Every parameter used, with its value and source."""
+        return pd.DataFrame(self.config.assumptions())
+
+
+def _fact_table(index: pd.Index, facts: dict[str, Fact]) -> FactTable:
+    values = pd.DataFrame({k: f.values for k, f in facts.items()}, index=index, dtype=float)
+    evidence = pd.DataFrame({k: pd.Series(f.evidence, index=index, dtype=object) for k, f in facts.items()},
+                            index=index)
+    subjects = pd.DataFrame({k: f.subjects for k, f in facts.items()}, index=index, dtype=float)
+    return FactTable(values, evidence, subjects)
+
+
+def room_communication(district: District, *, config: CoverageConfig) -> gpd.GeoDataFrame:
+    """Classrooms, offices and large-capacity spaces, with or without two-way comm and panic alarms.
+
+    ``two_way_comm`` is the room's answer, or True when an intercom station is recorded in the
+    room; ``panic_alarm`` is True when one is recorded in the room, False when the equipment sheet
+    has rows but none for this room, <NA> when no equipment is inventoried at all.
+    """
+    comm = config.communication
+    rooms = district.rooms.reset_index(drop=True)
+    r_type = rooms["room_type"].astype("string")
+    capacity = pd.to_numeric(rooms["capacity"], errors="coerce")
+    category = pd.Series(pd.NA, index=rooms.index, dtype="string")
+    category = category.mask(r_type.isin(comm.large_space_types.value).fillna(False)
+                             | (capacity >= comm.large_space_min_capacity.value).fillna(False),
+                             "large_space")
+    category = category.mask(r_type.isin(comm.office_types.value).fillna(False), "office")
+    category = category.mask(r_type.isin(comm.classroom_types.value).fillna(False), "classroom")
+    keep = category.notna().to_numpy(dtype=bool)
+    eq = district.equipment
+    eq_type = eq["type"].astype("string")
+    in_room = eq["room_id"].astype("string")
+    intercom_rooms = set(in_room[(eq_type == "intercom_station").fillna(False)].dropna())
+    alarm_rooms = set(in_room[(eq_type == "panic_alarm").fillna(False)].dropna())
+    alarm_buildings = eq.loc[(eq_type == "panic_alarm").fillna(False).to_numpy(), "building_id"] \
+        .astype("string").value_counts()
+    room_id = rooms["room_id"].astype("string")
+    intercom = room_id.isin(intercom_rooms).fillna(False)
+    two_way = rooms["two_way_comm"].astype("boolean").mask(intercom, True)
+    alarm = pd.array(room_id.isin(alarm_rooms).fillna(False).to_numpy(), dtype="boolean")
+    if not len(eq):
+        alarm = pd.array([pd.NA] * len(rooms), dtype="boolean")
+    b_site = dict(zip(district.buildings["building_id"].astype(str),
+                      district.buildings["site_id"].astype("string"), strict=True))
+    out = pd.DataFrame({
+        "room_id": room_id, "building_id": rooms["building_id"].astype("string"),
+        "site_id": rooms["building_id"].astype("string").map(b_site).astype("string"),
+        "room_number": rooms["room_number"].astype("string"), "room_type": r_type,
+        "category": category, "floor": rooms["floor"].astype("Int64"),
+        "capacity": rooms["capacity"].astype("Int64"), "two_way_comm": two_way,
+        "intercom_station": intercom.astype("boolean"), "panic_alarm": alarm,
+        "panic_alarms_in_building": rooms["building_id"].astype("string").map(alarm_buildings)
+        .fillna(0).astype("Int64"),
+    })
+    missing = np.where(out["two_way_comm"].fillna(True).to_numpy(dtype=bool), "", "two-way comm")
+    alarm_missing = np.where(out["panic_alarm"].fillna(True).to_numpy(dtype=bool), "", "panic alarm")
+    out["missing"] = pd.Series([", ".join(p for p in pair if p) for pair in zip(missing, alarm_missing, strict=True)],
+                               dtype="string")
+    unknown = np.where(out["two_way_comm"].isna().to_numpy(), "two-way comm", "")
+    unknown_alarm = np.where(out["panic_alarm"].isna().to_numpy(), "panic alarm", "")
+    out["unknown"] = pd.Series([", ".join(p for p in pair if p) for pair in zip(unknown, unknown_alarm, strict=True)],
+                               dtype="string")
+    return gpd.GeoDataFrame(out[keep].reset_index(drop=True),
+                            geometry=gpd.GeoSeries(rooms.geometry.values[keep], crs=district.crs),
+                            crs=district.crs)
+
+
+def compute_coverage(district: District, *, config: CoverageConfig | None = None,
+                     as_of: date | None = None, profile: dict[str, float] | None = None) -> Coverage:
+    """Measure camera, radio, AED/kit and communication coverage of every building.
+
+    Parameters
+    ----------
+    district
+        The district (``model.make_district``).
+    config
+        Coverage parameters; default ``load_coverage_config()``.
+    as_of
+        Day on which AED pads and batteries must be in date; default today.
+    profile
+        When given, filled with the wall time (s) of each stage (benchmarks).
+    """
+    config = config or load_coverage_config()
+    as_of = as_of or date.today()
+    frame = Frame.of(district)
+    facts: dict[str, Fact] = {}
+
+    with timed(profile, "setup"):
+        pass
+    views = camera_views(district, config=config.cameras, profile=profile)
+    unknown_site, notes = _site_notes(frame, views.cameras)
+    with timed(profile, "entrances (join)"):
+        entrance, entrance_unknown, uncovered = entrance_watch(district, frame, views, config=config.cameras)
+    with timed(profile, "perimeter (join)"):
+        perimeter, unwatched = perimeter_watch(district, frame, views, config=config.cameras)
+    with timed(profile, "outdoor (unions)"):
+        outdoor, outdoor_blind, site_pct = outdoor_watch(district, frame, views, config=config.cameras)
+    with timed(profile, "corridors (unions)"):
+        corridor, corridor_blind = corridor_watch(district, frame, views, config=config.cameras)
+    for fact in (entrance, perimeter, outdoor, corridor):
+        fact.values[unknown_site] = np.nan
+    not_drawn = Fact(frame.n)
+    not_drawn.values = np.array([len(n) for n in notes], dtype=float)
+    not_drawn.subjects = not_drawn.values.copy()
+    not_drawn.evidence = notes
+    facts.update(camera_entrance_coverage=entrance, camera_entrance_coverage_unknown=entrance_unknown,
+                 camera_perimeter_coverage=perimeter, camera_outdoor_coverage=outdoor,
+                 corridor_camera_coverage=corridor, cameras_not_drawn=not_drawn)
+
+    with timed(profile, "radio"):
+        radio, radio_layer = radio_coverage(district, frame, config=config.radio)
+    facts.update(radio)
+
+    with timed(profile, "AED and kit reach (unions)"):
+        aeds = district.aeds.reset_index(drop=True)
+        status = aed_status(aeds, as_of=as_of)
+        aed_fact, aed_discs, aed_gaps = asset_reach(
+            district, frame, aeds, id_column="aed_id", in_service=status["in_service"].to_numpy(),
+            reach_m=config.aeds.reach_m, quad_segs=config.aeds.quad_segs.value, label="AED")
+        eq = district.equipment.reset_index(drop=True)
+        kits = eq[(eq["type"] == "stop_the_bleed_kit").fillna(False).to_numpy()].reset_index(drop=True)
+        kit_fact, kit_discs, kit_gaps = asset_reach(
+            district, frame, kits, id_column="equipment_id", in_service=np.ones(len(kits), dtype=bool),
+            reach_m=config.kits.reach_m, quad_segs=config.aeds.quad_segs.value, label="stop-the-bleed kit")
+        facts.update(aed_reach_coverage=aed_fact, kit_reach_coverage=kit_fact,
+                     kit_place_coverage=kit_places(district, frame, kits, config=config.kits))
+
+    with timed(profile, "room communication"):
+        room_comm = room_communication(district, config=config)
+
+    with timed(profile, "facts and layers"):
+        fact_table = _fact_table(frame.building_ids, facts)
+        site_table = _fact_table(frame.site_ids, {"camera_outdoor_coverage": _site_fact(site_pct)})
+        aed_points = aeds[["aed_id", "building_id", "room_id", "located"]].copy()
+        aed_points["site_id"] = _sites_of(aeds["building_id"], frame)
+        aed_points["status"] = status["status"].to_numpy()
+        aed_points["in_service"] = status["in_service"].to_numpy()
+        aed_points["expiry_known"] = status["expiry_known"].to_numpy()
+        aed_points["pads_expiry"] = aeds["pads_expiry"].dt.strftime("%Y-%m-%d").astype("string")
+        aed_points["battery_expiry"] = aeds["battery_expiry"].dt.strftime("%Y-%m-%d").astype("string")
+        aed_points = gpd.GeoDataFrame(aed_points, geometry=aeds.geometry.values, crs=district.crs)
+        blind = pd.concat([outdoor_blind, corridor_blind], ignore_index=True)
+        layers = {
+            "cameras": views.cameras, "camera_views": views.views, "camera_zones": views.zones,
+            "blind_spots": gpd.GeoDataFrame(blind, geometry="geometry", crs=district.crs),
+            "unwatched_perimeter": unwatched, "uncovered_entrances": uncovered,
+            "radio_coverage": radio_layer, "aeds": aed_points, "aed_reach": aed_discs,
+            "aed_unreached": aed_gaps, "kit_reach": kit_discs, "kit_unreached": kit_gaps,
+            "room_comm": room_comm,
+        }
+    return Coverage(layers=layers, facts=fact_table, site_facts=site_table,
+                    room_comm=pd.DataFrame(room_comm.drop(columns="geometry")), config=config, as_of=as_of)
+
+
+def _site_fact(pct: np.ndarray) -> Fact:
+    fact = Fact(len(pct))
+    fact.values = pct
+    fact.subjects = np.isfinite(pct).astype(float)
+    return fact
+
+
+def _sites_of(building_ids: pd.Series, frame: Frame) -> pd.Series:
+    b = index_of(building_ids, frame.building_ids)
+    s = np.where(b >= 0, frame.building_site[np.maximum(b, 0)] if frame.n else -1, -1)
+    ids = np.asarray(frame.site_ids, dtype=object)
+    return pd.Series(np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None),
+                     index=building_ids.index, dtype="string")
+
+
+def coverage_layers_for_export(coverage: Coverage) -> dict[str, gpd.GeoDataFrame]:
+    """Layers ready for a GeoPackage: list cells joined with "; ", nullable booleans and integers
+    as plain columns GDAL writes (booleans with <NA> become text "yes"/"no"/""), empty layers kept."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for name, layer in coverage.layers.items():
+        layer = layer.copy()
+        for col in layer.columns:
+            if col == layer.geometry.name:
+                continue
+            series = layer[col]
+            if series.dtype == object and series.map(lambda v: isinstance(v, list | tuple)).any():
+                layer[col] = series.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
+            elif isinstance(series.dtype, pd.BooleanDtype) and series.isna().any():
+                layer[col] = series.map({True: "yes", False: "no"}).fillna("").astype("string")
+        out[name] = layer
+    return out

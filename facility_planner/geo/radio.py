@@ -1,0 +1,242 @@
+"""Responder radio: received power over a test grid of each floor (ITU-R P.1238 + wall and floor losses).
+
+Every building's footprint is cut into test-grid cells (``cells_per_floor`` or ``cell_size_m``),
+repeated per floor. Power at a cell's sample point from each located repeater of its building is
+``EIRP - L(d) - walls``, ``L = 20 log10 f + N log10 d + Lf(n) - 28``; the best repeater wins. With
+no repeater, the cell gets the configured outdoor level less building entry loss and a linear loss
+inwards, and the building is flagged ``radio_needed`` when that misses the general threshold.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from facility_planner.geo._arrays import Fact, bincount, index_of, percent
+from facility_planner.geo.cameras import Frame, asset_floor
+from facility_planner.geo.config import RadioConfig
+from facility_planner.model import District
+
+
+def path_loss_db(distance_m: np.ndarray, floors_crossed: np.ndarray, *, n_coefficient: np.ndarray | float,
+                 config: RadioConfig) -> np.ndarray:
+    """ITU-R P.1238 site-general loss (dB) for distance (m, floored at ``min_distance_m``) and floors."""
+    d = np.maximum(np.asarray(distance_m, dtype=float), config.min_distance_m.value)
+    n = np.asarray(floors_crossed, dtype=np.int64)
+    table = np.r_[0.0, np.asarray(config.floor_loss_db.value, dtype=float)]
+    top = len(table) - 1
+    lf = np.where(n <= top, table[np.minimum(n, top)],
+                  table[top] + (n - top) * config.floor_loss_db_per_extra_floor.value)
+    return 20 * np.log10(config.frequency_mhz.value) + n_coefficient * np.log10(d) + lf - 28
+
+
+def wall_loss_table(walls: gpd.GeoDataFrame, *, config: RadioConfig) -> np.ndarray:
+    """Loss (dB) of each wall: its ``loss_db`` when mapped, else by ``material``, else the default."""
+    by_material = config.wall_loss_db.value
+    material = walls["material"].astype("string").str.strip().str.lower().str.replace(" ", "_") \
+        if "material" in walls else pd.Series(pd.NA, index=walls.index, dtype="string")
+    loss = material.map(by_material).astype("Float64").fillna(config.unknown_wall_loss_db.value)
+    if "loss_db" in walls:
+        given = pd.to_numeric(walls["loss_db"], errors="coerce")
+        loss = given.where(given.notna(), loss)
+    return loss.to_numpy(dtype=float)
+
+
+def floor_grid(footprints: np.ndarray, *, config: RadioConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Test-grid cells of each footprint, clipped to it: (owner position, cell polygon)."""
+    if len(footprints) == 0:
+        return np.empty(0, np.int64), np.empty(0, object)
+    area = shapely.area(footprints)
+    size = (np.full(len(footprints), config.cell_size_m.value) if config.cell_size_m.value
+            else np.sqrt(area / config.cells_per_floor.value))
+    size = np.maximum(size, 0.5)
+    x0, y0, x1, y1 = shapely.bounds(footprints).T
+    nx = np.maximum(1, np.ceil((x1 - x0) / size)).astype(np.int64)
+    ny = np.maximum(1, np.ceil((y1 - y0) / size)).astype(np.int64)
+    count = nx * ny
+    owner = np.repeat(np.arange(len(footprints)), count)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    ix, iy = k % nx[owner], k // nx[owner]
+    s = size[owner]
+    boxes = shapely.box(x0[owner] + ix * s, y0[owner] + iy * s, x0[owner] + (ix + 1) * s,
+                        y0[owner] + (iy + 1) * s)
+    shapely.prepare(footprints)
+    inside = shapely.contains(footprints[owner], boxes)
+    cells = boxes.copy()
+    edge = np.flatnonzero(~inside & shapely.intersects(footprints[owner], boxes))
+    cells[edge] = shapely.intersection(boxes[edge], footprints[owner[edge]])
+    keep = inside.copy()
+    keep[edge] = shapely.area(cells[edge]) > 1e-6
+    return owner[keep], cells[keep]
+
+
+def radio_coverage(district: District, frame: Frame, *,
+                   config: RadioConfig) -> tuple[dict[str, Fact], gpd.GeoDataFrame]:
+    """Radio facts per building and the test-grid cells with their estimated power.
+
+    Returns facts ``radio_area_coverage`` (lowest floor share at or above the threshold),
+    ``radio_critical_coverage``, ``radio_outdoor_coverage`` and ``radio_needed`` (0/1), and the
+    ``radio_coverage`` layer (one row per cell and floor).
+    """
+    fp_b = np.flatnonzero(frame.has_footprint)
+    fps = frame.footprints[fp_b].astype(object)
+    floors_b = pd.to_numeric(district.buildings["floors"], errors="coerce").to_numpy(dtype=float)
+    floors_unknown = ~(floors_b >= 1)
+    floors_b = np.where(floors_unknown, 1, floors_b).astype(np.int64)
+    owner, cells = floor_grid(fps, config=config)
+    cell_b = fp_b[owner]
+    n_fl = floors_b[cell_b]
+    # Every cell once per floor.
+    s_cell = np.repeat(np.arange(len(cells)), n_fl)
+    s_floor = np.arange(len(s_cell)) - np.repeat(np.cumsum(n_fl) - n_fl, n_fl) + 1
+    s_b = cell_b[s_cell]
+    pts = shapely.point_on_surface(cells)
+    xy = shapely.get_coordinates(pts).reshape(-1, 2)
+    s_area = shapely.area(cells)[s_cell]
+
+    # Outdoor estimate: outdoor level - entry loss - linear loss inwards from the exterior wall.
+    depth = shapely.distance(pts, shapely.boundary(fps[owner])) if len(cells) else np.empty(0)
+    outdoor_dbm = (config.outdoor_signal_dbm.value - config.building_entry_loss_db.value
+                   - config.indoor_loss_db_per_m.value * depth)[s_cell]
+
+    reps = district.repeaters.reset_index(drop=True)
+    r_b = index_of(reps["building_id"], frame.building_ids)
+    r_loc = reps["located"].fillna(False).to_numpy(dtype=bool) & (r_b >= 0)
+    has_any_rep = bincount(r_b, frame.n) > 0
+    loc_idx = np.flatnonzero(r_loc)
+    loc_idx = loc_idx[np.argsort(r_b[loc_idx], kind="stable")]
+    r_xy = (shapely.get_coordinates(np.asarray(reps.geometry.values, dtype=object)[loc_idx]).reshape(-1, 2)
+            if len(loc_idx) else np.empty((0, 2)))
+    r_floor = asset_floor(reps, config.repeater_floor.value)[loc_idx]
+    r_count = bincount(r_b[loc_idx], frame.n).astype(np.int64)
+    r_first = np.cumsum(r_count) - r_count
+
+    walls = district.walls.reset_index(drop=True)
+    w_b = index_of(walls["building_id"], frame.building_ids) if len(walls) else np.empty(0, np.int64)
+    has_walls = bincount(w_b, frame.n) > 0
+
+    # Pairs (sample, repeater of its building).
+    per = r_count[s_b]
+    p_s = np.repeat(np.arange(len(s_b)), per)
+    p_r = r_first[s_b][p_s] + (np.arange(len(p_s)) - np.repeat(np.cumsum(per) - per, per))
+    dist = np.hypot(*(xy[s_cell[p_s]] - r_xy[p_r]).T) if len(p_s) else np.empty(0)
+    crossed = np.abs(s_floor[p_s] - r_floor[p_r]).astype(np.int64)
+    n_coef = np.where(has_walls[s_b[p_s]], config.distance_power_coefficient_with_walls.value,
+                      config.distance_power_coefficient.value)
+    dbm = config.eirp_dbm.value - path_loss_db(dist, crossed, n_coefficient=n_coef, config=config)
+    w_pair = np.flatnonzero(has_walls[s_b[p_s]])
+    if len(w_pair):
+        w_geom = np.asarray(walls.geometry.values, dtype=object)
+        w_loss = wall_loss_table(walls, config=config)
+        w_floor = (pd.to_numeric(walls["floor"], errors="coerce").to_numpy(dtype=float)
+                   if "floor" in walls else np.full(len(walls), np.nan))
+        paths = shapely.linestrings(np.stack([xy[s_cell[p_s[w_pair]]], r_xy[p_r[w_pair]]], axis=1))
+        path_i, wall_i = shapely.STRtree(w_geom).query(paths, predicate="intersects")
+        pp = w_pair[path_i]
+        same = (w_b[wall_i] == s_b[p_s[pp]]) & (np.isnan(w_floor[wall_i]) | (w_floor[wall_i] == s_floor[p_s[pp]]))
+        np.subtract.at(dbm, pp[same], w_loss[wall_i[same]])
+    best = np.full(len(s_b), -np.inf)
+    np.maximum.at(best, p_s, dbm)
+    with_rep = r_count[s_b] > 0
+    no_rep = ~has_any_rep[s_b]
+    s_dbm = np.where(with_rep, best, np.where(no_rep, outdoor_dbm, np.nan))
+    threshold = config.threshold_dbm.value
+    covered = s_dbm >= threshold
+
+    # Share per (building, floor): the lowest floor decides.
+    key = s_b * 1000 + np.minimum(s_floor, 999)
+    ukey, inv = np.unique(key, return_inverse=True)
+    fl_area = np.bincount(inv, weights=s_area)
+    fl_cov = np.bincount(inv, weights=s_area * covered)
+    fl_out = np.bincount(inv, weights=s_area * (outdoor_dbm >= threshold))
+    fl_b, fl_floor = ukey // 1000, ukey % 1000
+    fl_share = percent(fl_cov, fl_area)
+    fl_out_share = percent(fl_out, fl_area)
+    worst = np.full(frame.n, np.inf)
+    np.minimum.at(worst, fl_b, fl_share)
+    worst_out = np.full(frame.n, np.inf)
+    np.minimum.at(worst_out, fl_b, fl_out_share)
+
+    area_fact, crit_fact, out_fact, need_fact = Fact(frame.n), Fact(frame.n), Fact(frame.n), Fact(frame.n)
+    judged = frame.has_footprint & ((r_count > 0) | ~has_any_rep)
+    area_fact.values = np.where(judged & np.isfinite(worst), worst, np.nan)
+    area_fact.subjects = np.where(frame.has_footprint, bincount(s_b, frame.n, s_area), 0.0)
+    general = config.general_share_pct.value
+    short = (fl_share < general) & judged[fl_b]
+    area_fact.note(fl_b[short], (f"floor {f}: {100 - s:.0f}% of floor area below {threshold:g} dBm"
+                                 for f, s in zip(fl_floor[short], fl_share[short], strict=True)))
+    ids = reps["repeater_id"].to_numpy(dtype=object)
+    unloc = np.flatnonzero(~reps["located"].fillna(False).to_numpy(dtype=bool) & (r_b >= 0))
+    area_fact.note(r_b[unloc], (f"repeater {i} not located: coverage not estimated from it" for i in ids[unloc]))
+    est = frame.has_footprint & ~has_any_rep
+    area_fact.note(np.flatnonzero(est), (
+        f"no repeater: estimated from an outdoor signal of {config.outdoor_signal_dbm.value:g} dBm"
+        for _ in range(int(est.sum()))))
+    unknown_floors = frame.has_footprint & floors_unknown
+    area_fact.note(np.flatnonzero(unknown_floors), ("number of floors unknown: 1 assumed"
+                                                    for _ in range(int(unknown_floors.sum()))))
+
+    crit_fact.values = area_fact.values.copy()
+    crit_fact.subjects = area_fact.subjects.copy()
+    crit_area, crit_cov = _critical_areas(district, frame, cells, s_cell, s_floor, s_b, covered,
+                                          config=config)
+    mapped = crit_area > 0
+    crit_fact.values = np.where(mapped & judged, percent(crit_cov, crit_area), crit_fact.values)
+    crit_fact.subjects = np.where(mapped, crit_area, crit_fact.subjects)
+    critical = config.critical_share_pct.value
+    for b in np.flatnonzero(judged).tolist():
+        if mapped[b] and crit_fact.values[b] < critical:
+            crit_fact.evidence[b].append(
+                f"{100 - crit_fact.values[b]:.0f}% of critical-area floor space below {threshold:g} dBm")
+        elif not mapped[b]:
+            crit_fact.evidence[b].append("critical areas not mapped: whole floor used")
+            crit_fact.evidence[b].extend(e for e in area_fact.evidence[b] if e.startswith("floor "))
+
+    out_fact.values = np.where(frame.has_footprint & np.isfinite(worst_out), worst_out, np.nan)
+    out_fact.subjects = area_fact.subjects.copy()
+    need_fact.values = np.where(np.isnan(out_fact.values), np.nan, (out_fact.values < general).astype(float))
+    need_fact.subjects = frame.has_footprint.astype(float)
+    for b in np.flatnonzero(need_fact.values == 1).tolist():
+        need_fact.evidence[b].append(f"outdoor signal reaches {out_fact.values[b]:.0f}% of the floor area "
+                                     f"at {threshold:g} dBm (needs {general:g}%)")
+        out_fact.evidence[b].append(f"{100 - out_fact.values[b]:.0f}% of floor area below "
+                                    f"{threshold:g} dBm without a repeater")
+
+    b_ids = np.asarray(frame.building_ids, dtype=object)
+    site_ids = np.asarray(frame.site_ids, dtype=object)
+    bs = frame.building_site[s_b]
+    layer = gpd.GeoDataFrame({
+        "building_id": b_ids[s_b], "site_id": np.where(bs >= 0, site_ids[np.maximum(bs, 0)] if len(site_ids) else None, None),
+        "floor": s_floor, "dbm": s_dbm, "covered": covered, "area_m2": s_area,
+        "basis": np.where(with_rep, "repeater", np.where(no_rep, "outdoor estimate", "unknown")),
+    }, geometry=gpd.GeoSeries(cells[s_cell], crs=district.crs), crs=district.crs)
+    return {"radio_area_coverage": area_fact, "radio_critical_coverage": crit_fact,
+            "radio_outdoor_coverage": out_fact, "radio_needed": need_fact}, layer
+
+
+def _critical_areas(district: District, frame: Frame, cells: np.ndarray, s_cell: np.ndarray,
+                    s_floor: np.ndarray, s_b: np.ndarray, covered: np.ndarray, *,
+                    config: RadioConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Mapped critical-area floor space per building, and the part of it in covered cells."""
+    rooms = district.rooms.reset_index(drop=True)
+    geom = np.asarray(rooms.geometry.values, dtype=object)
+    crit = rooms["room_type"].isin(config.critical_room_types.value).fillna(False).to_numpy(dtype=bool)
+    crit = crit & ~pd.isna(geom)
+    c_idx = np.flatnonzero(crit)
+    area, cov = np.zeros(frame.n), np.zeros(frame.n)
+    if not len(c_idx) or not len(s_cell):
+        return area, cov
+    c_b = index_of(rooms["building_id"], frame.building_ids)[c_idx]
+    c_floor = asset_floor(rooms, 1)[c_idx]
+    # Sample k is (cell s_cell[k], floor s_floor[k]); look rooms up against cells, then floors.
+    cell_i, room_i = shapely.STRtree(geom[c_idx]).query(cells, predicate="intersects")
+    piece = shapely.area(shapely.intersection(cells[cell_i], geom[c_idx][room_i]))
+    first = np.searchsorted(s_cell, cell_i)
+    sample = first + (c_floor[room_i].astype(np.int64) - 1)
+    ok = (c_floor[room_i] >= 1) & (sample < len(s_cell))
+    ok[ok] &= (s_cell[sample[ok]] == cell_i[ok]) & (s_b[sample[ok]] == c_b[room_i[ok]])
+    area = bincount(c_b[room_i[ok]], frame.n, piece[ok])
+    cov = bincount(c_b[room_i[ok]], frame.n, piece[ok] * covered[sample[ok]])
+    return area, cov

@@ -1,0 +1,913 @@
+"""Read an inventory (one workbook, or CSV files named like its sheets) into clean typed tables.
+
+Every value is read as text and parsed here, column by column, so that each problem can be
+reported with its file, sheet, row, column, the value found and what was expected. Unusable rows
+(no key, duplicate key, unknown building, ...) are set aside in the report, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facility_planner import settings
+from facility_planner.errors import InputError, UploadRejected
+from facility_planner.model import (
+    TABLES,
+    Column,
+    Table,
+    ValidationReport,
+    coerce_table,
+    empty_table,
+    normalise_header,
+)
+
+__all__ = ["read_inventory", "WORKBOOK_SUFFIXES", "CSV_SUFFIXES"]
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+REQUIRED_SHEETS = ("sites", "buildings")
+
+#: Other sheet (or CSV file) names accepted for each table, after ``normalise_header``.
+SHEET_ALIASES: dict[str, tuple[str, ...]] = {
+    "sites": ("site", "schools", "school", "campuses", "campus"),
+    "buildings": ("building", "bldgs", "bldg"),
+    "rooms": ("room",),
+    "doors": ("door",),
+    "cameras": ("camera", "cctv", "video_cameras"),
+    "repeaters": ("repeater", "radio", "radios", "responder_radio"),
+    "aeds": ("aed", "defibrillators"),
+    "equipment": ("equipments", "safety_equipment"),
+    "programs": ("program", "actions", "essential_actions", "ten_essential_actions"),
+    "checklist": ("checklists", "pass_checklist"),
+}
+#: Sheets the template (or a district) keeps for people, not data: skipped without a word.
+_PEOPLE_SHEETS = {"readme", "read_me", "how_to_fill", "how_to_fill_in", "instructions", "help",
+                  "notes", "lists", "about"}
+
+_TRUE = ("y", "yes", "true", "t", "1", "x", "✓", "✔")
+_FALSE = ("n", "no", "false", "f", "0")
+_BOOL = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
+#: Written in a cell to say "not known": read as unknown without complaint (not for ids or text).
+_UNKNOWN = {"unknown", "unk", "?", "n/a", "na", "tbd", "not known", "-", "--"}
+
+#: Plausible ranges; a value outside is reported and left unknown.
+_RANGES: dict[str, tuple[float, float]] = {
+    "enrollment": (0, 100_000), "staff": (0, 100_000), "year_built": (1700, 2100),
+    "floors": (0, 200), "gross_area": (0, 10_000_000), "occupancy": (0, 100_000),
+    "floor": (-10, 200), "capacity": (0, 100_000), "heading_deg": (-360, 360),
+    "hfov_deg": (1, 360), "range_m": (0, 100_000), "resolution_px": (1, 100_000),
+    "recording_days": (0, 10_000), "action": (1, 10),
+}
+#: Names for enumeration columns in messages ("is not a valid door role").
+_ENUM_NOUNS = {("doors", "role"): "door role", ("rooms", "room_type"): "room type",
+               ("sites", "threat_level"): "threat level", ("cameras", "mount"): "camera mount",
+               ("cameras", "status"): "camera status", ("repeaters", "kind"): "repeater kind",
+               ("equipment", "type"): "equipment type", ("programs", "status"): "status",
+               ("checklist", "status"): "status"}
+_EXPECTED = {
+    "bool": "yes or no (Y/N, yes/no, true/false, 1/0, or x/blank)",
+    "int": "a whole number",
+    "float": "a number",
+    "date": "a date such as 2025-08-15 or 8/15/2025",
+    "lon": "a longitude in decimal degrees, e.g. -77.03",
+    "lat": "a latitude in decimal degrees, e.g. 38.89",
+    "x": "a number (easting in the map's coordinates)",
+    "y": "a number (northing in the map's coordinates)",
+}
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+# ----------------------------------------------------------------------------------------------
+# Sources: bytes, paths and uploads -> raw sheets of text cells
+
+
+@dataclass
+class _RawSheet:
+    """One sheet or CSV file as read: columns of cells (any Python type), not yet parsed."""
+
+    file: str | None
+    name: str                       # sheet name as written, or the CSV's file name
+    is_csv: bool
+    columns: list[pd.Series]        # one per spreadsheet column, all the same length
+    table: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f'File "{self.name}"' if self.is_csv else f'Sheet "{self.name}"'
+
+
+@dataclass
+class _Context:
+    """What later tables need from earlier ones, and the report being written."""
+
+    report: ValidationReport
+    kept_keys: dict[str, pd.Index] = field(default_factory=dict)
+    rejected_keys: dict[str, dict[str, int]] = field(default_factory=dict)
+    unusable: dict[str, str] = field(default_factory=dict)   # table -> why it could not be read
+    room_building: dict[str, str] = field(default_factory=dict)
+    building_site: dict[str, str] = field(default_factory=dict)
+    sheets: dict[str, _RawSheet] = field(default_factory=dict)
+    originals: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> column -> header
+
+
+def read_inventory(
+    source: bytes | str | os.PathLike[str] | Mapping[str, bytes],
+    *,
+    filename: str | None = None,
+) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
+    """Read and validate an inventory workbook or CSV files.
+
+    Parameters
+    ----------
+    source
+        Bytes of a workbook (.xlsx; .xls/.ods also read), a path to a workbook, to one CSV or to a
+        folder of CSV files named like the sheets (``doors.csv``), or a mapping of file names to
+        bytes (uploaded CSV files, or a workbook).
+    filename
+        Name of the file ``source`` bytes came from, used in messages (and to tell a CSV from a
+        workbook).
+
+    Returns
+    -------
+    tables, report
+        One clean frame per table of ``TABLES`` (empty when the sheet is absent), with schema
+        columns, schema dtypes and ``source_row``; and every problem found, with the rows that
+        could not be used (``report.rejected``).
+
+    Raises
+    ------
+    InputError
+        When the source as a whole cannot be read (not a workbook or CSV, no inventory sheet).
+    UploadRejected
+        When a file breaks a size or zip-content limit.
+    """
+    files = _source_files(source, filename=filename)
+    report = ValidationReport()
+    context = _Context(report=report)
+    for sheet in _raw_sheets(files):
+        _assign_table(sheet, context)
+    if not context.sheets:
+        names = ", ".join(TABLES)
+        raise InputError(f"No inventory sheet found. Name the sheets (or CSV files) {names}.",
+                         file=filename or _first_name(files))
+    for name in REQUIRED_SHEETS:
+        if name not in context.sheets:
+            context.unusable[name] = f"there is no {name} sheet"
+            report.add("error", f'The inventory has no "{name}" sheet (or {name}.csv file); it is '
+                       f"required, so rows that refer to {name} cannot be used.",
+                       file=filename or _first_name(files), sheet=name)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, table in TABLES.items():
+        sheet = context.sheets.get(name)
+        tables[name] = empty_table(name) if sheet is None else _read_table(sheet, table, context)
+    _check_locations(tables, context)
+    order = {name: i for i, name in enumerate(TABLES)}
+    report.problems.sort(key=lambda p: (order.get(p.sheet or "", -1), p.row or 0))
+    return {name: coerce_table(name, frame) for name, frame in tables.items()}, report
+
+
+def _first_name(files: list[tuple[str | None, bytes]]) -> str | None:
+    return files[0][0] if files else None
+
+
+def _source_files(source: object, *, filename: str | None) -> list[tuple[str | None, bytes]]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        files = [(filename, bytes(source))]
+    elif isinstance(source, Mapping):
+        files = [(str(name), bytes(data)) for name, data in source.items()]
+    elif isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            paths = sorted(p for p in path.iterdir() if p.is_file()
+                           and p.suffix.lower() in (*CSV_SUFFIXES, *WORKBOOK_SUFFIXES)
+                           and not p.name.startswith(("~$", ".")))
+            if not paths:
+                raise InputError("The folder holds no CSV files or workbooks.", file=path.name)
+        elif path.is_file():
+            paths = [path]
+        else:
+            raise InputError("The file or folder does not exist.", file=path.name)
+        for p in paths:
+            if p.stat().st_size > settings.max_upload_bytes:
+                raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
+                                     file=p.name)
+        files = [(p.name, p.read_bytes()) for p in paths]
+    else:
+        raise InputError(f"Cannot read an inventory from a {type(source).__name__}.")
+    for name, data in files:
+        if len(data) > settings.max_upload_bytes:
+            raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
+                                 file=name)
+    return files
+
+
+def _is_workbook(name: str | None, data: bytes) -> bool:
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return True
+    return bool(name) and name.lower().endswith(WORKBOOK_SUFFIXES)
+
+
+def _raw_sheets(files: list[tuple[str | None, bytes]]) -> list[_RawSheet]:
+    sheets: list[_RawSheet] = []
+    for name, data in files:
+        if _is_workbook(name, data):
+            sheets.extend(_read_workbook(data, filename=name))
+        elif name is None or name.lower().endswith(CSV_SUFFIXES):
+            sheets.append(_read_csv(data, filename=name or "inventory.csv"))
+        else:
+            raise InputError("This is neither a workbook (.xlsx) nor a CSV file.", file=name)
+    return sheets
+
+
+def _check_zip(data: bytes, *, filename: str | None) -> None:
+    """Refuse workbooks (zip files) whose content would be a zip bomb."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as err:
+        raise InputError("The workbook is damaged or is not an .xlsx file.", file=filename) from err
+    if len(members) > settings.max_zip_members:
+        raise UploadRejected(f"The workbook holds more than {settings.max_zip_members:,} parts.",
+                             file=filename)
+    total = sum(m.file_size for m in members)
+    if total > settings.max_zip_uncompressed_bytes:
+        raise UploadRejected("The workbook is too large once unpacked.", file=filename)
+    for m in members:
+        if m.file_size > 1_000_000 and m.file_size > settings.max_zip_ratio * max(m.compress_size, 1):
+            raise UploadRejected("The workbook is compressed suspiciously well (a zip bomb?).",
+                                 file=filename)
+
+
+def _read_workbook(data: bytes, *, filename: str | None) -> list[_RawSheet]:
+    from python_calamine import CalamineWorkbook
+
+    if data[:4] == b"PK\x03\x04":
+        _check_zip(data, filename=filename)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as err:  # calamine raises its own error types for every damaged file
+        raise InputError(f"The workbook cannot be read ({err}).", file=filename) from err
+    sheets = []
+    for sheet_name in book.sheet_names:
+        try:
+            rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except Exception as err:
+            raise InputError(f"The sheet cannot be read ({err}).", file=filename,
+                             sheet=sheet_name) from err
+        width = max((len(r) for r in rows), default=0)
+        columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)] if width else []
+        sheets.append(_RawSheet(file=filename, name=sheet_name, is_csv=False, columns=columns))
+    return sheets
+
+
+def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")  # what Excel on Windows saves
+    first = text.split("\n", 1)[0]
+    sep = max((",", ";", "\t", "|"), key=first.count) if first else ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, sep=sep, engine="c")
+        columns = [frame[c] for c in frame.columns]
+    except pd.errors.EmptyDataError:
+        columns = []
+    except pd.errors.ParserError:
+        # Rows of unequal length: the csv module pads instead of failing.
+        import csv
+
+        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        width = max((len(r) for r in rows), default=0)
+        rows = [r + [""] * (width - len(r)) for r in rows]
+        columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)]
+    return _RawSheet(file=filename, name=filename, is_csv=True, columns=columns)
+
+
+def _table_for(name: str) -> str | None:
+    key = normalise_header(Path(name).stem if name.lower().endswith(CSV_SUFFIXES) else name)
+    for table, aliases in SHEET_ALIASES.items():
+        if key == table or key in aliases:
+            return table
+    for table, aliases in SHEET_ALIASES.items():  # "district_doors.csv", "inventory - doors"
+        if any(key.endswith("_" + a) for a in (table, *aliases)):
+            return table
+    return None
+
+
+def _assign_table(sheet: _RawSheet, context: _Context) -> None:
+    table = _table_for(sheet.name)
+    report = context.report
+    if table is None:
+        if normalise_header(sheet.name) not in _PEOPLE_SHEETS and _has_data(sheet):
+            report.add("warning", f'{sheet.where} is not an inventory sheet and was not read; '
+                       f"inventory sheets are named {', '.join(TABLES)}.",
+                       file=sheet.file, sheet=sheet.name)
+        return
+    if table in context.sheets:
+        first = context.sheets[table]
+        report.add("error", f'{sheet.where} holds {table} as well as {first.where.lower()}; '
+                   f"only the first was read. Put all {table} in one sheet.",
+                   file=sheet.file, sheet=table)
+        return
+    sheet.table = table
+    context.sheets[table] = sheet
+
+
+def _has_data(sheet: _RawSheet) -> bool:
+    return any(_to_text(c).notna().any() for c in sheet.columns)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cells -> text
+
+
+def _to_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped text (``string`` dtype), ``<NA>`` when blank.
+
+    Whole numbers print without ``.0`` (an id typed as 101 reads "101"), dates as ISO.
+    """
+    if values.dtype != object:
+        text = values.astype("string")
+    else:
+        kinds = values.map(type)
+        is_str = kinds.isin([str]).to_numpy()
+        if is_str.all():
+            text = values.astype("string")
+        else:
+            out = values.copy()
+            is_float = kinds.isin([float]).to_numpy()
+            if is_float.any():
+                f = values[is_float].astype(float)
+                whole = np.isfinite(f) & (f == np.round(f)) & (f.abs() < 2**53)
+                printed = f.map(repr).astype(object)
+                printed[~np.isfinite(f)] = None
+                printed[whole] = f[whole].astype("int64").astype(str).astype(object)
+                out[is_float] = printed
+            other = ~(is_str | is_float)
+            if other.any():
+                out[other] = values[other].map(_cell_text)
+            text = out.astype("string")
+    text = text.str.strip()
+    return text.mask(text == "")
+
+
+def _isin(values: pd.Series, options: object) -> np.ndarray:
+    """``Series.isin`` through a hash table on objects (Arrow strings take a slow path)."""
+    table = pd.Index(pd.unique(np.asarray(list(options), dtype=object)))
+    return table.get_indexer(values.to_numpy(dtype=object, na_value=None)) >= 0
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# One sheet -> one typed table
+
+
+def _header_lookup(table: Table) -> dict[str, tuple[Column, float | None]]:
+    lookup: dict[str, tuple[Column, float | None]] = {}
+    for col in table.columns:
+        lookup[normalise_header(col.name)] = (col, None)
+    for col in table.columns:
+        for header, factor in col.converted.items():
+            lookup.setdefault(normalise_header(header), (col, factor))
+    for col in table.columns:
+        for alias in col.aliases:
+            lookup.setdefault(normalise_header(alias), (col, None))
+    if len(table.key) == 1:
+        lookup.setdefault("id", (table.column(table.key[0]), None))
+    return lookup
+
+
+def _match_header(header: str, lookup: dict[str, tuple[Column, float | None]]) -> tuple[Column, float | None] | None:
+    """Find the column a header names, trying a few spellings ("Door #" -> door_no -> door_id)."""
+    norm = normalise_header(header)
+    candidates = [norm, re.sub(r"(^|_)number($|_)", r"\1no\2", norm),
+                  norm.removesuffix("_id"), norm + "_id", re.sub(r"_(number|no)$", "", norm)]
+    for candidate in candidates:
+        if candidate in lookup:
+            return lookup[candidate]
+    return None
+
+
+def _read_table(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFrame:
+    report = context.report
+    name = table.name
+    texts = [_to_text(c) for c in sheet.columns]
+    if not texts:
+        return _empty_sheet(sheet, table, context)
+    filled = np.column_stack([t.notna().to_numpy() for t in texts])
+    nonblank_rows = np.flatnonzero(filled.any(axis=1))
+    if not len(nonblank_rows):
+        return _empty_sheet(sheet, table, context)
+    # Headers -> schema columns. The header is the first non-blank row, unless a title sits
+    # above it: then the row among the first few that names the most columns.
+    lookup = _header_lookup(table)
+    scores = [sum(_match_header(str(t.iloc[r]), lookup) is not None for t in texts if pd.notna(t.iloc[r]))
+              for r in nonblank_rows[:10]]
+    pick = int(np.argmax(scores)) if max(scores) > 0 else 0
+    header_at = int(nonblank_rows[pick])
+    data_at = nonblank_rows[pick + 1:]
+    source_row = pd.array(data_at + 1, dtype="Int64")
+    found: dict[str, tuple[int, float | None]] = {}
+    headers: list[str] = []
+    for j, text in enumerate(texts):
+        header = text.iloc[header_at]
+        has_data = bool(filled[data_at, j].any()) if len(data_at) else False
+        if pd.isna(header):
+            headers.append(f"column {_column_letter(j)}")
+            if has_data:
+                report.add("warning", f"{sheet.where}, column {_column_letter(j)} has values but no "
+                           "header; it was not read.", file=sheet.file, sheet=name,
+                           column=_column_letter(j))
+            continue
+        header = str(header)
+        headers.append(header if header not in headers else f"{header} ({_column_letter(j)})")
+        match = _match_header(header, lookup)
+        if match is None:
+            report.add("warning", f'{sheet.where}, column "{header}" is not an inventory column '
+                       f"for {name} and was not read.", file=sheet.file, sheet=name, column=header)
+            continue
+        col, factor = match
+        if col.name in found:
+            first = texts[found[col.name][0]].iloc[header_at]
+            report.add("warning", f'{sheet.where}, column "{header}" gives {col.name} a second time '
+                       f'(after column "{first}"); only "{first}" was read.',
+                       file=sheet.file, sheet=name, column=header)
+            continue
+        found[col.name] = (j, factor)
+    raw = pd.DataFrame({h: t.iloc[data_at].to_numpy() for h, t in zip(headers, texts, strict=True)})
+    context.originals[name] = {c: headers[j] for c, (j, _) in found.items()}
+    label = context.originals[name]
+
+    missing = [c.name for c in table.columns if c.required and c.name not in found]
+    if missing:
+        for column in missing:
+            col = table.column(column)
+            alias = f" (or {', '.join(col.aliases[:3])})" if col.aliases else ""
+            report.add("error", f'{sheet.where} has no "{column}" column{alias}; it is required, so '
+                       f"none of its {_rows(len(raw))} could be used.",
+                       file=sheet.file, sheet=name, column=column)
+        reason = f"the sheet has no {', '.join(missing)} column"
+        _reject_rows(report, name, raw, source_row, pd.Series(reason, index=raw.index))
+        context.unusable[name] = f"the {name} sheet has no {', '.join(missing)} column"
+        context.kept_keys[name] = pd.Index([], dtype="string")
+        return empty_table(name)
+
+    # Values, column by column
+    frame = pd.DataFrame(index=raw.index)
+    unreadable: dict[str, np.ndarray] = {}
+    for column, (j, factor) in found.items():
+        col = table.column(column)
+        text = texts[j].iloc[data_at].reset_index(drop=True)
+        values, bad, expected = _parse(text, col, table)
+        if factor is not None:
+            values = values * factor
+        frame[column] = values
+        unreadable[column] = bad
+        outcome = "The row was not used." if col.required else "The value was left blank (unknown)."
+        _report_bad_values(report, sheet, name, headers[j], text, bad, expected, source_row, outcome)
+    frame["source_row"] = source_row
+
+    # Rows
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for column in (c.name for c in table.columns if c.required):
+        blank = np.array(frame[column].isna() & reasons.isna(), dtype=bool)
+        unread = blank & unreadable[column]
+        reasons[unread] = f"{column} could not be read"
+        blank &= ~unread
+        for i in np.flatnonzero(blank):
+            report.add("error", f'{sheet.where}, row {source_row[i]}: "{label[column]}" is blank; '
+                       f"the row was not used.", file=sheet.file, sheet=name,
+                       row=int(source_row[i]), column=label[column])
+        reasons[blank] = f"{column} is blank"
+    keyed = reasons.isna()
+    key_cols = list(table.key)
+    present = [c for c in key_cols if c in frame]
+    dup = pd.Series(False, index=frame.index)
+    dup[keyed] = frame.loc[keyed].duplicated(subset=present, keep="first")
+    if dup.any():
+        first_row = (frame.loc[keyed].groupby(present, dropna=False)["source_row"]
+                     .transform("first").reindex(frame.index))
+        key_label = " + ".join(label.get(c, c) for c in present)
+        for i in np.flatnonzero(dup):
+            key_text = ", ".join(str(frame.at[i, c]) for c in present)
+            report.add("error", f'{sheet.where}, row {source_row[i]}: {key_label} "{key_text}" is '
+                       f"already used in row {first_row[i]}; this row was not used.",
+                       file=sheet.file, sheet=name, row=int(source_row[i]),
+                       column=label.get(present[0]), value=key_text)
+        reasons[dup] = "duplicate of row " + first_row[dup].astype("string")
+
+    for col in table.columns:
+        if col.kind == "ref" and col.name in frame:
+            _check_reference(frame, col, reasons, sheet, table, context)
+    _check_room_buildings(frame, sheet, table, context)
+
+    rejected = reasons.notna().to_numpy()
+    if rejected.any():
+        _reject_rows(report, name, raw[rejected], source_row[rejected], reasons[rejected])
+        if len(key_cols) == 1:
+            ids = frame.loc[rejected, key_cols[0]]
+            rows = source_row[rejected]
+            context.rejected_keys[name] = {str(k): int(r) for k, r in zip(ids, rows, strict=True)
+                                           if pd.notna(k)}
+    kept = frame[~rejected].reset_index(drop=True)
+    if len(key_cols) == 1:
+        context.kept_keys[name] = pd.Index(kept[key_cols[0]].dropna().unique())
+    if name == "rooms":
+        context.room_building = dict(zip(kept["room_id"], kept["building_id"], strict=True))
+    if name == "buildings":
+        context.building_site = dict(zip(kept["building_id"], kept["site_id"], strict=True))
+    return kept
+
+
+def _empty_sheet(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFrame:
+    if table.name in REQUIRED_SHEETS:
+        context.report.add("error", f"{sheet.where} is empty; it is required.",
+                           file=sheet.file, sheet=table.name)
+        context.unusable[table.name] = f"the {table.name} sheet is empty"
+    context.kept_keys[table.name] = pd.Index([], dtype="string")
+    return empty_table(table.name)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _column_letter(j: int) -> str:
+    letters = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _reject_rows(report: ValidationReport, sheet: str, raw: pd.DataFrame, source_row: object,
+                 reasons: pd.Series) -> None:
+    """Set rows aside in the report in one go (``ValidationReport.reject`` is one row at a time)."""
+    rows = raw.astype(object).where(raw.notna(), None).reset_index(drop=True)
+    rows["source_row"] = np.asarray(source_row, dtype=object)
+    rows["reason"] = reasons.astype(object).to_numpy()
+    prior = report.rejected.get(sheet)
+    report.rejected[sheet] = rows if prior is None else pd.concat([prior, rows], ignore_index=True)
+
+
+def _report_bad_values(report: ValidationReport, sheet: _RawSheet, table: str, header: str,
+                       text: pd.Series, bad: np.ndarray, expected: dict[str, str] | str,
+                       source_row: pd.api.extensions.ExtensionArray, outcome: str) -> None:
+    for i in np.flatnonzero(bad):
+        value = str(text.iloc[i])
+        what = expected if isinstance(expected, str) else expected[value]
+        report.add("error", f'{sheet.where}, row {source_row[i]}, column "{header}": "{value}" '
+                   f"{what} {outcome}", file=sheet.file, sheet=table,
+                   row=int(source_row[i]), column=header, value=value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Parsing: text column -> typed column, mask of bad values, and what was expected
+
+
+def _parse(text: pd.Series, col: Column, table: Table) -> tuple[pd.Series, np.ndarray, dict[str, str] | str]:
+    kind = col.kind
+    if kind in ("id", "ref", "text"):
+        if kind != "text":
+            spaced = text.str.contains(r"\s\s|[\t\r\n]", regex=True).fillna(False).to_numpy()
+            if spaced.any():
+                text = text.copy()
+                text[spaced] = text[spaced].str.replace(r"\s+", " ", regex=True)
+        return text, np.zeros(len(text), dtype=bool), ""
+    known = text.mask(_isin(text.str.lower(), _UNKNOWN))
+    if kind == "bool":
+        values = known.str.lower().map(_BOOL).astype("boolean")
+        return values, (known.notna() & values.isna()).to_numpy(), f"is not yes or no; expected {_EXPECTED['bool']}."
+    if kind == "enum":
+        return _parse_enum(known, col, table)
+    if kind == "date":
+        values = _parse_dates(known)
+        return values, (known.notna() & values.isna()).to_numpy(), f"is not a date; expected {_EXPECTED['date']}."
+    # numbers
+    numbers = pd.to_numeric(known, errors="coerce").astype("float64")
+    retry = (known.notna() & numbers.isna()).to_numpy()
+    if retry.any():  # thousands separators: 1,200
+        cleaned = known[retry].str.replace(r"(?<=\d),(?=\d{3}(\D|$))", "", regex=True)
+        numbers[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    numbers[~np.isfinite(numbers)] = np.nan
+    bad = np.array(known.notna() & numbers.isna(), dtype=bool)
+    expected = f"is not a number; expected {_EXPECTED[kind]}."
+    if kind == "int":
+        fractional = numbers.notna() & (numbers != np.round(numbers))
+        if fractional.any():
+            expected = _ExpectedMap(expected, dict.fromkeys(known[fractional.to_numpy()],
+                                                            "is not a whole number."))
+            numbers[fractional] = np.nan
+            bad |= fractional.to_numpy()
+    low_high = _RANGES.get(col.name)
+    if low_high is not None:
+        low, high = low_high
+        outside = numbers.notna() & ((numbers < low) | (numbers > high))
+        if outside.any():
+            message = f"is outside the plausible range {low:g} to {high:g}."
+            base = expected if isinstance(expected, _ExpectedMap) else _ExpectedMap(expected, {})
+            for v in known[outside.to_numpy()]:
+                base[v] = message
+            expected = base
+            numbers[outside] = np.nan
+            bad |= outside.to_numpy()
+    if col.name == "heading_deg":
+        numbers = numbers % 360
+    if kind == "int":
+        return numbers.round().astype("Int64"), bad, expected
+    return numbers, bad, expected
+
+
+class _ExpectedMap(dict):
+    """Message per bad value, with a default for values not listed."""
+
+    def __init__(self, default: str, specific: dict[str, str]) -> None:
+        super().__init__(specific)
+        self.default = default
+
+    def __missing__(self, key: str) -> str:
+        return self.default
+
+
+def _parse_enum(text: pd.Series, col: Column, table: Table) -> tuple[pd.Series, np.ndarray, dict[str, str]]:
+    allowed = {normalise_header(v): v for v in col.enum}
+    uniques = text.dropna().unique()
+    mapping = {u: allowed.get(normalise_header(u)) for u in uniques}
+    values = text.map(mapping).astype("string")
+    bad = (text.notna() & values.isna()).to_numpy()
+    noun = _ENUM_NOUNS.get((table.name, col.name), col.name.replace("_", " "))
+    expected = {}
+    for u, v in mapping.items():
+        if v is None:
+            close = difflib.get_close_matches(normalise_header(u), list(allowed), n=1, cutoff=0.6)
+            hint = f' (did you mean "{allowed[close[0]]}"?)' if close else ""
+            expected[u] = f"is not a valid {noun}{hint}; expected one of {', '.join(col.enum)}."
+    return values, bad, expected
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """ISO dates, US month/day/year, month/year and Excel serial numbers; NaT when none fits."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    todo = text.notna()
+    if not todo.any():
+        return out
+    uniques = pd.Series(text[todo].unique())
+    parsed = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
+    for fmt in ("ISO8601", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%m/%Y", "%b %Y", "%B %Y",
+                "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y"):
+        left = parsed.isna()
+        if not left.any():
+            break
+        try:
+            attempt = pd.to_datetime(uniques[left], format=fmt, errors="coerce")
+        except (ValueError, OverflowError):
+            continue
+        parsed[left] = attempt.astype("datetime64[ns]")
+    parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
+    serial = pd.to_numeric(uniques.where(parsed.isna()), errors="coerce")
+    serial = serial[serial.between(1, 2_958_465)]
+    if len(serial):  # Excel serial day numbers (a date cell read as a number)
+        parsed[serial.index] = (_EXCEL_EPOCH + pd.to_timedelta(serial.round(), unit="D")).astype("datetime64[ns]")
+    parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
+    mapping = dict(zip(uniques, parsed, strict=True))
+    out[todo] = text[todo].map(mapping).astype("datetime64[ns]")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# References between tables
+
+
+def _check_reference(frame: pd.DataFrame, col: Column, reasons: pd.Series, sheet: _RawSheet,
+                     table: Table, context: _Context) -> None:
+    report = context.report
+    target = col.refers_to
+    assert target is not None
+    name = table.name
+    header = context.originals[name].get(col.name, col.name)
+    values = frame[col.name]
+    open_rows = reasons.isna()
+    if target not in context.sheets and target not in context.unusable:
+        context.unusable[target] = f"there is no {target} sheet"
+    if target in context.unusable:
+        why = context.unusable[target]
+        hit = open_rows & values.notna()
+        if hit.any() and col.required:
+            report.add("error", f'{sheet.where}: {_rows(int(hit.sum()))} could not be used because '
+                       f'{why} (their "{header}" cannot be checked).', file=sheet.file, sheet=name,
+                       column=header)
+            reasons[hit] = why
+        elif hit.any():
+            report.add("warning", f'{sheet.where}: column "{header}" was left blank in '
+                       f"{_rows(int(hit.sum()))} because {why}.", file=sheet.file, sheet=name,
+                       column=header)
+            frame.loc[hit, col.name] = pd.NA
+        return
+    keys = context.kept_keys.get(target, pd.Index([]))
+    dangling = values.notna().to_numpy() & ~_isin(values, keys) & open_rows.to_numpy()
+    if not dangling.any():
+        return
+    # A difference of case or spacing only: repair it and say so.
+    folded = {normalise_header(k): k for k in keys}
+    rejected_keys = context.rejected_keys.get(target, {})
+    source_row = frame["source_row"]
+    for i in np.flatnonzero(dangling):
+        value = str(values.iat[i])
+        row = int(source_row.iat[i])
+        where = f'{sheet.where}, row {row}, column "{header}"'
+        fixed = folded.get(normalise_header(value))
+        if fixed is not None and value not in rejected_keys:
+            frame.loc[i, col.name] = fixed
+            report.add("warning", f'{where}: "{value}" was read as {target.removesuffix("s")} "{fixed}" (same id '
+                       "written differently).", file=sheet.file, sheet=name, row=row,
+                       column=header, value=value)
+            continue
+        noun = target.removesuffix("s")
+        problem = f'there is no {noun} "{value}" in the {target} sheet'
+        if value in rejected_keys:
+            problem += f" (its row {rejected_keys[value]} there could not be used)"
+        if col.required:
+            report.add("error", f"{where}: {problem}; the row was not used.",
+                       file=sheet.file, sheet=name, row=row, column=header, value=value)
+            reasons.iat[i] = f'{noun} "{value}" is not in the {target} sheet'
+        else:
+            report.add("error", f"{where}: {problem}; the value was left blank and the row kept.",
+                       file=sheet.file, sheet=name, row=row, column=header, value=value)
+            frame.loc[i, col.name] = pd.NA
+
+
+def _check_room_buildings(frame: pd.DataFrame, sheet: _RawSheet, table: Table, context: _Context) -> None:
+    if "room_id" not in frame or "building_id" not in frame or table.name == "rooms":
+        return
+    room_building = frame["room_id"].map(context.room_building)
+    clash = (room_building.notna() & frame["building_id"].notna()
+             & (room_building != frame["building_id"])).fillna(False).to_numpy()
+    for i in np.flatnonzero(clash):
+        row = int(frame["source_row"].iat[i])
+        report_room = frame["room_id"].iat[i]
+        context.report.add(
+            "warning", f'{sheet.where}, row {row}: room "{report_room}" is in building '
+            f'"{room_building.iat[i]}", not in building "{frame["building_id"].iat[i]}" as this '
+            "row says.", file=sheet.file, sheet=table.name, row=row,
+            column=context.originals[table.name].get("room_id", "room_id"), value=str(report_room))
+
+
+# ----------------------------------------------------------------------------------------------
+# Locations: ranges, swapped lon/lat, points far from their building
+
+_LOCATED_TABLES = ("buildings", "rooms", "doors", "cameras", "repeaters", "aeds", "equipment")
+
+
+def _check_locations(tables: dict[str, pd.DataFrame], context: _Context) -> None:
+    report = context.report
+    pools = []
+    for name in _LOCATED_TABLES:
+        frame = tables[name]
+        sheet = context.sheets.get(name)
+        if sheet is None or not len(frame):
+            continue
+        label = context.originals[name]
+        for a, b in (("lon", "lat"), ("x", "y")):
+            if a not in frame and b not in frame:
+                continue
+            va = frame[a] if a in frame else pd.Series(np.nan, index=frame.index)
+            vb = frame[b] if b in frame else pd.Series(np.nan, index=frame.index)
+            half = (va.isna() != vb.isna()).to_numpy()
+            for i in np.flatnonzero(half):
+                given, lacking = (a, b) if pd.notna(va.iat[i]) else (b, a)
+                _location_problem(report, sheet, frame, i, label.get(given, given),
+                                  f"has {given} but no {lacking}; the location was not used.",
+                                  str(frame[given].iat[i]), clear=(a, b))
+        if "lon" not in frame or "lat" not in frame:
+            continue
+        lon, lat = frame["lon"], frame["lat"]
+        has = np.array(lon.notna() & lat.notna(), dtype=bool)
+        lon_ok, lat_ok = lon.abs() <= 180, lat.abs() <= 90
+        out = has & ~(lon_ok & lat_ok).to_numpy()
+        swapped = out & ((lat.abs() <= 180) & (lon.abs() <= 90)).to_numpy()
+        zero = has & ((lon == 0) & (lat == 0)).to_numpy()
+        for i in np.flatnonzero(out | zero):
+            value = f"{lon.iat[i]:g}, {lat.iat[i]:g}"
+            if swapped[i]:
+                message = (f"lon/lat appear swapped (lon {lon.iat[i]:g}, lat {lat.iat[i]:g}); the "
+                           "location was not used and the item is placed at its building.")
+            elif zero[i]:
+                message = "lon/lat 0, 0 is not a real location; the location was not used."
+            else:
+                message = (f"lon {lon.iat[i]:g}, lat {lat.iat[i]:g} is out of range (longitude "
+                           "-180 to 180, latitude -90 to 90); the location was not used.")
+            _location_problem(report, sheet, frame, i, f"{label.get('lon', 'lon')}/"
+                              f"{label.get('lat', 'lat')}", message, value)
+        has &= ~(out | zero)
+        if "building_id" in frame and has.any():
+            building = frame["building_id"]
+            site = building.map(context.building_site) if name != "buildings" else frame["site_id"]
+            pools.append(pd.DataFrame({
+                "table": name, "pos": np.flatnonzero(has),
+                "building_id": building[has].astype(object).to_numpy(),
+                "site_id": site[has].astype(object).to_numpy(),
+                "lon": lon[has].to_numpy(float), "lat": lat[has].to_numpy(float)}))
+    if pools:
+        _check_distances(tables, pd.concat(pools, ignore_index=True), context)
+
+
+def _location_problem(report: ValidationReport, sheet: _RawSheet, frame: pd.DataFrame, i: int,
+                      column: str, message: str, value: str, *, severity: str = "error",
+                      clear: tuple[str, ...] = ("lon", "lat")) -> None:
+    row = int(frame["source_row"].iat[i])
+    report.add(severity, f"{sheet.where}, row {row}: {message}", file=sheet.file,
+               sheet=sheet.table, row=row, column=column, value=value)
+    for c in clear:
+        if c in frame:
+            frame.loc[frame.index[i], c] = np.nan
+
+
+def _metres(lon: np.ndarray, lat: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.ndarray:
+    """Distance in metres, equirectangular: plenty for "is this kilometres away"."""
+    dx = (lon - lon0) * np.cos(np.radians(lat0)) * 111_320.0
+    dy = (lat - lat0) * 110_574.0
+    return np.hypot(dx, dy)
+
+
+def _check_distances(tables: dict[str, pd.DataFrame], pool: pd.DataFrame, context: _Context) -> None:
+    """Swapped lon/lat inside the valid range, and points far from the rest of their building.
+
+    Each point is compared with the median of the *other* located points of its building (or of
+    its site when the building has no other), so one wrong point cannot hide itself.
+    """
+    limit = settings.max_asset_distance_m
+    suspects = []
+    for level in ("building_id", "site_id"):
+        grouped = pool[pool[level].notna()].groupby(level)
+        med = grouped[["lon", "lat"]].transform("median")
+        size = grouped["lon"].transform("size")
+        d = _metres(pool.loc[med.index, "lon"].to_numpy(), pool.loc[med.index, "lat"].to_numpy(),
+                    med["lon"].to_numpy(), med["lat"].to_numpy())
+        # Only points already far from the median (with it) need the exact leave-one-out test.
+        suspects.append(pd.DataFrame({"level": level, "size": size.to_numpy()}, index=med.index)[
+            (d > limit / 2) & (size.to_numpy() > 1)])
+    suspects = pd.concat(suspects)
+    building_size = pool["building_id"].value_counts()
+    done: set[int] = set()
+    for level in ("building_id", "site_id"):
+        level_suspects = suspects.index[suspects["level"] == level]
+        if not len(level_suspects):
+            continue
+        groups = pool[pool[level].notna()].groupby(level).groups
+        for idx in level_suspects:
+            if idx in done:
+                continue
+            point = pool.loc[idx]
+            if level == "site_id" and building_size.get(point["building_id"], 0) > 1:
+                continue  # judged against its own building already
+            others = pool.loc[groups[point[level]]].drop(index=idx)
+            if not len(others):
+                continue
+            mlon, mlat = float(others["lon"].median()), float(others["lat"].median())
+            d = float(_metres(point["lon"], point["lat"], mlon, mlat))
+            if d <= limit:
+                continue
+            done.add(idx)
+            d_swap = float(_metres(point["lat"], point["lon"], mlon, mlat))
+            frame = tables[point["table"]]
+            sheet = context.sheets[point["table"]]
+            label = context.originals[point["table"]]
+            column = f"{label.get('lon', 'lon')}/{label.get('lat', 'lat')}"
+            value = f"{point['lon']:g}, {point['lat']:g}"
+            what = "building" if level == "building_id" else "site"
+            if abs(point["lon"]) <= 90 and d_swap <= limit and d_swap < d / 10:
+                _location_problem(context.report, sheet, frame, int(point["pos"]), column,
+                                  f"lon/lat appear swapped (lon {point['lon']:g}, lat "
+                                  f"{point['lat']:g}: swapped, the point would lie with the rest of "
+                                  f"its {what}); the location was not used and the item is placed "
+                                  "at its building.", value)
+            else:
+                _location_problem(context.report, sheet, frame, int(point["pos"]), column,
+                                  f"the point (lon {point['lon']:g}, lat {point['lat']:g}) is "
+                                  f"{d / 1000:,.1f} km from the other items of its {what} "
+                                  f'"{point[level]}"; check it.', value, severity="warning",
+                                  clear=())

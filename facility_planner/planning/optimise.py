@@ -1,0 +1,587 @@
+"""Budget portfolio: choose the projects that remove the most risk within a budget.
+
+The model is a 0/1 knapsack with side constraints (DOMAIN.md s6): maximise total risk reduction
+subject to cost <= budget, prerequisites (a project needs one project of each group it requires,
+chosen in the same or an earlier year) and exclusions (alternatives; one project per choice group).
+
+Single year (method ``mckp-core``), using the problem's structure:
+
+1. links only join projects of one building, so projects split into small independent components
+   (connected by prerequisites and exclusions);
+2. each component's feasible subsets are enumerated (vectorised bit masks) and reduced to their
+   Pareto frontier of (cost, risk reduction): the problem becomes a multiple-choice knapsack (each
+   component picks one frontier point);
+3. the LP relaxation of that knapsack is solved exactly by the greedy on each component's convex
+   hull (Dyer/Zemel), giving the upper bound ``U`` and the dual price ``lambda`` of the budget, and a
+   greedy incumbent ``L``;
+4. Lagrangian reduced-cost fixing: a frontier point whose bound ``U - (best_i - (v - lambda c))`` is
+   below ``L`` cannot be in any better solution and is removed; most components are fixed;
+5. the remaining core is solved by HiGHS (``scipy.optimize.milp``). The reported ``gap`` is
+   ``(bound - objective) / objective`` with ``bound`` = min(LP bound, fixed part + HiGHS dual bound),
+   so it is the true optimality gap (0 when proven optimal).
+
+Components too large to enumerate (more than ``MAX_ENUMERATION`` linked projects) and multi-year
+plans are solved as the time-indexed integer programme over projects by HiGHS, with its gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from facility_planner.errors import InputError
+
+#: Largest component (linked projects) whose subsets are enumerated (2**n masks).
+MAX_ENUMERATION = 18
+_EPS = 1e-9
+
+
+@dataclass
+class Portfolio:
+    """The chosen projects, when each is done and how good the choice is proven to be.
+
+    ``gap`` is the relative optimality gap ``(bound - objective) / objective`` (0 = proven optimal);
+    ``objective`` is what was maximised (risk reduction, discounted by year in multi-year plans).
+    """
+
+    selected: list[str]
+    year: dict[str, int]
+    total_cost: float
+    total_risk_reduction: float
+    method: str
+    gap: float
+    spend_by_year: list[float]
+    budget: list[float]
+    objective: float = 0.0
+    bound: float = 0.0
+    status: str = "optimal"
+    seconds: float = 0.0
+    carry_over: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain summary (for summary.json): limit, selected cost, risk reduction, method, gap."""
+        return {"limit": self.budget[0] if len(self.budget) == 1 else self.budget,
+                "budget_by_year": self.budget, "years": len(self.budget),
+                "selected_cost": self.total_cost, "risk_reduction": self.total_risk_reduction,
+                "spend_by_year": self.spend_by_year, "selected_count": len(self.selected),
+                "method": self.method, "gap": self.gap, "bound": self.bound,
+                "objective": self.objective, "status": self.status, "seconds": self.seconds,
+                "carry_over": self.carry_over}
+
+    def annotate(self, projects: pd.DataFrame) -> pd.DataFrame:
+        """Add ``selected``, ``year`` (1-based, NA when not chosen), ``in_budget`` and
+        ``cumulative_cost`` (of the chosen projects, by year then rank)."""
+        out = projects.copy()
+        ids = out["project_id"].astype(str)
+        out["selected"] = ids.isin(set(self.selected)).to_numpy()
+        out["in_budget"] = out["selected"]
+        out["year"] = pd.array([self.year.get(p) for p in ids], dtype="Int64")
+        order = out.assign(_y=out["year"].fillna(10**6), _r=np.arange(len(out)))
+        order = order.sort_values(["_y", "_r"], kind="stable")
+        cum = order["cost"].where(order["selected"], 0.0).astype(float).cumsum()
+        out["cumulative_cost"] = cum.reindex(out.index).where(out["selected"])
+        return out
+
+
+@dataclass
+class _Model:
+    ids: np.ndarray
+    cost: np.ndarray
+    value: np.ndarray
+    cliques: list[np.ndarray]
+    requires: list[tuple[int, np.ndarray]]
+    component: np.ndarray
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value]  # type: ignore[union-attr]
+
+
+def _model(projects: pd.DataFrame) -> _Model:
+    """Arrays, exclusion cliques, prerequisites and independent components of the projects."""
+    ids = projects["project_id"].astype(str).to_numpy()
+    n = len(ids)
+    if len(set(ids)) != n:
+        raise InputError("Projects must have unique project_id values.")
+    cost = pd.to_numeric(projects["cost"], errors="coerce").to_numpy(dtype=float)
+    value = pd.to_numeric(projects["risk_reduction"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(cost) | (cost < 0) | ~np.isfinite(value)
+    if bad.any():
+        raise InputError(f"Project {ids[bad.argmax()]} has no valid cost or risk reduction.")
+    index = {p: i for i, p in enumerate(ids)}
+    groups: dict[str, list[int]] = {}
+    if "choice_group" in projects:
+        for i, g in enumerate(projects["choice_group"].to_numpy()):
+            if g is not None and not (isinstance(g, float) and np.isnan(g)):
+                groups.setdefault(str(g), []).append(i)
+    cliques = [np.array(m) for m in groups.values() if len(m) > 1]
+    if "excludes" in projects:
+        pairs = {tuple(sorted((i, index[q]))) for i, ex in enumerate(projects["excludes"].to_numpy())
+                 for q in _as_list(ex) if q in index and index[q] != i}
+        cliques += [np.array(p) for p in sorted(pairs)]
+    requires: list[tuple[int, np.ndarray]] = []
+    if "requires" in projects:
+        for i, reqs in enumerate(projects["requires"].to_numpy()):
+            for r in _as_list(reqs):
+                # a requirement names a choice group or a project; one that names neither is
+                # already satisfied (its measure is met)
+                members = groups.get(r) or ([index[r]] if r in index else [])
+                members = [m for m in members if m != i]
+                if members:
+                    requires.append((i, np.array(members)))
+                elif r in groups or r in index:
+                    requires.append((i, np.array([], dtype=int)))  # requires only itself: never
+    # components by union-find over every link
+    parent = np.arange(n)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for members in [*cliques, *[np.append(s, p) for p, s in requires]]:
+        root = find(int(members[0]))
+        for m in members[1:]:
+            other = find(int(m))
+            if other != root:
+                parent[other] = root
+    component = np.array([find(i) for i in range(n)])
+    return _Model(ids, cost, value, cliques, requires, component)
+
+
+def _budgets(budget: float | Sequence[float], years: int) -> list[float]:
+    values = [float(budget)] * years if np.isscalar(budget) else [float(b) for b in budget]  # type: ignore[arg-type]
+    if not np.isscalar(budget) and years == 1 and len(values) > 1:
+        years = len(values)
+    if len(values) != years or years < 1:
+        raise InputError(f"Give one budget per year: {years} year(s) but {len(values)} budget(s).")
+    if any(not np.isfinite(b) or b < 0 for b in values):
+        raise InputError("Budgets must be amounts of at least 0 dollars.")
+    return values
+
+
+def optimise_portfolio(
+    projects: pd.DataFrame,
+    *,
+    budget: float | Sequence[float],
+    years: int = 1,
+    time_limit: float = 60,
+    carry_over: bool = False,
+    year_discount: float = 0.031,
+) -> Portfolio:
+    """Choose the projects that remove the most risk within the budget, optimally.
+
+    Parameters
+    ----------
+    projects
+        Columns ``project_id``, ``cost``, ``risk_reduction``; optional ``choice_group`` (at most one
+        project per group), ``requires`` (list of choice groups or project ids: one of each must be
+        chosen in the same or an earlier year; a name matching no project counts as already met)
+        and ``excludes`` (list of project ids that cannot be chosen with it).
+    budget
+        Dollars available: one amount (per year) or one per year.
+    years
+        Years of the plan (default 1, or the length of ``budget``).
+    time_limit
+        Seconds given to HiGHS; when reached, the best solution found is returned with its gap.
+    carry_over
+        Multi-year: unspent budget of a year may be spent later.
+    year_discount
+        Multi-year: risk removed in year t (1-based) counts ``1 / (1 + year_discount) ** (t - 1)``,
+        so the plan removes the most risk soonest (OMB A-94 rate by default).
+
+    Returns
+    -------
+    Portfolio
+    """
+    started = time.perf_counter()
+    budgets = _budgets(budget, years)
+    model = _model(projects)
+    if len(budgets) == 1:
+        sizes = np.bincount(np.unique(model.component, return_inverse=True)[1]) if len(model.ids) else np.array([0])
+        if sizes.max(initial=0) <= MAX_ENUMERATION:
+            portfolio = _solve_mckp(model, budgets[0], time_limit=time_limit)
+        else:
+            portfolio = _solve_time_indexed(model, budgets, time_limit=time_limit, carry_over=False,
+                                            year_discount=0.0)
+            portfolio.notes.append(f"a component links {sizes.max()} projects (> {MAX_ENUMERATION}): "
+                                   "solved as one integer programme")
+    else:
+        portfolio = _solve_time_indexed(model, budgets, time_limit=time_limit, carry_over=carry_over,
+                                        year_discount=year_discount)
+    portfolio.seconds = time.perf_counter() - started
+    return portfolio
+
+
+def _finish(model: _Model, chosen: np.ndarray, year: np.ndarray, budgets: list[float], *, method: str,
+            objective: float, bound: float, status: str, carry_over: bool = False) -> Portfolio:
+    sel = np.flatnonzero(chosen)
+    spend = [float(model.cost[sel][year[sel] == t].sum()) for t in range(1, len(budgets) + 1)]
+    gap = max(0.0, bound - objective) / max(abs(objective), _EPS) if objective > 0 else (0.0 if bound <= _EPS else float("inf"))
+    return Portfolio(
+        selected=[str(model.ids[i]) for i in sel], year={str(model.ids[i]): int(year[i]) for i in sel},
+        total_cost=float(model.cost[sel].sum()), total_risk_reduction=float(model.value[sel].sum()),
+        method=method, gap=float(gap), spend_by_year=spend, budget=budgets, objective=float(objective),
+        bound=float(max(bound, objective)), status=status, carry_over=carry_over)
+
+
+# --- single year: multiple-choice knapsack over component frontiers ---------------------------
+
+def _frontier(local: np.ndarray, model: _Model, cliques: list[np.ndarray], requires: list[tuple[int, np.ndarray]],
+              budget: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pareto frontier (cost ascending, value strictly rising) of a component's feasible subsets."""
+    k = len(local)
+    c, v = model.cost[local], model.value[local]
+    if k == 1:
+        if c[0] <= budget + _EPS and v[0] > _EPS:
+            if c[0] <= _EPS:
+                return np.array([c[0]]), np.array([v[0]]), np.array([1])
+            return np.array([0.0, c[0]]), np.array([0.0, v[0]]), np.array([0, 1])
+        return np.zeros(1), np.zeros(1), np.zeros(1, dtype=np.int64)
+    masks = np.arange(1 << k, dtype=np.int64)
+    bits = ((masks[:, None] >> np.arange(k)) & 1).astype(bool)
+    ok = np.ones(len(masks), dtype=bool)
+    for clique in cliques:
+        ok &= bits[:, clique].sum(axis=1) <= 1
+    for p, group in requires:
+        ok &= ~bits[:, p] | (bits[:, group].any(axis=1) if len(group) else False)
+    masks, bits = masks[ok], bits[ok]
+    cost, value = bits @ c, bits @ v
+    fits = cost <= budget + _EPS
+    masks, cost, value = masks[fits], cost[fits], value[fits]
+    order = np.lexsort((-value, cost))
+    masks, cost, value = masks[order], cost[order], value[order]
+    prev_best = np.maximum.accumulate(np.concatenate([[-np.inf], value[:-1]]))
+    keep = value > prev_best + _EPS
+    return cost[keep], value[keep], masks[keep]
+
+
+def _hull_steps(cost: np.ndarray, value: np.ndarray) -> list[int]:
+    """Indices of the frontier points on the upper concave hull, from the cheapest."""
+    hull = [0]
+    for j in range(1, len(cost)):
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            if (value[b] - value[a]) * (cost[j] - cost[b]) <= (value[j] - value[b]) * (cost[b] - cost[a]):
+                hull.pop()
+            else:
+                break
+        hull.append(j)
+    return hull
+
+
+def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio:
+    n = len(model.ids)
+    if n == 0:
+        return _finish(model, np.zeros(0, bool), np.zeros(0, int), [budget], method="mckp-core",
+                       objective=0.0, bound=0.0, status="optimal")
+    # group projects by component and map links to local indices
+    order = np.argsort(model.component, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(model.component[order]) != 0])
+    comp_members = np.split(order, starts[1:])
+    comp_of = {int(model.component[m[0]]): ci for ci, m in enumerate(comp_members)}
+    local_pos = np.empty(n, dtype=int)
+    for m in comp_members:
+        local_pos[m] = np.arange(len(m))
+    comp_cliques: dict[int, list[np.ndarray]] = {}
+    for clique in model.cliques:
+        comp_cliques.setdefault(comp_of[int(model.component[clique[0]])], []).append(local_pos[clique])
+    comp_reqs: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for p, group in model.requires:
+        comp_reqs.setdefault(comp_of[int(model.component[p])], []).append((int(local_pos[p]), local_pos[group]))
+
+    fronts = [_frontier(m, model, comp_cliques.get(ci, []), comp_reqs.get(ci, []), budget)
+              for ci, m in enumerate(comp_members)]
+
+    # LP relaxation by the convex-hull greedy; incumbent by continuing the greedy
+    base_value = sum(float(f[1][0]) for f in fronts)
+    base_cost = sum(float(f[0][0]) for f in fronts)
+    inc_class, inc_dc, inc_dv, inc_to = [], [], [], []
+    for ci, (fc, fv, _) in enumerate(fronts):
+        if len(fc) > 1:
+            hull = _hull_steps(fc, fv)
+            for a, b in zip(hull[:-1], hull[1:], strict=True):
+                inc_class.append(ci)
+                inc_dc.append(fc[b] - fc[a])
+                inc_dv.append(fv[b] - fv[a])
+                inc_to.append(b)
+    inc_class_a = np.array(inc_class, dtype=int)
+    inc_dc_a, inc_dv_a, inc_to_a = np.array(inc_dc, float), np.array(inc_dv, float), np.array(inc_to, int)
+    slope = inc_dv_a / np.maximum(inc_dc_a, _EPS)
+    seq = np.lexsort((np.arange(len(slope)), -slope))
+    capacity = budget - base_cost
+    cum = np.cumsum(inc_dc_a[seq])
+    fits = cum <= capacity + _EPS
+    n_full = int(fits.argmin()) if not fits.all() else len(seq)
+    lam = float(slope[seq[n_full]]) if n_full < len(seq) else 0.0
+    # incumbent: the greedy prefix, then every later increment that still fits, in slope order,
+    # as long as its component took all its earlier increments
+    choice = np.zeros(len(fronts), dtype=int)
+    spent = base_cost
+    value = base_value
+    blocked = np.zeros(len(fronts), dtype=bool)
+    for j in seq:
+        ci = inc_class_a[j]
+        if blocked[ci]:
+            continue
+        if spent + inc_dc_a[j] <= budget + _EPS:
+            spent += inc_dc_a[j]
+            value += inc_dv_a[j]
+            choice[ci] = inc_to_a[j]
+        else:
+            blocked[ci] = True
+    incumbent = value
+    # Lagrangian bound at lambda (equal to the LP bound) and reduced-cost fixing
+    best = np.array([float(np.max(fv - lam * fc)) for fc, fv, _ in fronts])
+    upper = lam * budget + float(best.sum())
+    tol = 1e-9 * max(1.0, abs(incumbent))
+    fixed_value = fixed_cost = 0.0
+    core: list[tuple[int, np.ndarray]] = []
+    final = choice.copy()
+    for ci, (fc, fv, _) in enumerate(fronts):
+        keep = np.flatnonzero(upper - (best[ci] - (fv - lam * fc)) >= incumbent - tol)
+        if choice[ci] not in keep:  # numerical safety: the incumbent's point always stays
+            keep = np.union1d(keep, [choice[ci]])
+        if len(keep) == 1:
+            final[ci] = keep[0]
+            fixed_value += fv[keep[0]]
+            fixed_cost += fc[keep[0]]
+        else:
+            core.append((ci, keep))
+    status, method = "optimal", "mckp-core"
+    bound = upper
+    objective = incumbent
+    if core:
+        col_class = np.concatenate([np.full(len(k), i) for i, (_, k) in enumerate(core)])
+        col_point = np.concatenate([k for _, k in core])
+        col_ci = np.array([core[i][0] for i in col_class])
+        c = np.array([fronts[ci][0][p] for ci, p in zip(col_ci, col_point, strict=True)])
+        v = np.array([fronts[ci][1][p] for ci, p in zip(col_ci, col_point, strict=True)])
+        rows = sparse.csr_matrix((np.ones(len(col_class)), (col_class, np.arange(len(col_class)))),
+                                 shape=(len(core), len(col_class)))
+        a = sparse.vstack([rows, sparse.csr_matrix(c[None, :])])
+        lower = np.r_[np.ones(len(core)), -np.inf]
+        upper_rows = np.r_[np.ones(len(core)), budget - fixed_cost]
+        res = milp(-v, integrality=np.ones(len(v)), bounds=Bounds(0, 1),
+                   constraints=LinearConstraint(a, lower, upper_rows),
+                   options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7})
+        if res.x is not None:
+            x = np.round(res.x).astype(bool)
+            core_value = float(v[x].sum())
+            if fixed_value + core_value >= incumbent - tol:
+                objective = fixed_value + core_value
+                for ci, p in zip(col_ci[x], col_point[x], strict=True):
+                    final[ci] = p
+        dual = getattr(res, "mip_dual_bound", None)
+        if dual is not None and np.isfinite(dual):
+            # HiGHS minimised -value: its dual bound bounds the core's value from above
+            bound = min(upper, fixed_value - float(dual))
+        if res.status != 0:
+            status = "time_limit" if res.status == 1 else f"highs status {res.status}"
+        method = f"mckp-core (components {len(fronts)}, core {len(core)} classes / {len(v)} points, HiGHS)"
+    else:
+        bound = objective  # every component fixed by reduced costs: the incumbent is optimal
+        method = f"mckp-core (components {len(fronts)}, all fixed by reduced costs)"
+    chosen = np.zeros(n, dtype=bool)
+    for ci, members in enumerate(comp_members):
+        mask = int(fronts[ci][2][final[ci]])
+        if mask:
+            chosen[members[((mask >> np.arange(len(members))) & 1).astype(bool)]] = True
+    objective = float(model.value[chosen].sum())
+    return _finish(model, chosen, np.where(chosen, 1, 0), [budget], method=method, objective=objective,
+                   bound=max(bound, objective), status=status)
+
+
+# --- time-indexed integer programme over projects (multi-year, and the plain baseline) ---------
+
+def _solve_time_indexed(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
+                        year_discount: float, method: str = "milp-time-indexed (HiGHS)") -> Portfolio:
+    n, years = len(model.ids), len(budgets)
+    if n == 0:
+        return _finish(model, np.zeros(0, bool), np.zeros(0, int), budgets, method=method,
+                       objective=0.0, bound=0.0, status="optimal", carry_over=carry_over)
+    weight = (1.0 + year_discount) ** -np.arange(years)
+    col = lambda p, t: np.asarray(p) * years + t  # noqa: E731
+    obj = -(model.value[:, None] * weight[None, :]).ravel()
+    r, c, d, lo, hi = [], [], [], [], []
+    row = 0
+
+    def add(cols: np.ndarray, coefs: np.ndarray, lower: float, upper: float) -> None:
+        nonlocal row
+        r.append(np.full(len(cols), row))
+        c.append(cols)
+        d.append(coefs)
+        lo.append(lower)
+        hi.append(upper)
+        row += 1
+
+    in_clique = np.zeros(n, dtype=bool)
+    for clique in model.cliques:
+        in_clique[clique] = True
+        cols = col(clique[:, None], np.arange(years)[None, :]).ravel()
+        add(cols, np.ones(len(cols)), -np.inf, 1.0)
+    if years > 1:
+        for p in np.flatnonzero(~in_clique):
+            add(col(p, np.arange(years)), np.ones(years), -np.inf, 1.0)
+    for p, group in model.requires:
+        for t in range(years):
+            upto = np.arange(t + 1)
+            mine = col(p, upto)
+            theirs = col(group[:, None], upto[None, :]).ravel() if len(group) else np.zeros(0, int)
+            add(np.r_[mine, theirs], np.r_[np.ones(len(mine)), -np.ones(len(theirs))], -np.inf, 0.0)
+    for t in range(years):
+        span = np.arange(t + 1) if carry_over else np.array([t])
+        cols = col(np.arange(n)[:, None], span[None, :]).ravel()
+        add(cols, np.repeat(model.cost, len(span)), -np.inf, float(sum(budgets[s] for s in span)))
+    a = sparse.csr_matrix((np.concatenate(d), (np.concatenate(r), np.concatenate(c))), shape=(row, n * years))
+    res = milp(obj, integrality=np.ones(n * years), bounds=Bounds(0, 1),
+               constraints=LinearConstraint(a, np.array(lo), np.array(hi)),
+               options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7})
+    status = "optimal" if res.status == 0 else ("time_limit" if res.status == 1 else f"highs status {res.status}")
+    dual = getattr(res, "mip_dual_bound", None)
+    if res.x is None:
+        chosen, year, objective = np.zeros(n, bool), np.zeros(n, int), 0.0
+    else:
+        x = np.round(res.x).reshape(n, years).astype(bool)
+        chosen = x.any(axis=1)
+        year = np.where(chosen, x.argmax(axis=1) + 1, 0)
+        objective = float((model.value[:, None] * weight[None, :] * x).sum())
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else float("inf")
+    return _finish(model, chosen, year, budgets, method=method, objective=objective,
+                   bound=max(bound, objective), status=status, carry_over=carry_over)
+
+
+def milp_portfolio(
+    projects: pd.DataFrame,
+    *,
+    budget: float | Sequence[float],
+    years: int = 1,
+    time_limit: float = 60,
+    carry_over: bool = False,
+    year_discount: float = 0.031,
+) -> Portfolio:
+    """The same model handed whole to ``scipy.optimize.milp`` (baseline for benchmarks)."""
+    started = time.perf_counter()
+    budgets = _budgets(budget, years)
+    portfolio = _solve_time_indexed(_model(projects), budgets, time_limit=time_limit, carry_over=carry_over,
+                                    year_discount=year_discount if len(budgets) > 1 else 0.0,
+                                    method="milp (HiGHS, whole model)")
+    portfolio.seconds = time.perf_counter() - started
+    return portfolio
+
+
+def greedy_portfolio(projects: pd.DataFrame, *, budget: float) -> Portfolio:
+    """Take projects by risk reduction per dollar while they fit and their links allow (baseline).
+
+    Repeats the pass until nothing more can be added, so a project skipped for a missing
+    prerequisite is reconsidered once the prerequisite is in. No optimality claim: ``gap`` is NaN.
+    """
+    started = time.perf_counter()
+    budgets = _budgets(budget, 1)
+    model = _model(projects)
+    n = len(model.ids)
+    ratio = np.where(model.cost > 0, model.value / np.maximum(model.cost, _EPS), np.inf)
+    order = np.lexsort((model.cost, -ratio))
+    conflicts: list[list[int]] = [[] for _ in range(n)]
+    for clique in model.cliques:
+        for p in clique:
+            conflicts[p].extend(int(q) for q in clique if q != p)
+    needs: list[list[np.ndarray]] = [[] for _ in range(n)]
+    for p, group in model.requires:
+        needs[p].append(group)
+    chosen = np.zeros(n, dtype=bool)
+    spent = 0.0
+    changed = True
+    while changed:
+        changed = False
+        for p in order:
+            if chosen[p] or model.value[p] <= 0 or spent + model.cost[p] > budgets[0] + _EPS:
+                continue
+            if any(chosen[q] for q in conflicts[p]) or not all(chosen[g].any() if len(g) else False for g in needs[p]):
+                continue
+            chosen[p] = True
+            spent += model.cost[p]
+            changed = True
+    portfolio = _finish(model, chosen, np.where(chosen, 1, 0), budgets, method="greedy ratio",
+                        objective=float(model.value[chosen].sum()), bound=float("nan"), status="heuristic")
+    portfolio.gap = float("nan")
+    portfolio.seconds = time.perf_counter() - started
+    return portfolio
+
+
+def check_portfolio(projects: pd.DataFrame, portfolio: Portfolio) -> list[str]:
+    """Broken rules of a portfolio (budget per year, prerequisites, exclusions); empty when valid."""
+    model = _model(projects)
+    index = {p: i for i, p in enumerate(model.ids)}
+    year = np.zeros(len(model.ids), dtype=int)
+    for p, y in portfolio.year.items():
+        year[index[p]] = y
+    problems = []
+    spent = 0.0
+    for t, limit in enumerate(portfolio.budget, start=1):
+        cost = float(model.cost[year == t].sum())
+        spent += cost
+        available = sum(portfolio.budget[:t]) if portfolio.carry_over else limit
+        if (spent if portfolio.carry_over else cost) > available + 1e-6:
+            problems.append(f"year {t} spends {cost:.2f} over its budget {limit:.2f}")
+    for clique in model.cliques:
+        if (year[clique] > 0).sum() > 1:
+            problems.append(f"exclusive projects chosen together: {', '.join(model.ids[clique][year[clique] > 0])}")
+    for p, group in model.requires:
+        if year[p] and not any(0 < year[q] <= year[p] for q in group):
+            problems.append(f"{model.ids[p]} chosen without its prerequisite")
+    return problems
+
+
+def synthetic_projects(n_projects: int, *, seed: int = 0) -> pd.DataFrame:
+    """Generated projects with a district's structure, for benchmarks and property tests.
+
+    Buildings get 5-15 projects; about a third of the measures have two exclusive options (BDA vs
+    DAS), a third require an earlier measure of their building (tier 2 after tier 1), and some
+    options also close a later measure and exclude its project (wireless locks vs remote lockdown).
+    Costs span $300-$150,000; risk reduction grows sub-linearly with cost, with noise.
+    """
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, object]] = []
+    b = 0
+    while len(rows) < n_projects:
+        bid = f"B{b:05d}"
+        b += 1
+        scale = rng.uniform(20, 400)  # consequence x threat x vulnerability span of the building
+        k = int(rng.integers(5, 16))
+        groups: list[str] = []
+        for m in range(k):
+            if len(rows) >= n_projects:
+                break
+            group = f"{bid}:m{m}"
+            reqs = [groups[int(rng.integers(len(groups)))]] if groups and rng.random() < 0.33 else []
+            n_opt = 2 if rng.random() < 0.33 and len(rows) + 1 < n_projects else 1
+            base = float(np.exp(rng.uniform(np.log(300), np.log(150_000))))
+            weight = rng.uniform(0.5, 3.0)
+            for o in range(n_opt):
+                cost = round(base * (1.0 if o == 0 else rng.uniform(1.3, 3.0)), 2)
+                value = scale * weight * (cost / 10_000) ** 0.6 * rng.lognormal(0, 0.4) / 10
+                rows.append({"project_id": f"{group}:o{o}", "building_id": bid, "choice_group": group,
+                             "cost": cost, "risk_reduction": round(value, 4), "requires": list(reqs),
+                             "excludes": []})
+            groups.append(group)
+        # an option that also closes a later measure excludes that measure's projects
+        ids = [r for r in rows if r["building_id"] == bid]
+        if len(groups) > 2 and rng.random() < 0.3:
+            first, later = groups[0], groups[int(rng.integers(1, len(groups)))]
+            for r in ids:
+                if r["choice_group"] == first and str(r["project_id"]).endswith("o1"):
+                    r["excludes"] = [str(q["project_id"]) for q in ids if q["choice_group"] == later]
+    return pd.DataFrame(rows)

@@ -1,0 +1,239 @@
+"""Retrofit projects from scoring gaps: quantity, cost range, life-cycle cost, risk removed, links.
+
+Each unmet or partial measure of a building becomes one project per catalog option (options of one
+measure exclude each other). Unknown results are not projects: they are listed as data needed.
+
+Links between projects (all within one building, so buildings are independent):
+
+- ``choice_group`` ``"<building>:<measure>"``: at most one project of a group is chosen;
+- ``requires``: choice groups that must be chosen in the same or an earlier year (any of the group's
+  options satisfies it): the catalog's ``requires`` (remote lockdown after lockable doors) and the
+  PASS tiers (a tier-2 measure after the tier-1 measures of its layer and component);
+- ``excludes``: other projects closing one of the same gaps (a wireless lock closes both
+  ``classroom_locks`` and ``remote_lockdown``, so it excludes the remote-lockdown project).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from facility_planner.model import SQUARE_FEET, District
+from facility_planner.planning.catalog import CostCatalog, CostOption, load_catalog
+from facility_planner.planning.risk import (
+    RiskConfig,
+    building_risk,
+    load_risk_config,
+    rule_shortfall,
+)
+
+PROJECT_COLUMNS = [
+    "project_id", "building_id", "site_id", "measure", "option", "title", "closes", "status",
+    "rule_ids", "tier", "evidence", "quantity", "unit", "quantity_basis", "quantity_estimated",
+    "unit_cost_low", "unit_cost_typical", "unit_cost_high", "cost_low", "cost", "cost_high",
+    "lifetime_years", "annual_upkeep", "life_cycle_cost", "annual_cost", "risk_before", "risk_after",
+    "risk_reduction", "ratio", "rank", "choice_group", "requires", "excludes", "grants",
+    "local_match_share", "local_match", "estimate", "source",
+]
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _annuity(rate: float, years: float) -> float:
+    return years if rate == 0 else (1 - (1 + rate) ** -years) / rate
+
+
+def gap_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Unmet and partial results that a retrofit can fix (``measure`` given)."""
+    status = results["status"].astype("string")
+    return results.loc[status.isin(["unmet", "partial"]) & results["measure"].notna()]
+
+
+def data_needed(results: pd.DataFrame) -> pd.DataFrame:
+    """Unknown results: what must be surveyed before the gap can be costed or ruled out."""
+    rows = results.loc[results["status"].astype("string") == "unknown"]
+    cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "measure", "evidence", "source") if c in rows]
+    out = rows[cols].copy()
+    out["action"] = "data needed: survey and record the missing inventory values"
+    return out.reset_index(drop=True)
+
+
+def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any]) -> tuple[float, str, bool]:
+    if opt.quantity == "building":
+        return 1.0, "per building", False
+    if opt.quantity == "evidence_count":
+        return float(max(len(evidence), opt.min_quantity)), f"{len(evidence)} {opt.unit}(s) named in the evidence", False
+    if opt.quantity == "gross_area_sqft":
+        area = pd.to_numeric(building.get("gross_area"), errors="coerce")
+        if pd.notna(area) and area > 0:
+            return float(round(area / SQUARE_FEET)), "gross area of the building", False
+    else:  # floors
+        floors = pd.to_numeric(building.get("floors"), errors="coerce")
+        if pd.notna(floors) and floors > 0:
+            return float(floors), "floors of the building", False
+    fallback = opt.default_quantity if opt.default_quantity is not None else opt.min_quantity
+    return float(fallback), f"{opt.quantity} unknown: catalog default_quantity assumed", True
+
+
+def build_projects(
+    results: pd.DataFrame,
+    district: District,
+    *,
+    catalog: CostCatalog | None = None,
+    risk_config: RiskConfig | None = None,
+) -> pd.DataFrame:
+    """Turn unmet and partial measures into costed, linked retrofit projects.
+
+    Parameters
+    ----------
+    results
+        ``Scores.results`` (building_id, site_id, rule_id, pack, layer, component, tier, measure,
+        status, evidence, weight, ...).
+    district
+        Supplies occupancy, gross_area, floors and the sites' threat levels.
+    catalog, risk_config
+        Defaults: the shipped ``costs.yaml`` and ``risk.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per project (columns ``PROJECT_COLUMNS``), ranked by risk reduction per dollar.
+    """
+    catalog = catalog or load_catalog()
+    risk_config = risk_config or load_risk_config()
+    risk = building_risk(results, district, config=risk_config)
+    rows = rule_shortfall(results, district, config=risk_config)
+    rows = rows.loc[rows["status"].astype("string").isin(["unmet", "partial"]) & rows["measure"].notna()]
+    rows = rows.assign(measure=rows["measure"].astype("string"), closed=rows["rule_weight"] * rows["shortfall"])
+    buildings = district.buildings.assign(building_id=district.buildings["building_id"].astype("string")).set_index("building_id")
+
+    gaps: dict[tuple[str, str], dict[str, Any]] = {}
+    cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "layer", "component", "tier", "measure",
+                        "status", "evidence", "closed") if c in rows.columns]
+    for rec in rows[cols].astype(object).to_dict("records"):
+        key = (str(rec["building_id"]), str(rec["measure"]))
+        gap = gaps.setdefault(key, {"evidence": {}, "closed": 0.0, "tiers": {}, "rule_ids": {},
+                                    "status": "partial", "site_id": rec.get("site_id")})
+        gap["evidence"].update(dict.fromkeys(_as_list(rec["evidence"])))
+        gap["closed"] += float(rec["closed"])
+        if pd.notna(rec.get("rule_id")):
+            gap["rule_ids"][str(rec["rule_id"])] = None
+        if rec["status"] == "unmet":
+            gap["status"] = "unmet"
+        tier = pd.to_numeric(rec.get("tier"), errors="coerce")
+        if pd.notna(tier) and pd.notna(rec.get("layer")) and pd.notna(rec.get("component")):
+            tkey = (str(rec["pack"]), str(rec["layer"]), str(rec["component"]))
+            gap["tiers"][tkey] = min(gap["tiers"].get(tkey, np.inf), float(tier))
+    for gap in gaps.values():
+        gap["evidence"], gap["rule_ids"] = list(gap["evidence"]), list(gap["rule_ids"])
+    building_data = buildings[["gross_area", "floors"]].astype(object).to_dict("index")
+    risk_before, risk_scale = risk["risk"].to_dict(), risk["risk_scale"].to_dict()
+
+    records = []
+    for (bid, measure), gap in gaps.items():
+        if measure not in catalog or bid not in risk_before:
+            continue
+        b = building_data.get(bid, {})
+        options = catalog.options[measure]
+        for opt in options:
+            closes = [measure] + [m for m in opt.also_closes if (bid, m) in gaps and m != measure]
+            evidence = list(dict.fromkeys(e for m in closes for e in gaps[(bid, m)]["evidence"]))
+            qty, basis, estimated = _quantity(opt, evidence, b)
+            closed = sum(gaps[(bid, m)]["closed"] for m in closes)
+            reduction = float(risk_scale[bid] * closed)
+            cost = opt.base_typical + qty * opt.typical
+            upkeep = qty * opt.annual_upkeep
+            annuity = _annuity(catalog.discount_rate, opt.lifetime_years)
+            grant_shares = [catalog.grants[g].local_match for g in opt.grants]
+            tiers = [t for m in closes for t in gaps[(bid, m)]["tiers"].values()]
+            records.append({
+                "project_id": f"{bid}:{measure}" + ("" if len(options) == 1 else f":{opt.option}"),
+                "building_id": bid, "site_id": gap["site_id"], "measure": measure, "option": opt.option,
+                "title": opt.title, "closes": closes,
+                "status": "unmet" if any(gaps[(bid, m)]["status"] == "unmet" for m in closes) else "partial",
+                "rule_ids": list(dict.fromkeys(r for m in closes for r in gaps[(bid, m)]["rule_ids"])),
+                "tier": min(tiers) if tiers else np.nan, "evidence": evidence,
+                "quantity": qty, "unit": opt.unit, "quantity_basis": basis, "quantity_estimated": estimated,
+                "unit_cost_low": opt.low, "unit_cost_typical": opt.typical, "unit_cost_high": opt.high,
+                "cost_low": opt.base_low + qty * opt.low, "cost": cost, "cost_high": opt.base_high + qty * opt.high,
+                "lifetime_years": opt.lifetime_years, "annual_upkeep": upkeep,
+                "life_cycle_cost": cost + upkeep * annuity, "annual_cost": cost / annuity + upkeep,
+                "risk_before": float(risk_before[bid]),
+                "risk_after": float(risk_before[bid]) - reduction,
+                "risk_reduction": reduction, "choice_group": f"{bid}:{measure}",
+                "grants": list(opt.grants),
+                "local_match_share": min(grant_shares) if grant_shares else 1.0,
+                "estimate": opt.estimate or estimated, "source": opt.source,
+                "_tiers": {k: v for m in closes for k, v in gaps[(bid, m)]["tiers"].items()},
+            })
+    projects = pd.DataFrame.from_records(records)
+    if projects.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PROJECT_COLUMNS})
+    projects["local_match"] = projects["local_match_share"] * projects["cost"]
+    _link(projects, catalog)
+    return rank_projects(projects.drop(columns="_tiers"))[PROJECT_COLUMNS]
+
+
+def _link(projects: pd.DataFrame, catalog: CostCatalog) -> None:
+    """Fill ``requires`` (choice groups) and ``excludes`` (project ids) within each building."""
+    requires: list[list[str]] = [[] for _ in range(len(projects))]
+    excludes: list[list[str]] = [[] for _ in range(len(projects))]
+    records = projects[["project_id", "building_id", "measure", "choice_group", "closes", "_tiers"]].to_dict("records")
+    for _, idx in projects.groupby("building_id").indices.items():
+        sub = [records[i] for i in idx]
+        groups = {r["choice_group"] for r in sub}
+        bid = sub[0]["building_id"]
+        entry = {g: min((t for r in sub if r["choice_group"] == g for t in r["_tiers"].values()), default=np.inf)
+                 for g in groups}
+        for pos, row in zip(idx, sub, strict=True):
+            reqs = [f"{bid}:{r}" for r in catalog.requires.get(row["measure"], ()) if f"{bid}:{r}" in groups]
+            for other in sub:
+                if other["choice_group"] == row["choice_group"] or other["choice_group"] in reqs:
+                    continue
+                reverse = row["measure"] in catalog.requires.get(other["measure"], ())
+                lower = any(key in other["_tiers"] and other["_tiers"][key] < tier for key, tier in row["_tiers"].items())
+                if lower and not reverse and entry[other["choice_group"]] < entry[row["choice_group"]]:
+                    reqs.append(other["choice_group"])
+            requires[pos] = sorted(set(reqs))
+            closes = set(row["closes"])
+            excludes[pos] = [other["project_id"] for other in sub if other["project_id"] != row["project_id"]
+                             and other["choice_group"] != row["choice_group"] and closes & set(other["closes"])]
+    projects["requires"] = requires
+    projects["excludes"] = excludes
+
+
+def rank_projects(projects: pd.DataFrame) -> pd.DataFrame:
+    """Sort by risk reduction per dollar (ties: cheaper first) and number the ``rank`` from 1."""
+    out = projects.copy()
+    cost = out["cost"].astype(float)
+    out["ratio"] = np.where(cost > 0, out["risk_reduction"].astype(float) / cost.where(cost > 0, 1.0), np.inf)
+    out = out.sort_values(["ratio", "cost", "project_id"], ascending=[False, True, True], kind="stable")
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
+def gaps_table(results: pd.DataFrame, projects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Unmet, partial and unknown results with their evidence and the projects that close them."""
+    status = results["status"].astype("string")
+    rows = results.loc[status.isin(["unmet", "partial", "unknown"])].copy()
+    rows["evidence_count"] = [len(_as_list(e)) for e in rows["evidence"]]
+    rows["evidence"] = ["; ".join(_as_list(e)) for e in rows["evidence"]]
+    if projects is not None and len(projects):
+        closes = projects[["building_id", "project_id", "closes"]].explode("closes")
+        by_gap = closes.groupby(["building_id", "closes"])["project_id"].agg("; ".join)
+        keys = list(zip(rows["building_id"].astype("string"), rows["measure"].astype("string"), strict=True))
+        rows["projects"] = [by_gap.get(k, "") if pd.notna(k[1]) else "" for k in keys]
+    else:
+        rows["projects"] = ""
+    rows["next_step"] = np.where(rows["status"].astype("string") == "unknown", "data needed",
+                                 np.where(rows["projects"] != "", "retrofit project",
+                                          np.where(rows["measure"].isna(), "policy or programme", "no catalog cost")))
+    return rows.reset_index(drop=True)

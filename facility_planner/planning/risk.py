@@ -1,0 +1,199 @@
+"""Risk per building, FEMA 426/452 style: consequence x threat x vulnerability, each 1-10.
+
+- consequence: from the building's peak occupancy, by the bands in ``risk.yaml``;
+- threat: from the site's ``threat_level`` (low / medium / high);
+- vulnerability: ``minimum + (maximum - minimum) x shortfall`` where shortfall is the weighted share
+  of the building's applicable rules that fall short (unmet 1, partial ``partial_share``, unknown
+  ``unknown_share``, met 0), weights from the rules packs times an optional pack weight.
+
+Because vulnerability is linear in the closed rules, the risk a project removes is additive over
+the gaps it closes: ``consequence x threat x (maximum - minimum) x closed weight / total weight``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from facility_planner.errors import ConfigError
+from facility_planner.model import District
+
+DEFAULT_RISK_PATH = Path(__file__).with_name("risk.yaml")
+SHORT_STATUSES = ("unmet", "partial")
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Parsed ``risk.yaml``: occupancy bands, threat levels, vulnerability shares and weights."""
+
+    bands: tuple[tuple[float, float], ...]
+    consequence_unknown: float
+    threat_levels: dict[str, float]
+    threat_unknown: float
+    v_min: float
+    v_max: float
+    partial_share: float
+    unknown_share: float
+    pack_weights: dict[str, float]
+    year_discount: float
+    raw: dict[str, Any]
+
+    def assumptions(self) -> pd.DataFrame:
+        """Every factor, weight and parameter of the risk model with its source."""
+        c, t, v, p = (self.raw.get(k, {}) for k in ("consequence", "threat", "vulnerability", "portfolio"))
+        rows = []
+        lower = 0.0
+        for upper, score in self.bands:
+            label = f"occupancy {lower:g}-{upper:g}" if np.isfinite(upper) else f"occupancy above {lower:g}"
+            rows.append(("consequence", label, "score", score, "1-10", c.get("source", "")))
+            lower = upper + 1 if np.isfinite(upper) else upper
+        rows.append(("consequence", "occupancy unknown", "score", self.consequence_unknown, "1-10",
+                     c.get("unknown_note", "")))
+        for level, score in self.threat_levels.items():
+            rows.append(("threat", f"threat_level {level}", "score", score, "1-10", t.get("source", "")))
+        rows.append(("threat", "threat_level unknown", "score", self.threat_unknown, "1-10", t.get("unknown_note", "")))
+        rows += [
+            ("vulnerability", "scale", "minimum", self.v_min, "1-10", v.get("source", "")),
+            ("vulnerability", "scale", "maximum", self.v_max, "1-10", v.get("source", "")),
+            ("vulnerability", "partial rule", "share of a gap", self.partial_share, "0-1", v.get("source", "")),
+            ("vulnerability", "unknown rule", "share of a gap", self.unknown_share, "0-1",
+             v.get("unknown_share_note", "")),
+        ]
+        rows += [("vulnerability", f"pack {pack}", "weight multiplier", w, "x", v.get("pack_weights_note", ""))
+                 for pack, w in self.pack_weights.items()]
+        rows.append(("portfolio", "multi-year plans", "year_discount", self.year_discount, "per year",
+                     p.get("year_discount_source", "")))
+        frame = pd.DataFrame(rows, columns=["area", "item", "parameter", "value", "unit", "source"])
+        frame.insert(5, "estimate", False)
+        return frame
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_risk_config(override: str | Path | Mapping[str, Any] | None = None) -> RiskConfig:
+    """Load ``risk.yaml``, overridden field by field by a district's own file or mapping."""
+    import yaml
+
+    data = yaml.safe_load(DEFAULT_RISK_PATH.read_text(encoding="utf-8"))
+    if override is not None:
+        if not isinstance(override, Mapping):
+            path = Path(override)
+            try:
+                override = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise ConfigError(f"Risk configuration {path.name} cannot be read: {exc}.") from exc
+        data = _merge(data, override)
+    try:
+        c, t, v = data["consequence"], data["threat"], data["vulnerability"]
+        bands = tuple(sorted((float(b["max_occupancy"]), float(b["score"])) for b in c["bands"]))
+        config = RiskConfig(
+            bands=bands, consequence_unknown=float(c["unknown"]),
+            threat_levels={str(k): float(x) for k, x in t["levels"].items()},
+            threat_unknown=float(t["unknown"]), v_min=float(v["minimum"]), v_max=float(v["maximum"]),
+            partial_share=float(v["partial_share"]), unknown_share=float(v["unknown_share"]),
+            pack_weights={str(k): float(x) for k, x in (v.get("pack_weights") or {}).items()},
+            year_discount=float((data.get("portfolio") or {}).get("year_discount", 0.0)), raw=data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"Risk configuration: missing or invalid field {exc}.") from exc
+    if not (0 <= config.partial_share <= 1 and 0 <= config.unknown_share <= 1):
+        raise ConfigError("Risk configuration: partial_share and unknown_share must be between 0 and 1.")
+    if config.v_max <= config.v_min:
+        raise ConfigError("Risk configuration: vulnerability maximum must exceed its minimum.")
+    return config
+
+
+def rule_shortfall(results: pd.DataFrame, district: District, *, config: RiskConfig) -> pd.DataFrame:
+    """Rule results per building with ``rule_weight`` and ``shortfall`` (share of a gap, 0-1).
+
+    Site-wide rows (no ``building_id``) are repeated for every building of their site;
+    ``not_applicable`` rows are dropped.
+    """
+    frame = results.loc[results["status"].astype("string") != "not_applicable"].copy()
+    site_rows = frame["building_id"].isna()
+    if site_rows.any():
+        b = district.buildings[["building_id", "site_id"]].astype("string")
+        spread = frame.loc[site_rows].drop(columns="building_id").merge(b, on="site_id", how="inner")
+        frame = pd.concat([frame.loc[~site_rows], spread], ignore_index=True)
+    status = frame["status"].astype("string")
+    share = {"unmet": 1.0, "partial": config.partial_share, "unknown": config.unknown_share, "met": 0.0}
+    frame["shortfall"] = status.map(share).astype("float64").fillna(0.0).to_numpy()
+    weight = pd.to_numeric(frame["weight"], errors="coerce").fillna(1.0).clip(lower=0.0)
+    packs = frame["pack"].astype("string").map(config.pack_weights).astype("float64").fillna(1.0)
+    frame["rule_weight"] = (weight * packs).to_numpy(dtype=float)
+    frame["building_id"] = frame["building_id"].astype("string")
+    return frame.reset_index(drop=True)
+
+
+def consequence_scores(occupancy: pd.Series, *, config: RiskConfig) -> pd.Series:
+    """Consequence 1-10 from peak occupancy by the configured bands (unknown: configured default)."""
+    occ = pd.to_numeric(occupancy, errors="coerce").to_numpy(dtype=float)
+    uppers = np.array([b[0] for b in config.bands])
+    scores = np.array([b[1] for b in config.bands])
+    idx = np.clip(np.searchsorted(uppers, occ, side="left"), 0, len(scores) - 1)
+    return pd.Series(np.where(np.isfinite(occ), scores[idx], config.consequence_unknown),
+                     index=occupancy.index, dtype="float64")
+
+
+def building_risk(
+    results: pd.DataFrame,
+    district: District,
+    *,
+    config: RiskConfig | None = None,
+) -> pd.DataFrame:
+    """Risk and every factor behind it, one row per building of the district.
+
+    Parameters
+    ----------
+    results
+        ``Scores.results``: long rule results (building_id, site_id, pack, status, weight, ...).
+    district
+        Supplies ``buildings.occupancy`` and ``sites.threat_level``.
+    config
+        Risk parameters; default ``risk.yaml``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``building_id``: occupancy, consequence, threat_level, threat, rules, met,
+        partial, unmet, unknown, weight_total, weight_short, shortfall, vulnerability, risk and
+        ``risk_scale`` (risk removed per unit of closed rule weight).
+    """
+    config = config or load_risk_config()
+    b = district.buildings
+    out = pd.DataFrame({"building_id": b["building_id"].astype("string").to_numpy(),
+                        "site_id": b["site_id"].astype("string").to_numpy(),
+                        "occupancy": pd.to_numeric(b["occupancy"], errors="coerce").astype("float64").to_numpy()})
+    out = out.set_index("building_id")
+    out["consequence"] = consequence_scores(out["occupancy"], config=config)
+    levels = out["site_id"].map(dict(zip(district.sites["site_id"].astype("string"),
+                                         district.sites["threat_level"].astype("string"), strict=True)))
+    out["threat_level"] = levels.astype("string")
+    out["threat"] = levels.map(config.threat_levels).astype("float64").fillna(config.threat_unknown)
+
+    rows = rule_shortfall(results, district, config=config)
+    status = rows["status"].astype("string")
+    counts = pd.crosstab(rows["building_id"], status).reindex(columns=["met", "partial", "unmet", "unknown"], fill_value=0)
+    out = out.join(counts.rename_axis(columns=None))
+    out[["met", "partial", "unmet", "unknown"]] = out[["met", "partial", "unmet", "unknown"]].fillna(0).astype(int)
+    out["rules"] = out[["met", "partial", "unmet", "unknown"]].sum(axis=1)
+    weighted = rows.assign(short=rows["rule_weight"] * rows["shortfall"]).groupby("building_id")[["rule_weight", "short"]].sum()
+    out["weight_total"] = weighted["rule_weight"].reindex(out.index).fillna(0.0)
+    out["weight_short"] = weighted["short"].reindex(out.index).fillna(0.0)
+    out["shortfall"] = np.where(out["weight_total"] > 0, out["weight_short"] / out["weight_total"].where(out["weight_total"] > 0, 1.0), 0.0)
+    span = config.v_max - config.v_min
+    out["vulnerability"] = config.v_min + span * out["shortfall"]
+    out["risk"] = out["consequence"] * out["threat"] * out["vulnerability"]
+    out["risk_scale"] = np.where(out["weight_total"] > 0, out["consequence"] * out["threat"] * span
+                                 / out["weight_total"].where(out["weight_total"] > 0, 1.0), 0.0)
+    return out

@@ -1,0 +1,125 @@
+"""Shared fixtures. Engineers append their own fixtures at the end; browser fixtures live in tests/e2e."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SITES = ROOT / "sample_sites"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def sample_inventory() -> Path:
+    """The committed sample district's workbook."""
+    return SAMPLE_SITES / "inventory.xlsx"
+
+
+@pytest.fixture(scope="session")
+def sample_maps() -> list[Path]:
+    """The committed sample district's campus map(s)."""
+    return [SAMPLE_SITES / "campus.gpkg"]
+
+
+HOSTILE_NAME = "<script>alert('x')</script> `tick` ${window.pwned=1} <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="session")
+def hostile_district():
+    """A one-building campus whose every user string is hostile (app/mapping tests)."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import Polygon
+
+    from facility_planner.model import make_district
+
+    lon0, lat0 = -77.0365, 38.8977
+    d = 0.0004
+    footprint = gpd.GeoDataFrame(
+        {"building_id": ["B1"]},
+        geometry=[Polygon([(lon0, lat0), (lon0 + d, lat0), (lon0 + d, lat0 + d), (lon0, lat0 + d)])],
+        crs="EPSG:4326",
+    )
+    tables = {
+        "sites": pd.DataFrame({"site_id": ["S1"], "name": [HOSTILE_NAME]}),
+        "buildings": pd.DataFrame({"building_id": ["B1"], "site_id": ["S1"], "name": [HOSTILE_NAME]}),
+        "doors": pd.DataFrame({"door_id": [HOSTILE_NAME], "building_id": ["B1"],
+                               "role": ["exterior_primary"], "lon": [lon0], "lat": [lat0 + d / 2]}),
+        "cameras": pd.DataFrame({"camera_id": ["C`${1+1}`"], "building_id": ["B1"], "mount": ["exterior"],
+                                 "lon": [lon0 - 0.0001], "lat": [lat0], "heading_deg": [90.0],
+                                 "hfov_deg": [90.0], "range_m": [30.0], "status": ["working"]}),
+        "aeds": pd.DataFrame({"aed_id": ["A1"], "building_id": ["B1"],
+                              "lon": [lon0 + d / 2], "lat": [lat0 + d / 2]}),
+    }
+    return make_district(tables, footprints=footprint)
+
+
+@pytest.fixture(scope="session")
+def coverage_campus():
+    """Builder of tiny hand-drawn districts in local metres (coverage tests).
+
+    ``build(buildings={"A": (x0, y0, x1, y1) | Polygon | None}, cameras=[{...}], doors=[...], ...)``:
+    asset rows give ``x``/``y`` in local metres (omit them for assets placed at their building);
+    ``walls`` are ``(building_id, ((x, y), ...), material, floor)``; ``site_boundaries`` and
+    ``parking`` are ``{site_id: (x0, y0, x1, y1)}``. Every building is on site "S" unless
+    ``site_of`` says otherwise. CRS: UTM 18N, local origin (500000, 4300000).
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from facility_planner.model import make_district
+
+    crs, x0, y0 = "EPSG:32618", 500_000.0, 4_300_000.0
+
+    def shape(value):
+        if value is None:
+            return None
+        if isinstance(value, tuple):
+            return shapely.box(x0 + value[0], y0 + value[1], x0 + value[2], y0 + value[3])
+        return shapely.affinity.translate(value, x0, y0)
+
+    def rows(items):
+        frame = pd.DataFrame(items)
+        for col, off in (("x", x0), ("y", y0)):
+            if col in frame:
+                frame[col] = frame[col] + off
+        return frame
+
+    def build(*, buildings, site_of=None, floors=None, cameras=(), doors=(), repeaters=(), aeds=(),
+              equipment=(), rooms=(), room_shapes=None, walls=(), site_boundaries=None, parking=None):
+        import shapely.affinity  # noqa: F401
+
+        site_of = site_of or {}
+        ids = list(buildings)
+        tables = {
+            "sites": pd.DataFrame({"site_id": sorted({site_of.get(b, "S") for b in ids})}),
+            "buildings": pd.DataFrame({"building_id": ids, "site_id": [site_of.get(b, "S") for b in ids],
+                                       "floors": [(floors or {}).get(b, 1) for b in ids]}),
+        }
+        for name, items in (("cameras", cameras), ("doors", doors), ("repeaters", repeaters),
+                            ("aeds", aeds), ("equipment", equipment), ("rooms", rooms)):
+            if items:
+                tables[name] = rows(list(items))
+        drawn = {b: shape(v) for b, v in buildings.items() if v is not None}
+        footprints = gpd.GeoDataFrame({"building_id": list(drawn)}, geometry=list(drawn.values()), crs=crs)
+        kwargs = {}
+        if room_shapes:
+            kwargs["rooms_geometry"] = gpd.GeoDataFrame(
+                {"room_id": list(room_shapes)}, geometry=[shape(v) for v in room_shapes.values()], crs=crs)
+        if walls:
+            kwargs["walls"] = gpd.GeoDataFrame(
+                {"building_id": [w[0] for w in walls], "material": [w[2] for w in walls],
+                 "floor": [w[3] for w in walls]},
+                geometry=[shapely.LineString([(x0 + x, y0 + y) for x, y in w[1]]) for w in walls], crs=crs)
+        for key, value in (("site_boundaries", site_boundaries), ("parking", parking)):
+            if value:
+                kwargs[key] = gpd.GeoDataFrame({"site_id": list(value)},
+                                               geometry=[shape(v) for v in value.values()], crs=crs)
+        return make_district(tables, footprints=footprints, crs=crs, **kwargs)
+
+    build.origin = (x0, y0)
+    return build

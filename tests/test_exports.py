@@ -1,0 +1,128 @@
+"""Exports: formula injection neutralised, workbook sheets, table, formats, chart, CSV, GeoPackage."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from facility_planner.io.exports import (
+    sanitize_cell,
+    write_assessment_workbook,
+    write_geopackage,
+    write_projects_csv,
+)
+from facility_planner.planning import assumptions_frame
+from facility_planner.planning.optimise import optimise_portfolio
+
+EVIL = '=HYPERLINK("http://x")'
+
+
+@pytest.mark.parametrize("text", [EVIL, "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\0x", "\r=1"])
+def test_sanitize_cell_prefixes_a_quote(text):
+    assert sanitize_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["Maple Elementary", "", -3, 2.5, None, True])
+def test_sanitize_cell_leaves_safe_values(value):
+    assert sanitize_cell(value) == value
+
+
+def _projects():
+    frame = pd.DataFrame({
+        "project_id": ["B1:classroom_locks", "B2:cameras", "B3:aeds"],
+        "building_id": ["B1", "B2", "B3"], "building_name": [EVIL, "-Gym", "North\0Hall"],
+        "cost": [6580.0, 3700.0, 1555.0], "risk_reduction": [144.0, 40.0, 10.0],
+        "grants": [["SVPP", "bond"], ["SVPP"], ["bond"]], "evidence": [["D01", "=D02"], [], ["x"]],
+        "local_match": [1645.0, 925.0, 1555.0]})
+    frame["ratio"] = frame["risk_reduction"] / frame["cost"]
+    plan = optimise_portfolio(frame, budget=8200)
+    return plan.annotate(frame), plan
+
+
+def _workbook(tmp_path):
+    projects, plan = _projects()
+    buildings = pd.DataFrame({"building_id": ["B1"], "name": [EVIL], "risk": [416.0]})
+    gaps = pd.DataFrame({"building_id": ["B1"], "rule_id": ["M2"], "evidence": ["@D01; D02"]})
+    validation = pd.DataFrame([{"severity": "error", "file": "inv.xlsx", "sheet": "doors", "row": 4,
+                                "column": "role", "value": "+cmd", "message": "unknown role"}])
+    rejected = pd.DataFrame({"sheet": ["doors"], "source_row": [4], "reason": ["unknown role"], "door_id": [EVIL]})
+    path = tmp_path / "assessment.xlsx"
+    write_assessment_workbook(path, summary={"district": EVIL, **plan.as_dict()}, buildings=buildings,
+                              projects=projects, gaps=gaps, assumptions=assumptions_frame(),
+                              validation=validation, rejected=rejected)
+    return openpyxl.load_workbook(path), projects
+
+
+def test_workbook_sheets_and_inert_formula_text(tmp_path):
+    wb, projects = _workbook(tmp_path)
+    assert wb.sheetnames == ["Summary", "Buildings", "Projects", "Gaps", "Assumptions", "Validation"]
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{ws.title}!{cell.coordinate} is a formula"
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\0"))
+    name = wb["Buildings"]["B2"]
+    assert name.data_type == "s" and name.value == "'" + EVIL
+    summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows(min_row=3, max_col=2) if r[0].value}
+    assert summary["district"] == "'" + EVIL
+    assert summary["selected cost"] == 8135 and summary["gap"] == 0
+    validation_text = [c.value for row in wb["Validation"].iter_rows() for c in row if c.value]
+    assert "'+cmd" in validation_text and "'" + EVIL in validation_text
+
+
+def test_projects_sheet_table_formats_and_flags(tmp_path):
+    wb, projects = _workbook(tmp_path)
+    ws = wb["Projects"]
+    assert "Projects" in ws.tables and ws.tables["Projects"].ref == f"A1:{ws.cell(1, ws.max_column).column_letter}4"
+    header = [c.value for c in ws[1]]
+    cost = ws.cell(row=2, column=header.index("cost") + 1)
+    assert cost.value == 6580 and "$" in cost.number_format
+    assert ws.cell(row=2, column=header.index("grants") + 1).value == "SVPP; bond"
+    assert ws.cell(row=2, column=header.index("evidence") + 1).value == "D01; =D02"  # not at the start
+    assert ws.cell(row=3, column=header.index("building_name") + 1).value == "'-Gym"
+    assert ws.cell(row=4, column=header.index("building_name") + 1).value == "NorthHall"
+    flags = [ws.cell(row=r, column=header.index("in_budget") + 1).value for r in (2, 3, 4)]
+    assert flags == [True, False, True]
+    cumulative = [ws.cell(row=r, column=header.index("cumulative_cost") + 1).value for r in (2, 3, 4)]
+    assert cumulative == [6580, None, 8135]
+    assert len(ws.conditional_formatting) >= 2
+    assert len(wb["Summary"]._charts) == 2
+    assumptions = wb["Assumptions"]
+    assert [c.value for c in assumptions[1]][:4] == ["area", "item", "parameter", "value"]
+
+
+def test_projects_csv_is_quoted_and_inert(tmp_path):
+    projects, _ = _projects()
+    path = tmp_path / "projects.csv"
+    write_projects_csv(path, projects)
+    text = path.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["building_name"] == "'" + EVIL and rows[1]["building_name"] == "'-Gym"
+    assert rows[0]["grants"] == "SVPP; bond" and rows[0]["cost"] == "6580.0"
+    assert text.startswith('"project_id","building_id"')
+    buffer = io.BytesIO()
+    write_projects_csv(buffer, projects)
+    assert buffer.getvalue() == path.read_bytes()
+
+
+def test_geopackage_layers_text_and_empty(tmp_path):
+    import pyogrio
+
+    layer = gpd.GeoDataFrame({"name": [EVIL, "ok"], "evidence": [["a", "b"], []],
+                              "covered": pd.array([True, None], dtype="boolean")},
+                             geometry=[shapely.Point(0, 0), shapely.Point(1, 1)], crs="EPSG:32618")
+    path = tmp_path / "coverage.gpkg"
+    assert write_geopackage(path, {"camera_views": layer, "blind_spots": layer.iloc[:0]}) == ["camera_views", "blind_spots"]
+    names = [n for n, _ in pyogrio.list_layers(path)]
+    assert names == ["camera_views", "blind_spots"]
+    back = gpd.read_file(path, layer="camera_views")
+    assert back["name"].tolist() == ["'" + EVIL, "ok"] and back["evidence"].tolist()[0] == "a; b"
+    assert back.crs.to_epsg() == 32618 and back.geometry.iloc[1].equals(shapely.Point(1, 1))
+    assert len(gpd.read_file(path, layer="blind_spots")) == 0
