@@ -61,7 +61,7 @@ COVERAGE_STYLES: dict[str, tuple[str, str, str, float, bool]] = {
     "kit_reach": ("Bleeding-control kit reach", "#00695c", "#4db6ac", 0.15, False),
 }
 GAP_COLOUR = "#e41a1c"
-_GAP_WORDS = ("gap", "blind", "uncovered", "dead", "unreached", "missing")
+_GAP_WORDS = ("gap", "blind", "uncovered", "unwatched", "dead", "unreached", "missing")
 
 _LEAFLET_DIR = "ui/static/leaflet"
 _MARKER_CSS = """
@@ -69,8 +69,9 @@ _MARKER_CSS = """
  border-radius:50%;border:2px solid #fff;color:#fff;font:bold 11px/1 sans-serif;
  box-shadow:0 0 2px rgba(0,0,0,.6)}
 .fp-icon.square{border-radius:2px}
-.fp-legend{position:absolute;bottom:28px;right:10px;z-index:1000;background:#fff;padding:6px 8px;
+.fp-legend{position:absolute;bottom:64px;left:10px;z-index:1000;background:#fff;padding:6px 8px;
  border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.4);font:12px/1.4 sans-serif;max-width:240px}
+.fp-legend summary{font-weight:bold;cursor:pointer}
 .fp-legend i{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:middle}
 .fp-popup th{text-align:left;padding-right:6px;vertical-align:top}
 """
@@ -217,7 +218,9 @@ def _legend_html(coverage_names: list[str]) -> str:
         label, stroke, fill, _, _ = _coverage_style(name)
         items.append(f'<div><i style="background:{fill};border:1px solid {stroke}"></i>{escape_text(label)}</div>')
     items.append("<div><small>Assets placed only at a room or building are counted, not drawn.</small></div>")
-    return '<div class="fp-legend"><b>Legend</b>' + "".join(items) + "</div>"
+    opened = " open" if len(coverage_names) <= 3 else ""  # a long legend starts folded
+    return (f'<div class="fp-legend"><details{opened}><summary>Legend</summary>' + "".join(items)
+            + "</details></div>")
 
 
 def _coverage_style(name: str) -> tuple[str, str, str, float, bool]:
@@ -226,7 +229,7 @@ def _coverage_style(name: str) -> tuple[str, str, str, float, bool]:
     label = name.replace("_", " ").capitalize()
     if any(word in name for word in _GAP_WORDS):
         return (f"Gaps: {label.lower()}", GAP_COLOUR, GAP_COLOUR, 0.35, True)
-    return (label, "#455a64", "#90a4ae", 0.15, False)
+    return (f"Coverage: {label.lower()}", "#455a64", "#90a4ae", 0.15, False)
 
 
 def build_map(district: District, *, coverage: Any = None, scores: Any = None,
@@ -306,7 +309,8 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
             ).add_to(m)
 
     layers = getattr(coverage, "layers", coverage) or {}
-    coverage_names = [n for n, g in layers.items() if g is not None and len(g)]
+    # coverage layers named like an asset table repeat the asset points: the asset layer draws them
+    coverage_names = [n for n, g in layers.items() if g is not None and len(g) and n not in ASSET_STYLES]
     for name in coverage_names:
         layer = layers[name]
         label, stroke, fill, opacity, show = _coverage_style(name)
@@ -344,7 +348,8 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
             tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
         ).add_to(m)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    overlays = sum(isinstance(child, folium.GeoJson) for child in m._children.values())
+    folium.LayerControl(collapsed=overlays > 8).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(coverage_names)))
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], max_zoom=19)

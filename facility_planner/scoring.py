@@ -275,7 +275,8 @@ def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
     fact_ev = _column(facts.evidence, rule.fact, index)
     unk_ev = _column(facts.evidence, rule.fact + UNKNOWN_SUFFIX, index)
     fe = [None] * n if fact_ev is None else fact_ev.tolist()
-    ue = [None] * n if unk_ev is None else unk_ev.tolist()
+    # facts without an unknown companion explain their own NaN ("no assessment date recorded")
+    ue = fe if unk_ev is None else unk_ev.tolist()
     no_data = [f"no data for {rule.fact}"]
     empty: list[str] = []
     evidence = [

@@ -142,3 +142,14 @@ def test_every_layer_writes_to_a_geopackage(tmp_path: Path):
     back = pyogrio.read_dataframe(target, layer="camera_views")
     assert len(back) == len(cov.layers["camera_views"]) and math.isclose(
         back.geometry.area.sum(), cov.layers["camera_views"].geometry.area.sum(), rel_tol=1e-9)
+
+
+def test_empty_district_and_no_maps(coverage_campus):
+    empty = coverage_campus(buildings={})
+    cov = compute_coverage(empty, as_of=AS_OF)
+    assert cov.facts.values.empty and all(len(layer) == 0 for layer in cov.layers.values())
+    no_maps = coverage_campus(buildings={"A": None}, cameras=[{"camera_id": "C1", "building_id": "A",
+                                                               "heading_deg": 0.0, "hfov_deg": 90.0,
+                                                               "range_m": 20.0}])
+    facts = compute_coverage(no_maps, as_of=AS_OF).facts.values
+    assert facts.loc["A"].drop(["cameras_not_drawn", "camera_entrance_coverage_unknown"]).isna().all()

@@ -102,3 +102,15 @@ def test_empty_district_map() -> None:
 
     page = mapping.map_html(mapping.build_map(make_district({}, crs="EPSG:32618")))
     assert "L.map(" in page
+
+
+def test_map_from_a_real_assessment(hostile_district) -> None:
+    from facility_planner.assess import assess
+
+    result = assess(hostile_district, budget=1000.0)
+    status = mapping.building_status(hostile_district, result.scores)
+    assert set(status) <= {"met", "partial", "unmet", "unknown"}
+    page = mapping.map_html(mapping.build_map(hostile_district, coverage=result.coverage, scores=result.scores))
+    assert "Camera wedges" in page
+    assert mapping.STATUS_COLOURS[status.iloc[0]] in page
+    assert "<script>alert" not in page

@@ -370,7 +370,7 @@ class Frame:
         return len(self.building_ids)
 
 
-def _site_notes(frame: Frame, cameras: gpd.GeoDataFrame) -> tuple[np.ndarray, list[list[str]]]:
+def camera_notes(frame: Frame, cameras: gpd.GeoDataFrame) -> tuple[np.ndarray, list[list[str]]]:
     """Which buildings' camera facts are unknown, and notes on their cameras that are not drawn.
 
     Unknown: the site has cameras in service (status drawn) but none could be drawn.
@@ -426,11 +426,10 @@ def entrance_watch(district: District, frame: Frame, views: CameraViews, *,
     unknown.subjects = fact.subjects.copy()
     unknown.note(d_b[unlocated], ids[unlocated])
     levels = np.array(["none", *config.levels], dtype=object)
-    site = np.array([frame.site_ids[s] if s >= 0 else None for s in frame.building_site], dtype=object)
     ub = d_b[unseen]
     layer = gpd.GeoDataFrame({
         "door_id": ids[unseen], "building_id": doors["building_id"].to_numpy(dtype=object)[unseen],
-        "site_id": np.where(ub >= 0, site[np.maximum(ub, 0)] if frame.n else None, None),
+        "site_id": np.where(ub >= 0, site_of(frame, np.maximum(ub, 0)), None) if frame.n else None,
         "role": doors["role"].to_numpy(dtype=object)[unseen],
         "best_level": levels[best[~seen] + 1],
     }, geometry=gpd.GeoSeries(pts[~seen], crs=district.crs), crs=district.crs)
@@ -488,12 +487,12 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     rb = fp_b[run_ring]
     layer = gpd.GeoDataFrame({
         "building_id": np.asarray(frame.building_ids, dtype=object)[rb],
-        "site_id": _site_of(frame, rb), "length_m": shapely.length(lines),
+        "site_id": site_of(frame, rb), "length_m": shapely.length(lines),
     }, geometry=gpd.GeoSeries(lines, crs=district.crs), crs=district.crs)
     return fact, layer
 
 
-def _site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
+def site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
     s = frame.building_site[b] if len(b) else np.empty(0, int)
     ids = np.asarray(frame.site_ids, dtype=object)
     return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None)
@@ -596,7 +595,7 @@ def corridor_watch(district: District, frame: Frame, views: CameraViews, *,
     blind = shapely.difference(c_geom, np.where(pd.isna(watched), EMPTY, watched)) if len(c_idx) else c_geom
     keep = ~shapely.is_empty(blind) if len(blind) else np.empty(0, bool)
     layer = gpd.GeoDataFrame({
-        "kind": "corridor", "site_id": _site_of(frame, c_b[keep]),
+        "kind": "corridor", "site_id": site_of(frame, c_b[keep]),
         "building_id": np.asarray(frame.building_ids, dtype=object)[c_b[keep]],
         "room_id": room_ids[keep], "area_m2": shapely.area(blind[keep]),
     }, geometry=gpd.GeoSeries(blind[keep], crs=district.crs), crs=district.crs)

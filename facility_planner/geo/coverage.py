@@ -16,7 +16,7 @@ import pandas as pd
 from facility_planner.geo._arrays import Fact, index_of, timed
 from facility_planner.geo.cameras import (
     Frame,
-    _site_notes,
+    camera_notes,
     camera_views,
     corridor_watch,
     entrance_watch,
@@ -156,10 +156,8 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
     frame = Frame.of(district)
     facts: dict[str, Fact] = {}
 
-    with timed(profile, "setup"):
-        pass
     views = camera_views(district, config=config.cameras, profile=profile)
-    unknown_site, notes = _site_notes(frame, views.cameras)
+    unknown_site, notes = camera_notes(frame, views.cameras)
     with timed(profile, "entrances (join)"):
         entrance, entrance_unknown, uncovered = entrance_watch(district, frame, views, config=config.cameras)
     with timed(profile, "perimeter (join)"):

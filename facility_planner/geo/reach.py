@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 
 from facility_planner.geo._arrays import Fact, bincount, index_of, percent, union_by
-from facility_planner.geo.cameras import EMPTY, Frame, _site_of
+from facility_planner.geo.cameras import EMPTY, Frame, site_of
 from facility_planner.geo.config import KitConfig
 from facility_planner.model import District
 
@@ -66,12 +66,11 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
     fact = Fact(frame.n)
     fact.values[fp_b] = share
     fact.subjects[fp_b] = area
+    article = "an" if label[:1] in "AEIOU" else "a"
     for k, b in enumerate(fp_b.tolist()):
         if share[k] < 100:
             fact.evidence[b].append(f"{100 - share[k]:.0f}% of floor area beyond a {reach_m:.0f} m walk "
-                                    f"of an {label} in service" if label[0] in "AEIOU" else
-                                    f"{100 - share[k]:.0f}% of floor area beyond a {reach_m:.0f} m walk "
-                                    f"of a {label} in service")
+                                    f"of {article} {label} in service")
         elif np.isnan(share[k]):
             fact.evidence[b].append(f"{label} placed at its room or building, not located: reach unknown")
     ids = assets[id_column].to_numpy(dtype=object)
@@ -81,7 +80,7 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
     ub = a_b[use]
     reach_layer = gpd.GeoDataFrame({
         id_column: ids[use], "building_id": assets["building_id"].to_numpy(dtype=object)[use],
-        "site_id": _site_of(frame, np.maximum(ub, 0)) if frame.n else np.full(len(use), None),
+        "site_id": site_of(frame, np.maximum(ub, 0)) if frame.n else np.full(len(use), None),
         "radius_m": np.full(len(use), reach_m),
     }, geometry=gpd.GeoSeries(discs, crs=district.crs), crs=district.crs)
     reach_layer.loc[ub < 0, "site_id"] = None
@@ -89,7 +88,7 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
     keep = ~shapely.is_empty(gaps) & (shapely.area(gaps) > 1e-6) & ~placed if len(gaps) else np.empty(0, bool)
     unreached = gpd.GeoDataFrame({
         "building_id": np.asarray(frame.building_ids, dtype=object)[fp_b[keep]],
-        "site_id": _site_of(frame, fp_b[keep]), "area_m2": shapely.area(gaps[keep]),
+        "site_id": site_of(frame, fp_b[keep]), "area_m2": shapely.area(gaps[keep]),
     }, geometry=gpd.GeoSeries(gaps[keep], crs=district.crs), crs=district.crs)
     return fact, reach_layer, unreached
 

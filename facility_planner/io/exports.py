@@ -260,10 +260,15 @@ def write_assessment_workbook(
 
 def write_projects_csv(target: Target, projects: pd.DataFrame) -> None:
     """Write the projects as CSV for grant portals: UTF-8, every cell quoted, text neutralised."""
+    write_csv(target, projects)
+
+
+def write_csv(target: Target, frame: pd.DataFrame) -> None:
+    """Write any frame as CSV: UTF-8, every cell quoted, lists as ``;``-text, text neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([sanitize_cell(str(c)) for c in projects.columns])
-    for row in projects.itertuples(index=False, name=None):
+    writer.writerow([sanitize_cell(str(c)) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
         cells = []
         for v in row:
             v = sanitize_cell(_text(v))

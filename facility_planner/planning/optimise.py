@@ -66,12 +66,14 @@ class Portfolio:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        """Plain summary (for summary.json): limit, selected cost, risk reduction, method, gap."""
+        """Plain summary (for summary.json): limit, selected cost, risk reduction, method, gap
+        (``None`` when no finite gap is known, e.g. the greedy baseline)."""
         return {"limit": self.budget[0] if len(self.budget) == 1 else self.budget,
                 "budget_by_year": self.budget, "years": len(self.budget),
                 "selected_cost": self.total_cost, "risk_reduction": self.total_risk_reduction,
                 "spend_by_year": self.spend_by_year, "selected_count": len(self.selected),
-                "method": self.method, "gap": self.gap, "bound": self.bound,
+                "method": self.method, "gap": self.gap if np.isfinite(self.gap) else None,
+                "bound": self.bound if np.isfinite(self.bound) else None,
                 "objective": self.objective, "status": self.status, "seconds": self.seconds,
                 "carry_over": self.carry_over}
 

@@ -339,12 +339,15 @@ def plan_page() -> None:
         return
     portfolio = getattr(assessment, "portfolio", None)
     if portfolio is not None:
+        figures = portfolio.as_dict()
+        limit = figures.get("limit")
+        limit = sum(limit) if isinstance(limit, (list, tuple)) else limit
         c = st.columns(4)
-        c[0].metric("Budget", f"${getattr(portfolio, 'budget_total', budget):,.0f}")
-        c[1].metric("Chosen cost", f"${getattr(portfolio, 'total_cost', 0):,.0f}")
-        c[2].metric("Risk reduction", f"{getattr(portfolio, 'total_benefit', 0):,.1f}")
-        c[3].metric("Projects chosen", f"{len(getattr(portfolio, 'selected', []))}")
-        st.caption(f"Method: {getattr(portfolio, 'method', '')}; optimality gap {getattr(portfolio, 'gap', 0):.2%}")
+        c[0].metric("Budget", f"${float(limit or 0):,.0f}")
+        c[1].metric("Chosen cost", f"${float(figures.get('selected_cost') or 0):,.0f}")
+        c[2].metric("Risk reduction", f"{float(figures.get('risk_reduction') or 0):,.1f}")
+        c[3].metric("Projects chosen", f"{len(portfolio.selected)}")
+        st.caption(f"Method: {figures.get('method', '')}; optimality gap {float(figures.get('gap') or 0):.2%}")
     projects = getattr(assessment, "projects", None)
     if isinstance(projects, pd.DataFrame) and len(projects):
         st.subheader("Projects ranked by risk reduction per dollar")

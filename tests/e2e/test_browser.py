@@ -74,6 +74,12 @@ def test_app_starts_and_map_draws_offline(app_url, offline, artifacts) -> None:
     assert frame.locator(".leaflet-control-layers").count() == 1
     assert frame.locator(".fp-legend").count() == 1
     page.screenshot(path=str(artifacts / "app_map.png"), full_page=True)
+    # a building clicked shows its scorecard under the map
+    fills = "".join(f"path.leaflet-interactive[fill='{c}']," for c in mapping.STATUS_COLOURS.values())
+    frame.locator(fills.rstrip(",")).first.dispatch_event("click")
+    page.get_by_text(re.compile(r"^Scorecard: ")).wait_for(timeout=TIMEOUT)
+    page.get_by_text("COPS minimum measures").wait_for(timeout=TIMEOUT)
+    page.screenshot(path=str(artifacts / "app_map_scorecard.png"), full_page=True)
     assert offline.external == [], offline.external
 
 
