@@ -69,6 +69,7 @@ def bare_operations(district, coverage) -> dict[str, float]:
     for stage, layer in (("camera visibility (polygons)", views), ("camera zones (polygons)", layers["camera_zones"])):
         rings = shapely.get_exterior_ring(shapely.get_parts(layer.geometry.values))
         xy, idx = shapely.get_coordinates(rings, return_index=True)
+        idx = np.unique(idx, return_inverse=True)[1]
         clock(stage, lambda xy=xy, idx=idx: shapely.polygons(shapely.linearrings(xy, indices=idx)))
 
     zones = layers["camera_zones"]

@@ -323,7 +323,11 @@ def summary_dict(assessment: Assessment) -> dict[str, Any]:
 def write_outputs(assessment: Assessment, out_dir: Path) -> dict[str, Path]:
     """Write every export of an assessment into ``out_dir`` (created if needed)."""
     from facility_planner.geo import coverage_layers_for_export
-    from facility_planner.io.exports import write_assessment_workbook, write_geopackage, write_projects_csv
+    from facility_planner.io.exports import (
+        write_assessment_workbook,
+        write_geopackage,
+        write_projects_csv,
+    )
     from facility_planner.mapping import build_map, map_html
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -356,13 +360,15 @@ def workbook_summary(assessment: Assessment) -> dict[str, Any]:
         "Buildings": len(assessment.district.buildings),
         "Projects": len(projects),
         "Cost of all projects (typical)": float(projects["cost"].sum()) if len(projects) else 0.0,
-        "Risk reduction of all projects": float(projects["risk_reduction"].sum()) if len(projects) else 0.0,
+        "Risk reduction of all projects (alternatives counted once each)":
+            round(float(projects["risk_reduction"].sum()), 1) if len(projects) else 0.0,
     }
     if p is not None:
         figures.update({
             "Budget": sum(p.budget), "Years": len(p.budget), "Projects chosen": len(p.selected),
-            "Cost of chosen projects": p.total_cost, "Risk removed by chosen projects": p.total_risk_reduction,
-            "Method": p.method, "Optimality gap": p.gap,
+            "Cost of chosen projects": p.total_cost,
+            "Risk removed by chosen projects": round(p.total_risk_reduction, 1),
+            "Method": p.method, "Optimality gap": "n/a" if p.gap is None else f"{p.gap:.4%}",
         })
     figures["Validation errors"] = len(assessment.report.errors)
     figures["Rows that could not be used"] = assessment.report.rejected_count

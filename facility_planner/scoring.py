@@ -16,7 +16,8 @@ Each rule gives, per building (or site for ``scope: site`` rules):
 Evidence of a result: for ``unmet``/``partial`` the fact's evidence (ids of the subjects that fail,
 so ``len(evidence)`` counts what a retrofit must fix); for ``unknown`` the ids of the subjects
 whose data is missing, or a sentence saying what is missing; empty for ``met`` and
-``not_applicable``.
+``not_applicable``. ``worst_case`` is the status the rule would have if every unknown subject
+failed (``unknown`` when nothing is known), equal to ``status`` when nothing is unknown.
 
 Combining rules
 ---------------
@@ -25,8 +26,10 @@ Combining rules
   (it could still be met); none met or partial -> ``unmet``; otherwise ``partial``.
   Site-scope rules of a measures pack count for every building of the site.
 - **Measure score** per building, 0-100: the weighted share of applicable rules of the measures
-  packs that are met, partial counting half; unknown and unmet count 0 (unknown is never met).
-  NaN when no rule applies.
+  packs that are met, partial counting half, unmet 0. An unknown rule earns the credit of its
+  ``worst_case`` (the status if every unknown subject failed: a share that is at least partial
+  whatever the blanks are earns half; otherwise 0), so it never counts as met and filling in a
+  blank never lowers a score. NaN when no rule applies.
 - **PASS tier** of a layer/component: the highest tier t with an applicable rule such that every
   rule of tiers 1..t is met or not applicable (unknown blocks); 0 when the lowest applicable
   tier is not met; ``<NA>`` (not assessed) when no rule of the layer/component applies. Site-scope
@@ -57,8 +60,8 @@ CHECKLIST_CODES = {"in_place": MET, "in_progress": PARTIAL, "future": UNMET,
 CHECKLIST_VALUES = {"in_place": 1.0, "in_progress": 0.5, "future": 0.0}
 CREDIT = np.array([1.0, 0.5, 0.0, 0.0, 0.0])
 RESULT_COLUMNS = ["building_id", "site_id", "rule_id", "pack", "group", "layer", "component",
-                  "tier", "measure", "status", "value", "threshold", "evidence", "weight",
-                  "source", "title", "scope", "fact"]
+                  "tier", "measure", "status", "worst_case", "value", "threshold", "evidence",
+                  "weight", "source", "title", "scope", "fact"]
 _CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
         "==": np.equal}
 
@@ -72,6 +75,7 @@ class _Evaluated:
     status: np.ndarray
     value: np.ndarray
     evidence: list[list[str]]
+    worst: np.ndarray
 
 
 @dataclass
@@ -238,13 +242,13 @@ def _column(frame: pd.DataFrame, name: str, index: pd.Index) -> pd.Series | None
 
 
 def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
-               missing_note: str) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+               missing_note: str) -> tuple[np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
     n = len(index)
     values_col = _column(facts.values, rule.fact, index)
     if values_col is None:
         msg = [f"fact {rule.fact} not available ({missing_note})"]
-        return (np.full(n, UNKNOWN, dtype=np.int8), np.full(n, np.nan),
-                [msg] * n)
+        status = np.full(n, UNKNOWN, dtype=np.int8)
+        return status, np.full(n, np.nan), [msg] * n, status
     v = values_col.to_numpy(dtype=float, na_value=np.nan)
     subjects = _column(facts.subjects, rule.fact, index)
     s = np.full(n, np.nan) if subjects is None else subjects.to_numpy(dtype=float, na_value=np.nan)
@@ -253,6 +257,7 @@ def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
     kind = spec.kind if spec is not None else "value"
     if unknown_col is None or kind == "value":
         status = _grade(v, rule)
+        worst = status.copy()
     else:
         u = np.nan_to_num(unknown_col.to_numpy(dtype=float, na_value=np.nan), nan=0.0)
         some = u > 0
@@ -270,7 +275,9 @@ def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
             hi = np.where(some, np.where(np.isnan(v), np.inf, v), v)
         g_lo, g_hi = _grade(lo, rule), _grade(hi, rule)
         status = np.where(g_lo == g_hi, g_lo, UNKNOWN).astype(np.int8)
+        worst = np.maximum(g_lo, g_hi).astype(np.int8)  # codes: met < partial < unmet < unknown
     status[s == 0] = NOT_APPLICABLE
+    worst[s == 0] = NOT_APPLICABLE
 
     fact_ev = _column(facts.evidence, rule.fact, index)
     unk_ev = _column(facts.evidence, rule.fact + UNKNOWN_SUFFIX, index)
@@ -284,7 +291,7 @@ def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
         else ((u if isinstance(u, list) and u else no_data) if st == UNKNOWN else empty)
         for st, f, u in zip(status.tolist(), fe, ue, strict=True)
     ]
-    return status, v, evidence
+    return status, v, evidence, worst
 
 
 def _prepare_checklist(checklist: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
@@ -434,17 +441,19 @@ def score(
             with bulk_objects():
                 if rule.op == "checklist":
                     status, value, evidence = _checklist_rule(rule, answers, index, sof)
+                    worst = status
                 else:
-                    status, value, evidence = _fact_rule(rule, table, index, rule.scope, note)
-            evaluated.append(_Evaluated(pack, rule, status, value, evidence))
+                    status, value, evidence, worst = _fact_rule(rule, table, index, rule.scope, note)
+            evaluated.append(_Evaluated(pack, rule, status, value, evidence, worst))
 
     with bulk_objects():
         results = _results_frame(evaluated, b_index, s_index, site_of)
 
-    def per_building(ev: _Evaluated) -> np.ndarray:
+    def per_building(ev: _Evaluated, *, worst: bool = False) -> np.ndarray:
+        codes = ev.worst if worst else ev.status
         if ev.rule.scope == "building":
-            return ev.status
-        return np.where(site_pos >= 0, ev.status[np.clip(site_pos, 0, None)], UNKNOWN).astype(np.int8)
+            return codes
+        return np.where(site_pos >= 0, codes[np.clip(site_pos, 0, None)], UNKNOWN).astype(np.int8)
 
     # measures (building level) -----------------------------------------------------------
     measure_evs = [e for e in evaluated if e.pack.kind == "measures"]
@@ -466,7 +475,8 @@ def score(
     for e in measure_evs:
         st = per_building(e)
         applicable = st != NOT_APPLICABLE
-        num += e.rule.weight * CREDIT[st] * applicable
+        # an unknown rule earns what its worst case guarantees (partial at most), never met's
+        num += e.rule.weight * CREDIT[per_building(e, worst=True)] * applicable
         den += e.rule.weight * applicable
     with np.errstate(invalid="ignore", divide="ignore"):
         score_values = np.where(den > 0, 100.0 * num / den, np.nan)
@@ -568,6 +578,9 @@ def _results_frame(evaluated: list[_Evaluated], b_index: pd.Index, s_index: pd.I
         "measure": _categorical((r.measure for r in rules), rule_pos),
         "status": pd.Categorical.from_codes(
             np.concatenate([e.status for e in evaluated]) if evaluated else np.array([], dtype=np.int8),
+            dtype=STATUS_DTYPE),
+        "worst_case": pd.Categorical.from_codes(
+            np.concatenate([e.worst for e in evaluated]) if evaluated else np.array([], dtype=np.int8),
             dtype=STATUS_DTYPE),
         "value": np.concatenate([e.value for e in evaluated]) if evaluated else np.array([]),
         "threshold": np.array([np.nan if r.threshold is None else r.threshold for r in rules])[rule_pos],

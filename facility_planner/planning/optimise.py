@@ -26,6 +26,7 @@ plans are solved as the time-indexed integer programme over projects by HiGHS, w
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -221,8 +222,8 @@ def optimise_portfolio(
             portfolio.notes.append(f"a component links {sizes.max()} projects (> {MAX_ENUMERATION}): "
                                    "solved as one integer programme")
     else:
-        portfolio = _solve_time_indexed(model, budgets, time_limit=time_limit, carry_over=carry_over,
-                                        year_discount=year_discount)
+        portfolio = _solve_schedules(model, budgets, time_limit=time_limit, carry_over=carry_over,
+                                     year_discount=year_discount)
     portfolio.seconds = time.perf_counter() - started
     return portfolio
 
@@ -284,17 +285,14 @@ def _hull_steps(cost: np.ndarray, value: np.ndarray) -> list[int]:
     return hull
 
 
-def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio:
-    n = len(model.ids)
-    if n == 0:
-        return _finish(model, np.zeros(0, bool), np.zeros(0, int), [budget], method="mckp-core",
-                       objective=0.0, bound=0.0, status="optimal")
-    # group projects by component and map links to local indices
+def _group_components(model: _Model) -> tuple[list[np.ndarray], dict[int, list[np.ndarray]],
+                                               dict[int, list[tuple[int, np.ndarray]]]]:
+    """Members of each component, and its exclusion cliques and prerequisites in local indices."""
     order = np.argsort(model.component, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(model.component[order]) != 0])
     comp_members = np.split(order, starts[1:])
     comp_of = {int(model.component[m[0]]): ci for ci, m in enumerate(comp_members)}
-    local_pos = np.empty(n, dtype=int)
+    local_pos = np.empty(len(model.ids), dtype=int)
     for m in comp_members:
         local_pos[m] = np.arange(len(m))
     comp_cliques: dict[int, list[np.ndarray]] = {}
@@ -303,7 +301,15 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
     comp_reqs: dict[int, list[tuple[int, np.ndarray]]] = {}
     for p, group in model.requires:
         comp_reqs.setdefault(comp_of[int(model.component[p])], []).append((int(local_pos[p]), local_pos[group]))
+    return comp_members, comp_cliques, comp_reqs
 
+
+def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio:
+    n = len(model.ids)
+    if n == 0:
+        return _finish(model, np.zeros(0, bool), np.zeros(0, int), [budget], method="mckp-core",
+                       objective=0.0, bound=0.0, status="optimal")
+    comp_members, comp_cliques, comp_reqs = _group_components(model)
     fronts = [_frontier(m, model, comp_cliques.get(ci, []), comp_reqs.get(ci, []), budget)
               for ci, m in enumerate(comp_members)]
 
@@ -404,6 +410,323 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
     objective = float(model.value[chosen].sum())
     return _finish(model, chosen, np.where(chosen, 1, 0), [budget], method=method, objective=objective,
                    bound=max(bound, objective), status=status)
+
+
+# --- multi-year: one schedule per component, a knapsack with one budget row per year ---------------
+
+#: Most (subset, year) schedules enumerated for one component in a multi-year plan; a larger
+#: component stays in the time-indexed form (a variable per project and year) inside the core.
+MAX_SCHEDULES = 20_000
+#: Most components handed to HiGHS in a multi-year plan.
+MAX_CORE = 1_500
+
+
+def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
+               requires: list[tuple[int, np.ndarray]], *, limits: np.ndarray, weight: np.ndarray,
+               carry_over: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Feasible, undominated schedules of one component: ``(years, usage, value)``.
+
+    ``years`` (schedules x projects) holds 0 (not done) or the 1-based year; ``usage`` (schedules x
+    years) is the spend each budget row sees (cumulative with carry-over); ``value`` is discounted.
+    Projects are added one at a time and partial schedules filtered as soon as a link or a budget
+    row is complete, so cliques and prerequisites keep the enumeration small. ``None`` when the
+    component has more than ``MAX_SCHEDULES`` schedules.
+    """
+    k, years = len(cost), len(weight)
+    checks: list[list[tuple[np.ndarray, int | None, np.ndarray]]] = [[] for _ in range(k)]
+    for clique in cliques:
+        checks[int(clique.max())].append((clique, None, clique))
+    for p, group in requires:
+        checks[max(p, int(group.max()) if len(group) else p)].append((group, p, group))
+    plan = np.zeros((1, 0), dtype=np.int8)
+    spend = np.zeros((1, years))
+    options = np.arange(years + 1, dtype=np.int8)
+    for j in range(k):
+        rows = len(plan)
+        plan = np.hstack([np.repeat(plan, years + 1, axis=0), np.tile(options, rows)[:, None]])
+        spend = np.repeat(spend, years + 1, axis=0)
+        done = plan[:, j] > 0
+        spend[done, plan[done, j] - 1] += cost[j]
+        use = np.cumsum(spend, axis=1) if carry_over else spend
+        ok = (use <= limits + _EPS).all(axis=1)
+        for members, p, _ in checks[j]:
+            if p is None:  # exclusive: at most one done
+                ok &= (plan[:, members] > 0).sum(axis=1) <= 1
+            else:  # prerequisite done in the same or an earlier year
+                yp = plan[:, p]
+                before = (plan[:, members] > 0) & (plan[:, members] <= yp[:, None])
+                ok &= (yp == 0) | before.any(axis=1)
+        plan, spend = plan[ok], spend[ok]
+        if len(plan) > MAX_SCHEDULES:
+            return None
+    gain = (value[None, :] * np.r_[0.0, weight][plan]).sum(axis=1)
+    use = np.cumsum(spend, axis=1) if carry_over else spend
+    # a schedule is dominated by one using no more of any budget row for at least the value
+    keep = (gain > _EPS) | (use <= _EPS).all(axis=1)
+    keep[0] = True  # nothing done
+    plan, use, gain = plan[keep], use[keep], gain[keep]
+    if 1 < len(plan) <= 400:
+        no_more = (use[:, None, :] <= use[None, :, :] + _EPS).all(axis=2)  # [a, b]: a uses <= b
+        at_least = gain[:, None] >= gain[None, :] - _EPS
+        same = (np.abs(use[:, None, :] - use[None, :, :]) <= _EPS).all(axis=2) & (
+            np.abs(gain[:, None] - gain[None, :]) <= _EPS)
+        earlier = np.arange(len(plan))[:, None] < np.arange(len(plan))[None, :]
+        dominated = (no_more & at_least & (~same | earlier)).any(axis=0)
+        dominated[0] &= (use[0] > _EPS).any()  # keep "nothing" unless a free schedule beats it
+        plan, use, gain = plan[~dominated], use[~dominated], gain[~dominated]
+    return plan, use, gain
+
+
+def _time_block(model: _Model, members: list[np.ndarray], *, years: int, weight: np.ndarray,
+                carry_over: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray]:
+    """Time-indexed form of the components too large to enumerate.
+
+    Returns the projects, the value and budget usage of each (project, year) column, and the link
+    rows (``<=`` right-hand sides): one per exclusive clique or project, one per prerequisite and year.
+    """
+    projects = np.concatenate(members) if members else np.zeros(0, int)
+    pos = {int(p): i for i, p in enumerate(projects)}
+    col = lambda p, t: np.asarray(p) * years + t  # noqa: E731
+    value = (model.value[projects][:, None] * weight[None, :]).ravel()
+    usage = np.zeros((len(projects) * years, years))
+    for t in range(years):
+        rows = range(t, years) if carry_over else [t]
+        for r in rows:
+            usage[col(np.arange(len(projects)), t), r] = model.cost[projects]
+    r, c, d, hi = [], [], [], []
+
+    def add(cols: np.ndarray, coefs: np.ndarray, upper: float) -> None:
+        r.append(np.full(len(cols), len(hi)))
+        c.append(cols)
+        d.append(coefs)
+        hi.append(upper)
+
+    in_clique = np.zeros(len(projects), dtype=bool)
+    for clique in model.cliques:
+        if int(clique[0]) in pos:
+            local = np.array([pos[int(p)] for p in clique])
+            in_clique[local] = True
+            add(col(local[:, None], np.arange(years)[None, :]).ravel(), np.ones(len(local) * years), 1.0)
+    for p in np.flatnonzero(~in_clique):
+        add(col(p, np.arange(years)), np.ones(years), 1.0)
+    for p, group in model.requires:
+        if int(p) in pos:
+            lp, lg = pos[int(p)], np.array([pos[int(q)] for q in group], dtype=int)
+            for t in range(years):
+                upto = np.arange(t + 1)
+                mine, theirs = col(lp, upto), col(lg[:, None], upto[None, :]).ravel()
+                add(np.r_[mine, theirs], np.r_[np.ones(len(mine)), -np.ones(len(theirs))], 0.0)
+    links = sparse.csr_matrix((np.concatenate(d) if d else np.zeros(0),
+                               (np.concatenate(r) if r else np.zeros(0, int),
+                                np.concatenate(c) if c else np.zeros(0, int))),
+                              shape=(len(hi), len(projects) * years))
+    return projects, value, usage, links, np.array(hi, dtype=float)
+
+
+def _schedule_program(use: np.ndarray, comp: np.ndarray, n_comps: int, block_usage: np.ndarray,
+                      links: sparse.csr_matrix) -> tuple[sparse.csr_matrix, int]:
+    """Constraint matrix over schedule columns then time-indexed columns: one row per component
+    (pick one schedule), the link rows of the time-indexed block, one budget row per year.
+    Returns the matrix and the number of equality rows (first)."""
+    n_sched = len(comp)
+    pick = sparse.csr_matrix((np.ones(n_sched), (comp, np.arange(n_sched))), shape=(n_comps, n_sched))
+    budget_rows = sparse.hstack([sparse.csr_matrix(use.T), sparse.csr_matrix(block_usage.T)])
+    a = sparse.vstack([
+        sparse.hstack([pick, sparse.csr_matrix((n_comps, links.shape[1]))]),
+        sparse.hstack([sparse.csr_matrix((links.shape[0], n_sched)), links]),
+        budget_rows,
+    ], format="csr")
+    return a, n_comps
+
+
+def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
+                     year_discount: float) -> Portfolio:
+    """Multi-year plan over component schedules (see the module docstring)."""
+    from scipy.optimize import linprog
+
+    started = time.perf_counter()
+    n, years = len(model.ids), len(budgets)
+    if n == 0:
+        return _finish(model, np.zeros(0, bool), np.zeros(0, int), budgets, method="schedule-core",
+                       objective=0.0, bound=0.0, status="optimal", carry_over=carry_over)
+    weight = (1.0 + year_discount) ** -np.arange(years)
+    limits = np.cumsum(budgets) if carry_over else np.array(budgets, dtype=float)
+    members, comp_cliques, comp_reqs = _group_components(model)
+    plans: list[np.ndarray] = []
+    small: list[int] = []
+    big: list[int] = []
+    uses, gains = [], []
+    for ci, m in enumerate(members):
+        out = _schedules(model.cost[m], model.value[m], comp_cliques.get(ci, []), comp_reqs.get(ci, []),
+                         limits=limits, weight=weight, carry_over=carry_over)
+        if out is None:
+            big.append(ci)
+            continue
+        small.append(ci)
+        plans.append(out[0])
+        uses.append(out[1])
+        gains.append(out[2])
+    counts = np.array([len(g) for g in gains], dtype=int)
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(int)
+    comp = np.repeat(np.arange(len(small)), counts)  # schedule column -> position in ``small``
+    use = np.vstack(uses) if uses else np.zeros((0, years))
+    gain = np.concatenate(gains) if gains else np.zeros(0)
+    block_projects, block_value, block_usage, links, link_hi = _time_block(
+        model, [members[ci] for ci in big], years=years, weight=weight, carry_over=carry_over)
+
+    block_gain = model.value[block_projects][:, None] * weight[None, :]
+    block_rows = block_usage.reshape(len(block_projects), years, years)  # project, year done, row
+
+    def lagrangian(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Upper bound at budget prices ``lam`` (the time-indexed block bounded without its
+        links), its subgradient, each component's best priced value and every schedule's."""
+        priced = gain - use @ lam
+        best = np.maximum.reduceat(priced, starts) if len(starts) else np.zeros(0)
+        at = np.minimum.reduceat(np.where(priced >= best[comp], np.arange(len(priced)), len(priced)),
+                                 starts) if len(starts) else np.zeros(0, int)
+        spent = use[at].sum(axis=0)
+        if len(block_projects):
+            block = block_gain - block_rows @ lam
+            t_best = block.argmax(axis=1)
+            take = block[np.arange(len(block)), t_best] > 0
+            spent = spent + block_rows[np.flatnonzero(take), t_best[take]].sum(axis=0)
+            extra = float(block[np.arange(len(block)), t_best][take].sum())
+        else:
+            extra = 0.0
+        return float(lam @ limits + best.sum() + extra), limits - spent, best, priced
+
+    # 1. Lagrangian dual of the budget rows (= LP bound over all schedules), by cutting planes
+    #    on the few year prices: each evaluation is one pass over the schedules
+    ratio = model.value / np.maximum(model.cost, _EPS)
+    cap = float(ratio[model.cost > _EPS].max(initial=1.0)) * float(weight[0]) + 1.0
+    lam = np.full(years, cap / 100)
+    cuts: list[np.ndarray] = []
+    rhs: list[float] = []
+    upper, best_lam = np.inf, lam
+    for _ in range(200):
+        value, grad, _, _ = lagrangian(lam)
+        if value < upper:
+            upper, best_lam = value, lam
+        cuts.append(np.r_[grad, -1.0])  # z >= value + grad . (mu - lam)
+        rhs.append(float(grad @ lam - value))
+        master = linprog(np.r_[np.zeros(years), 1.0], A_ub=np.array(cuts), b_ub=np.array(rhs),
+                         bounds=[(0, cap)] * years + [(None, None)], method="highs")
+        if master.status != 0 or upper - master.fun <= 1e-9 * max(1.0, abs(upper)):
+            break
+        lam = master.x[:years]
+    lam = best_lam
+    upper, _, best, priced = lagrangian(lam)
+
+    # 2. incumbent: every component at its best schedule at the year prices, raised in the years
+    #    over budget until all fit; then the leftover budget filled, best priced value first
+    def best_at(prices: np.ndarray) -> np.ndarray:
+        p = gain - use @ prices
+        top_p = np.maximum.reduceat(p, starts)
+        return np.minimum.reduceat(np.where(p >= top_p[comp], np.arange(len(p)), len(p)), starts)
+
+    choice = best_at(lam) if len(starts) else np.zeros(0, int)
+    raise_by = 1e-4
+    prices = lam.copy()
+    while len(starts) and (use[choice].sum(axis=0) > limits + _EPS).any():
+        over = use[choice].sum(axis=0) > limits + _EPS
+        prices = np.where(over, np.maximum(prices, 1e-12) * (1 + raise_by), prices)
+        raise_by *= 2
+        choice = best_at(prices)
+    residual = limits - use[choice].sum(axis=0)
+    if os.environ.get('DIAG'): print('DIAG0', residual, prices/lam, float(gain[choice].sum()))
+
+    def improve(comps: np.ndarray, score: np.ndarray) -> None:
+        nonlocal residual
+        for i in comps:
+            s, e = starts[i], starts[i] + counts[i]
+            now = use[choice[i]]
+            fits = (use[s:e] <= residual + now + _EPS).all(axis=1) & (gain[s:e] > gain[choice[i]] + _EPS)
+            if fits.any():
+                j = s + int(np.argmax(np.where(fits, score[s:e], -np.inf)))
+                residual = residual + now - use[j]
+                choice[i] = j
+
+    if len(starts):
+        top = np.maximum.reduceat(gain, starts)
+        room = np.flatnonzero(top > gain[choice] + _EPS)
+        improve(room[np.argsort(-best[room], kind="stable")], priced)
+    incumbent = float(gain[choice].sum())
+    if os.environ.get('DIAG'): print('DIAG1', residual)
+    tol = 1e-9 * max(1.0, abs(upper))
+    if os.environ.get('DIAG'): print('DIAG', upper, incumbent, len(cuts), lam, time.perf_counter() - started, flush=True)
+
+    # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
+    keep = upper - best[comp] + priced >= incumbent - tol
+    keep[choice] = True
+    kept = np.add.reduceat(keep.astype(int), starts) if len(starts) else np.zeros(0, int)
+    proven = kept > 1
+    if int(proven.sum()) <= MAX_CORE:
+        open_comps, exact = proven, True
+    else:
+        # too many open components to prove: HiGHS improves the incumbent on the components
+        # whose alternatives are priced closest to their choice; the bound stays the Lagrangian one
+        slack = np.full(len(small), np.inf)
+        alt = keep.copy()
+        alt[choice] = False
+        np.minimum.at(slack, comp[alt], best[comp[alt]] - priced[alt])
+        open_comps = np.zeros(len(small), dtype=bool)
+        open_comps[np.argsort(slack, kind="stable")[:MAX_CORE]] = True
+        open_comps &= proven
+        exact = False
+
+    # 4. HiGHS on the core: the open components and the time-indexed block
+    fixed = ~open_comps
+    fixed_value = float(gain[choice[fixed]].sum())
+    fixed_use = use[choice[fixed]].sum(axis=0)
+    block_x = np.zeros(len(block_value))
+    status = "optimal" if exact else "gap"
+    bound = upper
+    objective = incumbent
+    cols = np.flatnonzero(keep & open_comps[comp])
+    n_open = int(open_comps.sum())
+    if len(cols) or len(block_value):
+        renumber = np.cumsum(open_comps) - 1
+        core_a, core_eq = _schedule_program(use[cols], renumber[comp[cols]], n_open, block_usage, links)
+        lower = np.r_[np.ones(core_eq), np.full(len(link_hi) + years, -np.inf)]
+        upper_rows = np.r_[np.ones(core_eq), link_hi, limits - fixed_use]
+        left = max(1.0, float(time_limit) - (time.perf_counter() - started))
+        res = milp(-np.r_[gain[cols], block_value], integrality=np.ones(len(cols) + len(block_value)),
+                   bounds=Bounds(0, 1), constraints=LinearConstraint(core_a, lower, upper_rows),
+                   options={"time_limit": left, "mip_rel_gap": 1e-7})
+        if res.x is not None:
+            xs = np.round(res.x).astype(bool)
+            core_value = float(gain[cols][xs[:len(cols)]].sum() + block_value[xs[len(cols):]].sum())
+            if fixed_value + core_value >= incumbent - tol:
+                objective = fixed_value + core_value
+                picked = cols[xs[:len(cols)]]
+                choice[comp[picked]] = picked
+                block_x = xs[len(cols):].astype(float)
+        dual = getattr(res, "mip_dual_bound", None)
+        if exact and dual is not None and np.isfinite(dual):
+            bound = min(upper, fixed_value - float(dual))
+        if res.status != 0:
+            status = "time_limit" if res.status == 1 else f"highs status {res.status}"
+        method = (f"schedule-core (components {len(members)}, {len(gain)} schedules, core {n_open} "
+                  f"components / {len(cols)} schedules"
+                  + (f" + {len(block_projects)} time-indexed projects" if len(block_projects) else "")
+                  + (", HiGHS)" if exact else ", HiGHS; bound: Lagrangian)"))
+    else:
+        bound = objective  # every component fixed by reduced costs: the incumbent is optimal
+        method = f"schedule-core (components {len(members)}, {len(gain)} schedules, all fixed by reduced costs)"
+    year = np.zeros(n, dtype=int)
+    for i, ci in enumerate(small):
+        year[members[ci]] = plans[i][choice[i] - starts[i]]
+    if len(block_projects):
+        bx = block_x.reshape(len(block_projects), years).astype(bool)
+        year[block_projects] = np.where(bx.any(axis=1), bx.argmax(axis=1) + 1, 0)
+    chosen = year > 0
+    objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
+    portfolio = _finish(model, chosen, year, budgets, method=method, objective=objective,
+                        bound=max(bound, objective), status=status, carry_over=carry_over)
+    if big:
+        portfolio.notes.append(f"{len(big)} component(s) with more than {MAX_SCHEDULES} schedules "
+                               "kept in the time-indexed form")
+    return portfolio
 
 
 # --- time-indexed integer programme over projects (multi-year, and the plain baseline) ---------

@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -204,6 +205,8 @@ def parse_pack(data: Any, *, name: str = "rules pack", edition: int | None = Non
         if pack.groups and rule.group is not None and rule.group not in pack.groups:
             fail(index, rule, "group", f"{rule.group!r} is not one of the pack's groups "
                                        f"({', '.join(pack.groups)})")
+        if pack.kind == "actions" and rule.scope != "site":
+            fail(index, rule, "scope", "an actions pack is scored per site: use scope site")
         if pack.kind == "measures" and not rule.group:
             fail(index, rule, "group", "required in a measures pack (the measure id, e.g. M2)")
         if pack.kind == "tiers":
@@ -266,10 +269,8 @@ def default_packs(edition: int = 7) -> list[RulesPack]:
     return [load_pack("cops_minimum"), load_pack("pass_k12", edition=edition), load_pack("ten_actions")]
 
 
-def rules_frame(packs: Iterable[RulesPack]) -> Any:
+def rules_frame(packs: Iterable[RulesPack]) -> pd.DataFrame:
     """All rules of ``packs`` as a DataFrame (one row per rule, a ``pack`` column)."""
-    import pandas as pd
-
     rows = [{"pack": p.id, **r.model_dump(exclude={"by_edition"})} for p in packs for r in p.rules]
     return pd.DataFrame(rows)
 

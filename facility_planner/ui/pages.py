@@ -192,15 +192,12 @@ def map_page() -> None:
     """The coverage map; clicking a building shows its scorecard below."""
     from streamlit_folium import st_folium
 
-    from facility_planner.mapping import build_map
-
     _timed("map")
     st.title("Map")
     ws = state.workspace()
     assessment = _assessment(ws)
     tiles = st.session_state.get("tiles", settings.map_tiles)
-    m = build_map(ws.district, coverage=getattr(assessment, "coverage", None),
-                  scores=getattr(assessment, "scores", None), tiles=tiles)
+    m = state.coverage_map(ws, assessment, tiles=tiles)
     # only a click on a feature reruns the page: panning and zooming send nothing back
     out = st_folium(m, key="coverage_map", height=560, use_container_width=True,
                     returned_objects=["last_active_drawing"])

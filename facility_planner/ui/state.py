@@ -255,6 +255,17 @@ def cost_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any
     return {"measures": measures}
 
 
+def coverage_map(ws: Workspace, assessment: Any, *, tiles: str) -> Any:
+    """The folium map of the workspace, built afresh each run.
+
+    Not memoised: ``st_folium`` alters the map it renders, and a map rendered twice shows blank.
+    """
+    from facility_planner.mapping import build_map
+
+    return build_map(ws.district, coverage=getattr(assessment, "coverage", None),
+                     scores=getattr(assessment, "scores", None), tiles=tiles)
+
+
 def map_html_bytes(ws: Workspace, assessment: Any, *, tiles: str) -> bytes:
     from facility_planner.mapping import build_map, map_html
 

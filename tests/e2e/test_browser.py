@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from facility_planner import mapping
 
@@ -76,8 +77,15 @@ def test_app_starts_and_map_draws_offline(app_url, offline, artifacts) -> None:
     page.screenshot(path=str(artifacts / "app_map.png"), full_page=True)
     # a building clicked shows its scorecard under the map
     fills = "".join(f"path.leaflet-interactive[fill='{c}']," for c in mapping.STATUS_COLOURS.values())
-    frame.locator(fills.rstrip(",")).first.dispatch_event("click")
-    page.get_by_text(re.compile(r"^Scorecard: ")).wait_for(timeout=TIMEOUT)
+    heading = page.get_by_text(re.compile(r"^Scorecard: "))
+    for _attempt in range(12):  # the component wires its click handler after the first draw
+        _map_frame(page).locator(fills.rstrip(",")).first.dispatch_event("click")
+        try:
+            heading.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    heading.wait_for(timeout=TIMEOUT)
     page.get_by_text("COPS minimum measures").wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(artifacts / "app_map_scorecard.png"), full_page=True)
     assert offline.external == [], offline.external
