@@ -472,7 +472,7 @@ def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
             np.abs(gain[:, None] - gain[None, :]) <= _EPS)
         earlier = np.arange(len(plan))[:, None] < np.arange(len(plan))[None, :]
         dominated = (no_more & at_least & (~same | earlier)).any(axis=0)
-        dominated[0] &= (use[0] > _EPS).any()  # keep "nothing" unless a free schedule beats it
+        dominated[0] = False  # "nothing" stays first: it always fits
         plan, use, gain = plan[~dominated], use[~dominated], gain[~dominated]
     return plan, use, gain
 
@@ -617,23 +617,23 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     lam = best_lam
     upper, _, best, priced = lagrangian(lam)
 
-    # 2. incumbent: every component at its best schedule at the year prices, raised in the years
-    #    over budget until all fit; then the leftover budget filled, best priced value first
-    def best_at(prices: np.ndarray) -> np.ndarray:
-        p = gain - use @ prices
-        top_p = np.maximum.reduceat(p, starts)
-        return np.minimum.reduceat(np.where(p >= top_p[comp], np.arange(len(p)), len(p)), starts)
-
-    choice = best_at(lam) if len(starts) else np.zeros(0, int)
-    raise_by = 1e-4
-    prices = lam.copy()
-    while len(starts) and (use[choice].sum(axis=0) > limits + _EPS).any():
-        over = use[choice].sum(axis=0) > limits + _EPS
-        prices = np.where(over, np.maximum(prices, 1e-12) * (1 + raise_by), prices)
-        raise_by *= 2
-        choice = best_at(prices)
+    # 2. incumbent: the LP over the schedules priced within a hair of their component's best at
+    #    those prices (it holds the LP optimum and is small); its vertex is integral but for a few
+    #    components, which are repaired to fit; then the leftover budget is filled
+    near = (priced >= best[comp] - 1e-6 * max(1.0, abs(upper))) if len(starts) else np.zeros(0, bool)
+    near[starts] = True  # doing nothing always fits
+    sub = np.flatnonzero(near)
+    a, n_eq = _schedule_program(use[sub], comp[sub], len(small), np.zeros((0, years)),
+                                sparse.csr_matrix((0, 0)))
+    lp = linprog(-gain[sub], A_ub=a[n_eq:], b_ub=limits, A_eq=a[:n_eq], b_eq=np.ones(n_eq),
+                 bounds=(0, 1), method="highs") if len(sub) else None
+    choice = starts.copy()
+    if lp is not None and lp.status == 0:
+        x = lp.x
+        whole = x >= 1 - 1e-6
+        choice[comp[sub[whole]]] = sub[whole]
     residual = limits - use[choice].sum(axis=0)
-    if os.environ.get('DIAG'): print('DIAG0', residual, prices/lam, float(gain[choice].sum()))
+    if os.environ.get('DIAG'): print('DIAG0', len(sub), lp.status, -lp.fun, (lp.x > 1e-6).sum(), (lp.x >= 1 - 1e-6).sum(), len(small), residual, float(gain[choice].sum()))
 
     def improve(comps: np.ndarray, score: np.ndarray) -> None:
         nonlocal residual
@@ -653,7 +653,7 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     incumbent = float(gain[choice].sum())
     if os.environ.get('DIAG'): print('DIAG1', residual)
     tol = 1e-9 * max(1.0, abs(upper))
-    if os.environ.get('DIAG'): print('DIAG', upper, incumbent, len(cuts), lam, time.perf_counter() - started, flush=True)
+    if os.environ.get('DIAG'): print('DIAG', upper, incumbent, int(proven.sum()) if 'proven' in dir() else -1, len(cuts), lam, time.perf_counter() - started, flush=True)
 
     # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
     keep = upper - best[comp] + priced >= incumbent - tol
