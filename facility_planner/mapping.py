@@ -228,7 +228,10 @@ def _coverage_style(name: str) -> tuple[str, str, str, float, bool]:
         return COVERAGE_STYLES[name]
     label = name.replace("_", " ").capitalize()
     if any(word in name for word in _GAP_WORDS):
-        return (f"Gaps: {label.lower()}", GAP_COLOUR, GAP_COLOUR, 0.35, True)
+        # gaps along walls and at doors show at start; large gap areas (a campus' unwatched
+        # ground) would hide the buildings, so they start hidden in the layer control
+        linear = any(word in name for word in ("entrance", "perimeter"))
+        return (f"Gaps: {label.lower()}", GAP_COLOUR, GAP_COLOUR, 0.35 if linear else 0.2, linear)
     return (f"Coverage: {label.lower()}", "#455a64", "#90a4ae", 0.15, False)
 
 
@@ -282,6 +285,26 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
             popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
         ).add_to(m)
 
+    # coverage areas first, so the buildings drawn over them stay clickable
+    layers = getattr(coverage, "layers", coverage) or {}
+    # coverage layers named like an asset table repeat the asset points: the asset layer draws them
+    coverage_names = [n for n, g in layers.items() if g is not None and len(g) and n not in ASSET_STYLES]
+    for name in coverage_names:
+        layer = layers[name]
+        label, stroke, fill, opacity, show = _coverage_style(name)
+        cols = [c for c in layer.columns if c != layer.geometry.name][:8]
+        frame = _geojson_frame(layer, {"popup": _popup_html(layer, cols, title=pd.Series(label, index=layer.index))})
+        if not len(frame):
+            continue
+        extend(frame)
+        folium.GeoJson(
+            frame.__geo_interface__, name=label, show=show,
+            style_function=lambda _f, s=stroke, c=fill, o=opacity: {"color": s, "weight": 1, "fillColor": c,
+                                                                    "fillOpacity": o},
+            marker=folium.CircleMarker(radius=7, fill=True, color=stroke, fill_color=fill, fill_opacity=0.8),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(m)
+
     buildings = district.buildings
     status = building_status(district, scores)
     if len(buildings):
@@ -307,25 +330,6 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
                 popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
                 tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
             ).add_to(m)
-
-    layers = getattr(coverage, "layers", coverage) or {}
-    # coverage layers named like an asset table repeat the asset points: the asset layer draws them
-    coverage_names = [n for n, g in layers.items() if g is not None and len(g) and n not in ASSET_STYLES]
-    for name in coverage_names:
-        layer = layers[name]
-        label, stroke, fill, opacity, show = _coverage_style(name)
-        cols = [c for c in layer.columns if c != layer.geometry.name][:8]
-        frame = _geojson_frame(layer, {"popup": _popup_html(layer, cols, title=pd.Series(label, index=layer.index))})
-        if not len(frame):
-            continue
-        extend(frame)
-        folium.GeoJson(
-            frame.__geo_interface__, name=label, show=show,
-            style_function=lambda _f, s=stroke, c=fill, o=opacity: {"color": s, "weight": 1, "fillColor": c,
-                                                                    "fillOpacity": o},
-            marker=folium.CircleMarker(radius=7, fill=True, color=stroke, fill_color=fill, fill_opacity=0.8),
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        ).add_to(m)
 
     for table, (label, letter, colour, columns) in ASSET_STYLES.items():
         assets = district.table(table)

@@ -416,9 +416,13 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
 
 #: Most (subset, year) schedules enumerated for one component in a multi-year plan; a larger
 #: component stays in the time-indexed form (a variable per project and year) inside the core.
-MAX_SCHEDULES = 20_000
+MAX_SCHEDULES = 100_000
 #: Most components handed to HiGHS in a multi-year plan.
-MAX_CORE = 1_500
+MAX_CORE = 400
+#: Seconds HiGHS searches a core that does not hold every open component.
+HEURISTIC_SECONDS = 5.0
+#: Margin (share of the bound, over sqrt(components)) of the schedules in the incumbent's search.
+NEAR_MARGIN = 1e-3
 
 
 def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
@@ -617,23 +621,24 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     lam = best_lam
     upper, _, best, priced = lagrangian(lam)
 
-    # 2. incumbent: the LP over the schedules priced within a hair of their component's best at
-    #    those prices (it holds the LP optimum and is small); its vertex is integral but for a few
-    #    components, which are repaired to fit; then the leftover budget is filled
-    near = (priced >= best[comp] - 1e-6 * max(1.0, abs(upper))) if len(starts) else np.zeros(0, bool)
-    near[starts] = True  # doing nothing always fits
-    sub = np.flatnonzero(near)
-    a, n_eq = _schedule_program(use[sub], comp[sub], len(small), np.zeros((0, years)),
-                                sparse.csr_matrix((0, 0)))
-    lp = linprog(-gain[sub], A_ub=a[n_eq:], b_ub=limits, A_eq=a[:n_eq], b_eq=np.ones(n_eq),
-                 bounds=(0, 1), method="highs") if len(sub) else None
+    # 2. incumbent: HiGHS on the schedules priced within a small margin of their component's best
+    #    at those prices (plus "nothing", which always fits): the LP optimum lies among them and
+    #    the model is nearly integral, so it solves fast; then the leftover budget is filled
     choice = starts.copy()
-    if lp is not None and lp.status == 0:
-        x = lp.x
-        whole = x >= 1 - 1e-6
-        choice[comp[sub[whole]]] = sub[whole]
+    if len(starts):
+        near = priced >= best[comp] - NEAR_MARGIN * max(1.0, abs(upper)) / max(1, len(small)) ** 0.5
+        near[starts] = True
+        sub = np.flatnonzero(near)
+        a, n_eq = _schedule_program(use[sub], comp[sub], len(small), np.zeros((0, years)),
+                                    sparse.csr_matrix((0, 0)))
+        res = milp(-gain[sub], integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
+                   constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(years, -np.inf)],
+                                                np.r_[np.ones(n_eq), limits]),
+                   options={"time_limit": min(HEURISTIC_SECONDS, float(time_limit)), "mip_rel_gap": 1e-6})
+        if res.x is not None:
+            whole = res.x >= 0.5
+            choice[comp[sub[whole]]] = sub[whole]
     residual = limits - use[choice].sum(axis=0)
-    if os.environ.get('DIAG'): print('DIAG0', len(sub), lp.status, -lp.fun, (lp.x > 1e-6).sum(), (lp.x >= 1 - 1e-6).sum(), len(small), residual, float(gain[choice].sum()))
 
     def improve(comps: np.ndarray, score: np.ndarray) -> None:
         nonlocal residual
@@ -690,6 +695,8 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         lower = np.r_[np.ones(core_eq), np.full(len(link_hi) + years, -np.inf)]
         upper_rows = np.r_[np.ones(core_eq), link_hi, limits - fixed_use]
         left = max(1.0, float(time_limit) - (time.perf_counter() - started))
+        if not exact:  # a better incumbent cannot lower the Lagrangian bound: a short search
+            left = min(left, HEURISTIC_SECONDS)
         res = milp(-np.r_[gain[cols], block_value], integrality=np.ones(len(cols) + len(block_value)),
                    bounds=Bounds(0, 1), constraints=LinearConstraint(core_a, lower, upper_rows),
                    options={"time_limit": left, "mip_rel_gap": 1e-7})
