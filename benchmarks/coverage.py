@@ -19,7 +19,7 @@ import shapely
 
 from facility_planner.demo import demo_district
 from facility_planner.geo import compute_coverage, load_coverage_config
-from facility_planner.geo._arrays import union_by
+from facility_planner.geo._arrays import points_along, union_by
 from facility_planner.geo.cameras import Frame, _obstacles, outdoor_areas
 
 
@@ -59,18 +59,41 @@ def bare_operations(district, coverage) -> dict[str, float]:
     coords = np.stack([origin + 0.5 * direction, origin + reach * direction], axis=1)
     lines = clock("camera wedges (rays)", shapely.linestrings, coords)
 
-    obstacles, kind, *_ = _obstacles(district)
-    bounds = np.where(kind == 0, shapely.boundary(obstacles), obstacles)
+    obstacles, kind, owner, obs_floor = _obstacles(district)
+    bounds = obstacles.copy()
+    bounds[kind == 0] = clock("camera visibility (ray hits)", shapely.boundary, obstacles[kind == 0])
     tree = clock("camera visibility (ray hits)", shapely.STRtree, obstacles)
     ray_i, obs_i = clock("camera visibility (ray hits)", tree.query, lines, predicate="intersects")
+    # Only pairs that can block (numpy, not timed): footprints for exterior cameras; walls and
+    # rings of their own building and floor for interior ones.
+    interior = (views["mount"] == "interior").fillna(False).to_numpy(dtype=bool)[cam[ray_i]]
+    own = district.building_ids.get_indexer(views["building_id"].astype(object))[cam[ray_i]]
+    floor = cams["floor"].to_numpy(dtype=float)[cam[ray_i]]
+    indoor = (kind[obs_i] > 0) & (owner[obs_i] == own) & (np.isnan(obs_floor[obs_i]) | (obs_floor[obs_i] == floor))
+    keep = np.where(interior, indoor, kind[obs_i] == 0)
+    ray_i, obs_i = ray_i[keep], obs_i[keep]
     pieces = clock("camera visibility (ray hits)", shapely.intersection, lines[ray_i], bounds[obs_i])
-    clock("camera visibility (ray hits)", shapely.distance, shapely.points(origin[ray_i]), pieces)
+    clock("camera visibility (ray hits)", shapely.get_coordinates, pieces)  # distances: numpy
+    poly = kind[obs_i] == 0  # a ray starting inside a footprint is blocked at once
+    clock("camera visibility (ray hits)", shapely.intersects_xy, obstacles[obs_i[poly]],
+          coords[ray_i[poly], 0, 0], coords[ray_i[poly], 0, 1])
 
+    fp_of = dict(zip(district.buildings["building_id"], frame.footprints, strict=True))
     for stage, layer in (("camera visibility (polygons)", views), ("camera zones (polygons)", layers["camera_zones"])):
         rings = shapely.get_exterior_ring(shapely.get_parts(layer.geometry.values))
         xy, idx = shapely.get_coordinates(rings, return_index=True)
         idx = np.unique(idx, return_inverse=True)[1]
-        clock(stage, lambda xy=xy, idx=idx: shapely.polygons(shapely.linearrings(xy, indices=idx)))
+        polys = clock(stage, lambda xy=xy, idx=idx: shapely.polygons(shapely.linearrings(xy, indices=idx)))
+        # Interior views are cut to their footprint: a prepared covers test for all, the overlay
+        # for those reaching the footprint's edge (after the cut, those touching its boundary).
+        interior = np.flatnonzero((layer["mount"] == "interior").fillna(False).to_numpy(dtype=bool)
+                                  & layer["building_id"].map(fp_of).notna().to_numpy(dtype=bool))
+        interior = interior[interior < len(polys)]
+        fp = np.array([fp_of[b] for b in layer["building_id"].to_numpy()[interior]], dtype=object)
+        shapely.prepare(fp)
+        clock(stage, shapely.covers, fp, polys[interior])
+        edge = ~shapely.contains_properly(fp, polys[interior])
+        clock(stage, shapely.intersection, polys[interior][edge], fp[edge])
 
     zones = layers["camera_zones"]
     doors = district.doors[district.doors["located"].fillna(False).to_numpy(dtype=bool)]
@@ -82,12 +105,23 @@ def bare_operations(district, coverage) -> dict[str, float]:
     n = np.maximum(4, np.ceil(shapely.length(ring))).astype(int)
     owner = np.repeat(np.arange(len(fps)), n)
     frac = (np.arange(len(owner)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[owner]
-    samples = clock("perimeter (join)", shapely.line_interpolate_point, ring[owner], frac, normalized=True)
+    # Sample coordinates are plain arithmetic along the rings and the candidate (sample, zone)
+    # pairs envelope tests (numpy, not timed). Timed: the point-in-zone test of each candidate
+    # pair, then points and a distance test only for candidates not inside.
+    xy = points_along(ring, owner, frac)
     ext = zones[(zones["level"] == "detect") & (zones["mount"] != "interior")]
-    etree = clock("perimeter (join)", shapely.STRtree, ext.geometry.values)
-    clock("perimeter (join)", etree.query, samples, predicate="dwithin", distance=1.0)
+    zg = np.asarray(ext.geometry.values, dtype=object)
+    p_i, z_i = shapely.STRtree(shapely.box(*(shapely.bounds(zg) + [-1, -1, 1, 1]).T)).query(shapely.points(xy))
+    shapely.prepare(zg)
+    inside = clock("perimeter (join)", shapely.intersects_xy, zg[z_i], xy[p_i, 0], xy[p_i, 1])
+    seen = np.zeros(len(xy), dtype=bool)
+    seen[p_i[inside]] = True
+    rest = ~seen[p_i]
+    near = clock("perimeter (join)", shapely.points, xy[np.unique(p_i[rest])])
+    clock("perimeter (join)", shapely.dwithin, zg[z_i[rest]],
+          near[np.unique(p_i[rest], return_inverse=True)[1]], 1.0)
 
-    outdoor = outdoor_areas(district, frame)
+    outdoor = clock("outdoor (unions)", outdoor_areas, district, frame)  # unions and differences
     sites = np.flatnonzero(~np.equal(outdoor, None))
     etree2 = shapely.STRtree(ext.geometry.values)
     s_i, z_i = clock("outdoor (unions)", etree2.query, outdoor[sites], predicate="intersects")
@@ -101,13 +135,23 @@ def bare_operations(district, coverage) -> dict[str, float]:
     first_floor = cells[cells["floor"] == 1]
     x0, y0, x1, y1 = shapely.bounds(first_floor.geometry.values).T
     boxes = clock("radio", shapely.box, x0, y0, x1, y1)
-    fp_of = dict(zip(district.buildings["building_id"], frame.footprints, strict=True))
     own = np.array([fp_of[b] for b in first_floor["building_id"]], dtype=object)
     shapely.prepare(own)
     inside = clock("radio", shapely.contains, own, boxes)
     clipped = clock("radio", shapely.intersection, boxes[~inside], own[~inside])
     points = clock("radio", shapely.point_on_surface, np.concatenate([boxes[inside], clipped]))
-    clock("radio", shapely.distance, points, shapely.boundary(np.concatenate([own[inside], own[~inside]])))
+    edges = clock("radio", shapely.boundary, fps)  # once per footprint, not per cell
+    edge_of = dict(zip(district.buildings["building_id"][frame.has_footprint], edges, strict=True))
+    own_edge = np.array([edge_of[b] for b in first_floor["building_id"]], dtype=object)
+    clock("radio", shapely.distance, points, np.concatenate([own_edge[inside], own_edge[~inside]]))
+    rooms = district.rooms
+    crit = rooms[rooms["room_type"].isin(config.radio.critical_room_types.value).fillna(False).to_numpy()
+                 & rooms.geometry.notna().to_numpy()]
+    if len(crit):
+        ctree = clock("radio", shapely.STRtree, crit.geometry.values)
+        c_i, r_i = clock("radio", ctree.query, first_floor.geometry.values, predicate="intersects")
+        cut = clock("radio", shapely.intersection, first_floor.geometry.values[c_i], crit.geometry.values[r_i])
+        clock("radio", shapely.area, cut)
     reps = district.repeaters[district.repeaters["located"].fillna(False).to_numpy(dtype=bool)]
     if len(reps) and len(district.walls):
         rep_of = dict(zip(reps["building_id"], zip(reps.geometry.x, reps.geometry.y, strict=True), strict=False))

@@ -189,7 +189,8 @@ def assess(
                                                            risk_config=settings.risk))
     portfolio = None
     if budgets is not None:
-        portfolio = stage("portfolio", 5, lambda: optimise_portfolio(projects, budget=budgets, years=len(budgets)))
+        portfolio = stage("portfolio", 5, lambda: optimise_portfolio(
+            projects, budget=budgets, years=len(budgets), year_discount=settings.risk.year_discount))
         projects = portfolio.annotate(projects)
     if progress:
         progress("done", 1.0)
@@ -216,7 +217,8 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
     portfolio = None
     if budgets is not None:
         started = time.perf_counter()
-        portfolio = optimise_portfolio(projects, budget=budgets, years=len(budgets))
+        portfolio = optimise_portfolio(projects, budget=budgets, years=len(budgets),
+                                       year_discount=settings.risk.year_discount)
         projects = portfolio.annotate(projects)
         timings["portfolio"] = time.perf_counter() - started
     return Assessment(district=district, report=assessment.report, settings=settings,

@@ -760,8 +760,10 @@ def _register_action(action: int) -> None:
         p = _program(ctx, action)
         values = _days_since(p["last_reviewed"], ctx.as_of)
         active = p["status"].isin(["in_place", "in_progress"]).fillna(False).to_numpy()
-        text = (f"Action {action} last reviewed " + p["last_reviewed"].dt.strftime("%Y-%m-%d")
-                + " (" + values.map("{:g}".format) + " days ago)").astype(object)
+        dates = p["last_reviewed"].dt.strftime("%Y-%m-%d").astype(object)
+        days = values.map("{:g}".format).astype(object)
+        text = pd.Series([f"Action {action} last reviewed {d} ({n} days ago)" if isinstance(d, str) else None
+                          for d, n in zip(dates, days, strict=True)], index=ctx.index, dtype=object)
         missing = f"Action {action}: no review date recorded"
         evidence = pd.Series([[t] if isinstance(t, str) else [missing] for t in text.tolist()],
                              index=ctx.index, dtype=object)

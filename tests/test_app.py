@@ -148,3 +148,126 @@ def test_budget_change_reranks_the_plan(small_workspace: state.Workspace) -> Non
     assert chosen_after.sum() > chosen_before.sum()
     assert after["Chosen cost"] != before["Chosen cost"]
     assert any("Cost against risk reduction" in h.value for h in at.subheader)
+
+
+def _risk_edit(key: str, value: object) -> dict[str, object]:
+    """Edit state of the Risk weights editor: one value changed in the row of ``key``."""
+    table = state.risk_table()
+    row = int(table.index[table["yaml_key"] == key][0])
+    return {"edited_rows": {row: {"value": value}}, "added_rows": [], "deleted_rows": []}
+
+
+def _plan_run(workspace: state.Workspace, role: str = "finance", edit: dict[str, object] | None = None) -> AppTest:
+    at = page_app("plan", role=role, workspace=workspace)
+    at.session_state["plan"] = {"budget": 10_000_000.0, "years": 1, "cost_override": None, "risk_override": None}
+    if edit is not None:
+        at.session_state["risk_editor"] = edit
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_threat_weight_changes_the_plan(small_workspace: state.Workspace) -> None:
+    before = _plan_run(small_workspace)
+    assert len(before.data_editor) == 2  # unit costs and risk weights
+    assert any("Risk per building" in h.value for h in before.subheader)
+    reduction = before.session_state["assessment"].portfolio.total_risk_reduction
+    assert reduction > 0
+    # the site is "medium": 5 -> 8 multiplies every building's risk, and so the risk removed, by 1.6
+    after = _plan_run(small_workspace, edit=_risk_edit("threat.levels.medium", 8.0))
+    assert not after.error
+    assessment = after.session_state["assessment"]
+    assert after.session_state["plan"]["risk_override"] == {"threat": {"levels": {"medium": 8.0}}}
+    assert assessment.settings.risk.threat_levels["medium"] == 8.0
+    assert set(assessment.risk["threat"]) == {8.0}
+    assert assessment.portfolio.total_risk_reduction == pytest.approx(reduction * 1.6)
+    metrics = {m.label: m.value for m in after.metric}
+    assert metrics["Risk reduction"] == f"{reduction * 1.6:,.1f}"
+    shown = next(d.value for d in after.dataframe if "vulnerability" in d.value.columns)
+    assert {"consequence", "threat", "vulnerability", "risk"} <= set(shown.columns)
+    assert set(shown["threat"]) == {8.0}
+
+
+def test_invalid_risk_weight_shows_an_error_and_changes_nothing(small_workspace: state.Workspace) -> None:
+    at = _plan_run(small_workspace, edit=_risk_edit("threat.levels.medium", 8.0))
+    valid = at.session_state["assessment"]
+    # then a negative threat score for "low": refused, the plan keeps medium = 8
+    edit = _risk_edit("threat.levels.medium", 8.0)
+    edit["edited_rows"].update(_risk_edit("threat.levels.low", -3.0)["edited_rows"])
+    at.session_state["risk_editor"] = edit
+    at.run()
+    assert not at.exception, at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert errors == ["Risk weights: threat, threat_level low, score: expected a number from 1 to 10, got -3. "
+                      "The previous values stay in use until this is corrected."]
+    assert at.session_state["plan"]["risk_override"] == {"threat": {"levels": {"medium": 8.0}}}
+    assessment = at.session_state["assessment"]
+    assert assessment is valid  # the memoised plan: nothing was recomputed
+    assert assessment.settings.risk.threat_levels == {"low": 3.0, "medium": 8.0, "high": 8.0}
+    # from a fresh session an invalid edit leaves the shipped weights in use
+    fresh = _plan_run(small_workspace, edit=_risk_edit("threat.levels.medium", -3.0))
+    assert len(fresh.error) == 1
+    assert fresh.session_state["plan"]["risk_override"] is None
+    assert fresh.session_state["assessment"].settings.risk.threat_levels["medium"] == 5.0
+
+
+def test_planner_sees_weights_but_may_not_edit(small_workspace: state.Workspace) -> None:
+    at = _plan_run(small_workspace, role="planner")
+    assert len(at.data_editor) == 0
+    assert any("finance and administrators edit" in c.value for c in at.caption)
+    keys = {k for d in at.dataframe if "yaml_key" in d.value.columns for k in d.value["yaml_key"]}
+    assert "threat.levels.medium" in keys
+    assert "plan" in state.PERMISSIONS["finance"] and "plan" in state.PERMISSIONS["admin"]
+    assert "plan" not in state.PERMISSIONS["planner"] and "plan" not in state.PERMISSIONS["facilities"]
+
+
+def _boom(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("secret internals /srv/data")
+
+
+def test_unexpected_assessment_failure_is_friendly(small_workspace: state.Workspace,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(state, "assess", _boom)
+    with caplog.at_level("ERROR", logger="facility_planner.ui.pages"):
+        at = page_app("plan", workspace=small_workspace).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The assessment failed unexpectedly: RuntimeError. Your data is unchanged; please report this."]
+    assert at.session_state["workspace"] is small_workspace
+    shown = " ".join(str(e.value) for e in [*at.error, *at.info, *at.caption, *at.markdown])
+    assert "secret internals" not in shown
+    # the traceback goes to the server log instead
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert logged and "The assessment failed" in logged[0].getMessage()
+
+
+def test_unexpected_upload_failure_is_friendly(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = page_app("data").run()
+    before = at.session_state["workspace"]
+    monkeypatch.setattr(state, "load_district", _boom)
+    at = _upload(at, GOOD)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The upload failed unexpectedly: RuntimeError. Your data is unchanged; please report this."]
+    assert at.session_state["workspace"] is before
+
+
+def test_missing_sample_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(state, "SAMPLE_SITES", tmp_path)
+    at = page_app("map").run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert any("sample district" in i.value and "Data page" in i.value for i in at.info)
+    assert len(at.session_state["workspace"].district.buildings) == 0
+
+
+def test_role_help_matches_permissions() -> None:
+    at = page_app("data").run()
+    help_text = at.selectbox(key="role").help
+    assert help_text.startswith("Planners view; facilities managers upload and edit data; finance and "
+                                "admin plan (edit unit costs and risk weights) and export")
+    assert state.PERMISSIONS["planner"] == {"view"}
+    assert state.PERMISSIONS["facilities"] == {"view", "upload", "edit"}
+    assert state.PERMISSIONS["finance"] == {"view", "plan", "export"}
+    assert state.PERMISSIONS["admin"] == {"view", "upload", "edit", "plan", "export"}

@@ -153,3 +153,127 @@ def test_empty_district_and_no_maps(coverage_campus):
                                                                "range_m": 20.0}])
     facts = compute_coverage(no_maps, as_of=AS_OF).facts.values
     assert facts.loc["A"].drop(["cameras_not_drawn", "camera_entrance_coverage_unknown"]).isna().all()
+
+
+def _walk_config(walk_m: float):
+    from facility_planner.geo.config import Sourced
+
+    config = load_coverage_config()
+    seconds = Sourced[float](value=walk_m / 1.52, source="test walk")
+    return config.model_copy(update={"aeds": config.aeds.model_copy(update={"walk_seconds": seconds})})
+
+
+def corridor_campus(coverage_campus, *, with_b=False):
+    """60 x 30 building: corridor y 0-10, classroom y 10-30 behind a wall with one door at x = 40;
+    the AED at (5, 5) in the corridor. The classroom point (5, 25) is 20 m away in a straight line
+    and 35.36 + 38.08 = 73.4 m on foot through the door."""
+    rooms = [{"room_id": "COR", "building_id": "A", "room_type": "corridor", "floor": 1},
+             {"room_id": "CLS", "building_id": "A", "room_type": "classroom", "floor": 1}]
+    buildings = {"A": (0, 0, 60, 30)}
+    aeds = [aed("E1", x=5.0, y=5.0)]
+    if with_b:
+        buildings["B"] = (0, 100, 300, 120)
+        aeds.append(aed("E2", x=0.0, y=110.0, building="B"))
+    return coverage_campus(
+        buildings=buildings, rooms=rooms, room_shapes={"COR": (0, 0, 60, 10), "CLS": (0, 10, 60, 30)},
+        walls=[("A", ((0, 10), (60, 10)), "concrete_block", 1)],
+        doors=[{"door_id": "D1", "building_id": "A", "room_id": "CLS", "role": "classroom", "x": 40.0, "y": 10.0}],
+        aeds=aeds)
+
+
+def _holds(layer, x, y):
+    import shapely
+
+    p = shapely.Point(500_000 + x, 4_300_000 + y)
+    return bool(layer.geometry.contains(p).any())
+
+
+def test_walk_along_the_corridor_goes_round_the_wall(coverage_campus):
+    import shapely
+
+    from facility_planner.geo.reach import STRAIGHT, WALKED
+
+    d = corridor_campus(coverage_campus)
+    short = compute_coverage(d, as_of=AS_OF, config=_walk_config(60.0))
+    reach, gaps = short.layers["aed_reach"], short.layers["aed_unreached"]
+    walked = reach[reach["method"] == WALKED]
+    assert walked["aed_id"].tolist() == ["E1"] and walked["floor"].tolist() == [1]
+    assert not _holds(walked, 5, 25) and _holds(gaps, 5, 25)  # 20 m away, 73 m on foot
+    assert _holds(walked, 55, 5) and _holds(walked, 40, 20)  # corridor end 50 m, behind the door 35 m
+    # reached: the corridor (600 m2) and the classroom within 60 - 35.36 m of the door; the grid's
+    # 8-neighbour steps run up to 8% longer, so a little less
+    beyond_door = shapely.box(0, 10, 60, 30).intersection(shapely.Point(40, 10).buffer(60 - 35.36)).area
+    share = short.facts.values.loc["A", "aed_reach_coverage"]
+    assert 100 * (600 + 0.8 * beyond_door) / 1800 < share < 100 * (600 + beyond_door) / 1800
+    assert gaps["method"].tolist() == [WALKED]
+    ev = short.facts.evidence.loc["A", "aed_reach_coverage"]
+    assert ev[0] == f"{100 - share:.0f}% of floor area beyond a 60 m walk of an AED in service"
+    assert ev[1].startswith(WALKED)
+    far = compute_coverage(d, as_of=AS_OF, config=_walk_config(100.0))
+    assert far.facts.values.loc["A", "aed_reach_coverage"] == 100.0
+    assert _holds(far.layers["aed_reach"], 5, 25) and len(far.layers["aed_unreached"]) == 0
+    # without the plans the point is within the straight-line reach, 60 / 1.3 = 46.2 m
+    bare = coverage_campus(buildings={"A": (0, 0, 60, 30)}, aeds=[aed("E1", x=5.0, y=5.0)])
+    cov = compute_coverage(bare, as_of=AS_OF, config=_walk_config(60.0))
+    assert _holds(cov.layers["aed_reach"], 5, 25) and not _holds(cov.layers["aed_unreached"], 5, 25)
+    assert cov.layers["aed_reach"]["method"].tolist() == [STRAIGHT]
+
+
+def test_building_without_plans_keeps_the_straight_line(coverage_campus):
+    from facility_planner.geo.reach import STRAIGHT, WALKED
+
+    cov = compute_coverage(corridor_campus(coverage_campus, with_b=True), as_of=AS_OF)
+    assert cov.facts.values.loc["B", "aed_reach_coverage"] == pytest.approx(strip_share(0), abs=0.1)
+    assert cov.facts.evidence.loc["B", "aed_reach_coverage"] == [
+        "65% of floor area beyond a 105 m walk of an AED in service"]
+    reach = cov.layers["aed_reach"].set_index("aed_id", drop=False)
+    assert reach.loc["E2", "method"] == STRAIGHT and reach.loc["E2", "radius_m"] == pytest.approx(REACH)
+    gaps = cov.layers["aed_unreached"].set_index("building_id")
+    share = cov.facts.values.loc["B", "aed_reach_coverage"]
+    assert gaps.loc["B", "method"] == STRAIGHT and gaps.loc["B", "area_m2"] == pytest.approx(
+        6000 * (1 - share / 100), rel=1e-6)
+    assert (reach.loc[reach["building_id"] == "A", "method"] != STRAIGHT).all()
+    assert WALKED in cov.facts.evidence.loc["A", "aed_reach_coverage"][0]
+
+
+def test_walked_layers_are_valid_and_tile_the_floor(coverage_campus):
+    import shapely
+
+    cov = compute_coverage(corridor_campus(coverage_campus), as_of=AS_OF, config=_walk_config(60.0))
+    reach, gaps = cov.layers["aed_reach"], cov.layers["aed_unreached"]
+    for layer in (reach, gaps):
+        assert shapely.is_valid(layer.geometry.values).all() and layer.crs == "EPSG:32618"
+    walked = reach[reach["method"] == "walked along corridors"]
+    overlap = shapely.intersection(shapely.union_all(walked.geometry.values), gaps.geometry.iloc[0]).area
+    assert overlap == pytest.approx(0.0, abs=1e-6)
+    # cells whose centre lies in the footprint; the top 0.36 m strip is left out by the grid offset
+    assert walked.geometry.area.sum() + gaps["area_m2"].sum() == pytest.approx(1800, rel=0.02)
+    layers = coverage_layers_for_export(cov)
+    assert layers["aed_reach"]["floor"].dtype == "Int64"
+
+
+def test_wall_with_no_door_falls_back_to_the_straight_line(coverage_campus):
+    from facility_planner.geo.reach import STRAIGHT
+
+    d = coverage_campus(buildings={"A": (0, 0, 60, 30)},
+                        walls=[("A", ((0, 10), (60, 10)), "concrete_block", 1)],
+                        aeds=[aed("E1", x=5.0, y=5.0)])
+    cov = compute_coverage(d, as_of=AS_OF)
+    assert cov.facts.values.loc["A", "aed_reach_coverage"] == 100.0  # 60.4 m < 105 m straight
+    ev = cov.facts.evidence.loc["A", "aed_reach_coverage"]
+    # 13 of the 20 rows of 1.5 m cells lie beyond the wall (10/30 of the floor, on the grid 7/20)
+    assert ev[1].startswith("65% of floor area has no mapped door route to an AED") and STRAIGHT in ev[1]
+    methods = set(cov.layers["aed_reach"]["method"])
+    assert f"{STRAIGHT} (no mapped door route)" in methods
+
+
+def test_stairs_add_their_penalty_per_floor(coverage_campus):
+    d = coverage_campus(buildings={"A": (0, 0, 120, 10)}, floors={"A": 2},
+                        walls=[("A", ((0, 0), (120, 0)), "concrete_block", None)],
+                        aeds=[aed("E1", x=1.0, y=5.0)])
+    cov = compute_coverage(d, as_of=AS_OF, config=_walk_config(100.0))
+    reach = cov.layers["aed_reach"]
+    by_floor = reach[reach["method"] == "walked along corridors"].set_index("floor").geometry
+    # floor 1: 100 m along the strip; floor 2: 100 - 15 s x 1.52 m/s = 77.2 m (grid: to within a cell)
+    assert by_floor.loc[1].bounds[2] - 500_000 == pytest.approx(101, abs=1.6)
+    assert by_floor.loc[2].bounds[2] - 500_000 == pytest.approx(101 - 22.8, abs=1.6)

@@ -181,3 +181,103 @@ def test_annotate_adds_year_flag_and_cumulative_cost():
     assert out["year"].tolist()[1:] == [1, 1]
     summary = plan.as_dict()
     assert summary["limit"] == 100 and summary["selected_cost"] == 100 and summary["gap"] == 0
+
+
+# --- multi-year phasing (schedule-core) ----------------------------------------------------------
+
+def _brute_force_years(projects: pd.DataFrame, budgets: list[int], *, carry_over: bool,
+                       discount: float = 0.031) -> float:
+    """Best discounted risk reduction over every assignment of projects to a year or to none."""
+    ids = list(projects["project_id"])
+    cost, value = projects["cost"].to_numpy(float), projects["risk_reduction"].to_numpy(float)
+    groups = [g if isinstance(g, str) else None for g in projects["choice_group"]]
+    best = 0.0
+    for plan in itertools.product(range(len(budgets) + 1), repeat=len(ids)):
+        year = dict(zip(ids, plan, strict=True))
+        spend = [sum(c for c, y in zip(cost, plan, strict=True) if y == t) for t in range(1, len(budgets) + 1)]
+        if carry_over:
+            spend, budgets_seen = list(itertools.accumulate(spend)), list(itertools.accumulate(budgets))
+        else:
+            budgets_seen = budgets
+        if any(s > b + 1e-9 for s, b in zip(spend, budgets_seen, strict=True)):
+            continue
+        picked = [g for g, y in zip(groups, plan, strict=True) if y and g]
+        if len(picked) != len(set(picked)):
+            continue
+        rows = [i for i, y in enumerate(plan) if y]
+        if any(year.get(q, 0) for i in rows for q in projects["excludes"].iat[i]):
+            continue
+        ok = True
+        for i in rows:
+            for r in projects["requires"].iat[i]:
+                members = [p for p, g in zip(ids, groups, strict=True) if g == r and p != ids[i]]
+                members = members or ([r] if r in year and r != ids[i] else [])
+                if (r in year or r in groups) and not any(0 < year[m] <= plan[i] for m in members):
+                    ok = False
+        if ok:
+            best = max(best, sum(value[i] / (1 + discount) ** (plan[i] - 1) for i in rows))
+    return best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_instances(max_projects=6), st.booleans())
+def test_multi_year_optimum_equals_brute_force(instance, carry_over):
+    projects, budgets = instance
+    if len(budgets) == 1:
+        budgets = [*budgets, budgets[0] // 2]
+    plan = optimise_portfolio(projects, budget=budgets, years=len(budgets), carry_over=carry_over)
+    assert check_portfolio(projects, plan) == []
+    expected = _brute_force_years(projects, budgets, carry_over=carry_over)
+    assert plan.objective == pytest.approx(expected, abs=1e-6)
+    assert plan.gap <= 1e-6 and plan.bound >= plan.objective - 1e-9
+    assert plan.method.startswith("schedule-core")
+
+
+def test_carry_over_spends_saved_budget_and_respects_cumulative_limit():
+    # 3 years of 40: X (70) fits only with carry-over, in year 2 at the earliest; Y (50) needs X
+    # first; with carry-over year 3 has 120 - 70 = 50 left for Y. Discounted: 10/1.031 + 8/1.031^2.
+    projects = _frame([("b1:X", 70, 10, None, [], []), ("b1:Y", 50, 8, None, ["b1:X"], [])])
+    plain = optimise_portfolio(projects, budget=[40, 40, 40], years=3)
+    assert plain.selected == [] and plain.objective == 0
+    plan = optimise_portfolio(projects, budget=[40, 40, 40], years=3, carry_over=True)
+    assert plan.year == {"b1:X": 2, "b1:Y": 3} and plan.spend_by_year == [0, 70, 50]
+    assert plan.objective == pytest.approx(10 / 1.031 + 8 / 1.031**2)
+    assert check_portfolio(projects, plan) == [] and plan.gap == pytest.approx(0, abs=1e-9)
+
+
+def test_prerequisite_never_scheduled_after_its_dependant():
+    # P is worth much more in year 1 but its prerequisite Q only fits a year-1 budget of 50 alone
+    projects = _frame([("b1:Q", 50, 1, None, [], []), ("b1:P", 40, 100, None, ["b1:Q"], [])])
+    plan = optimise_portfolio(projects, budget=[50, 50, 50], years=3)
+    assert plan.year == {"b1:Q": 1, "b1:P": 2}
+    projects.loc[1, "requires"] = None
+    assert optimise_portfolio(projects, budget=[50, 50, 50], years=3).year["b1:P"] == 1
+
+
+def test_multi_year_matches_plain_milp_and_gap_matches_bound():
+    projects = synthetic_projects(150, seed=5)
+    budgets = [0.08 * projects["cost"].sum()] * 3
+    for carry_over in (False, True):
+        ours = optimise_portfolio(projects, budget=budgets, years=3, carry_over=carry_over, time_limit=30)
+        plain = milp_portfolio(projects, budget=budgets, years=3, carry_over=carry_over, time_limit=30)
+        assert check_portfolio(projects, ours) == []
+        assert all(s <= b + 1e-6 for s, b in zip(ours.spend_by_year, budgets, strict=True)) or carry_over
+        assert ours.bound >= ours.objective - 1e-9
+        assert ours.gap == pytest.approx((ours.bound - ours.objective) / ours.objective, abs=1e-12)
+        # both are within their proven gaps of the same optimum
+        assert ours.objective >= plain.objective * (1 - plain.gap) - 1e-6
+        assert plain.objective >= ours.objective * (1 - ours.gap) - 1e-6
+        assert ours.objective <= plain.bound + 1e-6 and plain.objective <= ours.bound + 1e-6
+
+
+def test_big_multi_year_component_stays_time_indexed(monkeypatch):
+    import facility_planner.planning.optimise as optimise
+
+    monkeypatch.setattr(optimise, "MAX_SCHEDULES", 5)
+    rows = [(f"B:p{i}", 10 + i, 5 + (i % 3), None, [f"B:p{i - 1}"] if i else [], []) for i in range(5)]
+    rows.append(("C:q", 12, 4, None, [], []))
+    projects = _frame(rows)
+    plan = optimise_portfolio(projects, budget=[30, 30], years=2)
+    assert "time-indexed" in plan.notes[0] and check_portfolio(projects, plan) == []
+    plain = milp_portfolio(projects, budget=[30, 30], years=2)
+    assert plan.objective == pytest.approx(plain.objective, abs=1e-6) and plan.gap <= 1e-6

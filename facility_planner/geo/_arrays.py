@@ -87,3 +87,68 @@ def timed(profile: dict[str, float] | None, stage: str) -> Iterator[None]:
     finally:
         if profile is not None:
             profile[stage] = profile.get(stage, 0.0) + perf_counter() - start
+
+
+def points_along(lines: np.ndarray, which: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """(n, 2) coordinates at ``fractions`` (0-1) of the length of ``lines[which]``.
+
+    ``shapely.line_interpolate_point`` walks the line from its start for every point; this finds
+    the segment of each point with one ``searchsorted`` over the cumulative lengths of all lines.
+    Multi-part lines are walked part after part, as GEOS does.
+    """
+    if len(which) == 0:
+        return np.empty((0, 2))
+    parts, part_of = shapely.get_parts(lines, return_index=True)
+    xy, coord_part = shapely.get_coordinates(parts, return_index=True)
+    line_of = part_of[coord_part]
+    seg = xy[1:] - xy[:-1]
+    seg_len = np.sqrt(seg[:, 0] * seg[:, 0] + seg[:, 1] * seg[:, 1])
+    seg_len[coord_part[1:] != coord_part[:-1]] = 0.0  # the jump between two parts
+    cum = np.r_[0.0, np.cumsum(seg_len)]  # length from the first coordinate of all to each coordinate
+    first = np.searchsorted(line_of, np.arange(len(lines)))
+    last = np.searchsorted(line_of, np.arange(len(lines)), side="right") - 1
+    total = cum[last] - cum[first]
+    target = cum[first[which]] + np.asarray(fractions, dtype=float) * total[which]
+    # Segment s runs from coordinate s to s + 1; the first whose end reaches the target.
+    s = np.searchsorted(cum[1:], target, side="left")
+    s = np.clip(s, first[which], np.maximum(last[which] - 1, first[which]))
+    length = seg_len[s]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(length > 0, (target - cum[s]) / length, 0.0)
+    return xy[s] + np.clip(t, 0.0, 1.0)[:, None] * seg[s]
+
+
+def near_xy(targets: np.ndarray, xy: np.ndarray, group: np.ndarray, *, distance: float) -> np.ndarray:
+    """Whether each point ``xy`` lies within ``distance`` of any of ``targets``.
+
+    Points come in groups (``group`` codes, sorted, e.g. samples along one ring). Candidate
+    (point, target) pairs are found by envelopes in numpy, so only points near a target become
+    geometries; points inside a target need none (``intersects_xy`` on prepared targets).
+    """
+    near = np.zeros(len(xy), dtype=bool)
+    if not len(targets) or not len(xy):
+        return near
+    n_groups = int(group.max()) + 1
+    lo = np.full((n_groups, 2), np.inf)
+    hi = np.full((n_groups, 2), -np.inf)
+    np.minimum.at(lo, group, xy)
+    np.maximum.at(hi, group, xy)
+    t_box = shapely.bounds(targets) + np.array([-distance, -distance, distance, distance])
+    g_i, t_i = shapely.STRtree(shapely.box(*t_box.T)).query(shapely.box(lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]))
+    # Every point of each candidate group against that target's envelope.
+    start = np.searchsorted(group, np.arange(n_groups))
+    count = np.bincount(group, minlength=n_groups)[g_i]
+    p = np.repeat(start[g_i] - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    t = np.repeat(t_i, count)
+    box = t_box[t]
+    ok = (xy[p, 0] >= box[:, 0]) & (xy[p, 1] >= box[:, 1]) & (xy[p, 0] <= box[:, 2]) & (xy[p, 1] <= box[:, 3])
+    p, t = p[ok], t[ok]
+    shapely.prepare(targets)
+    near[p[shapely.intersects_xy(targets[t], xy[p, 0], xy[p, 1])]] = True
+    rest = ~near[p]
+    p, t = p[rest], t[rest]
+    if len(p):
+        pts_of, inv = np.unique(p, return_inverse=True)
+        pts = shapely.points(xy[pts_of])
+        near[p[shapely.dwithin(targets[t], pts[inv], distance)]] = True
+    return near

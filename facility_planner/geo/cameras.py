@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Fact, bincount, index_of, percent, timed, union_by
+from facility_planner.geo._arrays import (
+    Fact,
+    bincount,
+    index_of,
+    near_xy,
+    percent,
+    points_along,
+    timed,
+    union_by,
+)
 from facility_planner.geo.config import CameraConfig
 from facility_planner.model import EXTERIOR_DOOR_ROLES, District
 
@@ -130,9 +139,18 @@ def _nearest_hits(lines: np.ndarray, ray_i: np.ndarray, obs_i: np.ndarray, cam: 
     keep = blocks(cam[ray_i], obs_i)
     ray_i, obs_i = ray_i[keep], obs_i[keep]
     targets = obstacles[obs_i]
-    polygonal = shapely.get_type_id(targets) >= 3
-    crossing = shapely.intersection(lines[ray_i], np.where(polygonal, shapely.boundary(targets), targets))
-    dist = shapely.distance(shapely.points(origins[cam[ray_i]]), crossing)
+    is_polygon = shapely.get_type_id(obstacles) >= 3
+    edges = obstacles.copy()
+    edges[is_polygon] = shapely.boundary(obstacles[is_polygon])  # once per obstacle, not per pair
+    polygonal = is_polygon[obs_i]
+    crossing = shapely.intersection(lines[ray_i], edges[obs_i])
+    # Distance from the origin to the nearest vertex of each crossing (a point, several points or
+    # a piece of a wall the ray runs along, whose nearest point is an end): numpy, as GEOS does it.
+    xy, pair = shapely.get_coordinates(crossing, return_index=True)
+    d = xy - origins[cam[ray_i[pair]]]
+    dist = np.full(len(ray_i), np.nan)
+    dist[np.unique(pair)] = np.inf
+    np.minimum.at(dist, pair, np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]))
     poly = np.flatnonzero(polygonal)
     inside = shapely.intersects_xy(targets[poly], start[ray_i[poly], 0], start[ray_i[poly], 1])
     dist[poly[inside]] = np.hypot(*(start[ray_i[poly[inside]]] - origins[cam[ray_i[poly[inside]]]]).T)
@@ -140,49 +158,55 @@ def _nearest_hits(lines: np.ndarray, ray_i: np.ndarray, obs_i: np.ndarray, cam: 
     np.minimum.at(hit, ray_i[ok], dist[ok])
 
 
-def fan_polygons(origins: np.ndarray, rays: Rays, radius: np.ndarray, *, cameras: np.ndarray) -> np.ndarray:
-    """Polygons through the ray endpoints at ``radius`` (per ray) for the chosen cameras.
+def fans(origins: np.ndarray, rays: Rays, radius: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Polygons through the ray endpoints at ``radius``, for several radius columns in one call.
 
-    Where the radius jumps between two neighbouring rays the outline steps at the shorter radius,
-    so no area behind an obstacle's corner is counted as seen. Partial fans start at the origin; full
-    circles do not. Returns one polygon per entry of ``cameras`` (positions into ``origins``).
+    ``radius`` is (rays, L) and ``chosen`` (cameras, L); returns the polygons of the chosen
+    (camera, column) pairs, column by column, cameras in order within a column. Where the radius
+    jumps between two neighbouring rays the outline steps at the shorter radius, so no area
+    behind an obstacle's corner is counted as seen. Partial fans start at the origin; full
+    circles do not. No repeated vertices: about one per ray.
     """
-    if len(cameras) == 0:
+    n_levels = radius.shape[1]
+    keep = chosen[rays.camera].T.ravel()  # column-major: all rays of column 0, then column 1...
+    if not keep.any():
         return np.empty(0, dtype=object)
-    chosen = np.zeros(len(origins), dtype=bool)
-    chosen[cameras] = True
-    sel = np.flatnonzero(chosen[rays.camera])
-    rc, rd, rr = rays.camera[sel], rays.direction[sel], radius[sel]
-    m = len(sel)
-    first = np.r_[True, rc[1:] != rc[:-1]]
-    last = np.r_[rc[1:] != rc[:-1], True]
+    rc = np.tile(rays.camera, n_levels)[keep]
+    fan = (np.repeat(np.arange(n_levels), len(rays.camera)) * len(origins))[keep] + rc
+    rd = np.tile(rays.direction, (n_levels, 1))[keep]
+    rr = radius.T.ravel()[keep]
+    m = len(rc)
+    first = np.r_[True, fan[1:] != fan[:-1]]
+    last = np.r_[fan[1:] != fan[:-1], True]
     full = rays.full_circle[rc]
     first_of = np.maximum.accumulate(np.where(first, np.arange(m), 0))
     nxt = np.where(last, first_of, np.arange(m) + 1)
-    has_q = ~last | full
+    # Across a jump in radius (a shadow edge) the outline steps at the shorter radius: one more
+    # vertex, on the ray of the longer radius; a straight chord would cut through the hidden area.
+    # Small changes (a wall seen at an angle) keep the chord, which lies on the wall.
+    r0, r1 = rr, rr[nxt]
+    low = np.minimum(r0, r1)
+    jump = (~last | full) & (np.abs(r0 - r1) > 0.25 * low + 0.5)
     origin_before = first & ~full
-    count = origin_before.astype(np.int64) + 1 + 2 * has_q
+    count = origin_before + 1 + jump + last  # last: the closing vertex
     start = np.cumsum(count) - count
     p_pos = start + origin_before
+    ring_end = start + count - 1
     coords = np.empty((int(count.sum()), 2))
     coords[start[origin_before]] = origins[rc[origin_before]]
     coords[p_pos] = origins[rc] + rr[:, None] * rd
-    # Across a jump in radius (a shadow edge) step at the shorter radius: (θk, min), (θk+1, min);
-    # a straight chord would cut through the hidden area. Small changes (a wall seen at an angle)
-    # keep the chord, which lies on the wall.
-    q = np.flatnonzero(has_q)
-    r0, r1 = rr[q], rr[nxt[q]]
-    low = np.minimum(r0, r1)
-    jump = np.abs(r0 - r1) > 0.25 * low + 0.5
-    coords[p_pos[q] + 1] = origins[rc[q]] + np.where(jump, low, r0)[:, None] * rd[q]
-    coords[p_pos[q] + 2] = origins[rc[q]] + np.where(jump, low, r1)[:, None] * rd[nxt[q]]
-    _, ring_of = np.unique(np.repeat(rc, count), return_inverse=True)
-    polygons = shapely.polygons(shapely.linearrings(coords, indices=ring_of))
+    j = np.flatnonzero(jump)
+    far = np.where(r0[j] > r1[j], j, nxt[j])  # the ray whose radius is longer
+    coords[p_pos[j] + 1] = origins[rc[j]] + low[j, None] * rd[far]
+    lf = np.flatnonzero(last)  # partial fans close at the origin, full circles at their first ray
+    coords[ring_end[lf]] = coords[np.where(full[lf], p_pos[first_of[lf]], start[first_of[lf]])]
+    offsets = np.r_[start[first], len(coords)]
+    polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords,
+                                         (offsets, np.arange(len(offsets))))
     bad = ~shapely.is_valid(polygons)
     if bad.any():
         polygons[bad] = shapely.make_valid(polygons[bad])
-    order = np.argsort(np.argsort(cameras))  # polygons come out sorted by camera position
-    return polygons[order]
+    return polygons
 
 
 @dataclass
@@ -291,29 +315,38 @@ def camera_views(district: District, *, config: CameraConfig,
     clip = clip & ~shapely.is_missing(clip_fp) if len(clip_fp) else clip
 
     def clipped(polys: np.ndarray, which: np.ndarray) -> np.ndarray:
-        sub = clip[which]
-        if sub.any():
-            polys = polys.copy()
-            polys[sub] = shapely.intersection(polys[sub], clip_fp[which][sub])
+        sub = np.flatnonzero(clip[which])
+        if len(sub):
+            # Most interior fans already lie inside their footprint: a prepared ``covers`` is far
+            # cheaper than the overlay, which would return the same point set.
+            fp = clip_fp[which[sub]]
+            shapely.prepare(fp)
+            sub = sub[~shapely.covers(fp, polys[sub])]
+            polys[sub] = shapely.intersection(polys[sub], clip_fp[which[sub]])
         return polys
 
     all_d = np.arange(len(d_idx))
     with timed(profile, "camera visibility (polygons)"):
-        view_polys = clipped(fan_polygons(origins, rays, rays.hit, cameras=all_d), all_d)
+        view_polys = clipped(fans(origins, rays, rays.hit[:, None], np.ones((len(d_idx), 1), bool)), all_d)
     levels = config.levels
-    zone_parts = []
     with timed(profile, "camera zones (polygons)"):
-        for rank, level in enumerate(levels):
-            r = ranges[level].to_numpy(dtype=float)[d_idx]
-            which = np.flatnonzero(r > 0)
-            radius = np.minimum(rays.hit, r[rays.camera])
-            polys = clipped(fan_polygons(origins, rays, radius, cameras=which), which)
-            zone_parts.append(pd.DataFrame({
-                "camera": which, "level": level, "level_rank": rank,
-                "density_px_per_m": config.densities_px_per_m.value[level], "radius_m": r[which],
-                "geometry": polys}))
-    zones = pd.concat(zone_parts, ignore_index=True) if zone_parts else pd.DataFrame(
-        {"camera": [], "geometry": []})
+        # Every density level in one call: a zone is the fan of min(hit, level range) per ray.
+        r = ranges[levels].to_numpy(dtype=float)[d_idx]
+        chosen = r > 0
+        level_i, which = np.nonzero(chosen.T)
+        # A zone reaching past every hit of its camera is the view itself (same fan, same cut).
+        far = np.zeros(len(d_idx))
+        np.maximum.at(far, rays.camera, rays.hit)
+        whole = (chosen & (r >= far[:, None])).T[chosen.T]
+        polys = np.empty(len(which), dtype=object)
+        polys[whole] = view_polys[which[whole]]
+        part = chosen & ~(r >= far[:, None])
+        polys[~whole] = clipped(fans(origins, rays, np.minimum(rays.hit[:, None], r[rays.camera]), part),
+                                which[~whole])
+        density = np.array([config.densities_px_per_m.value[lv] for lv in levels], dtype=float)
+        zones = pd.DataFrame({
+            "camera": which, "level": np.asarray(levels, dtype=object)[level_i], "level_rank": level_i,
+            "density_px_per_m": density[level_i], "radius_m": r[which, level_i], "geometry": polys})
     zi = d_idx[zones["camera"].to_numpy(dtype=np.int64)]
 
     ids = cams["camera_id"].astype("string").to_numpy(dtype=object)
@@ -453,15 +486,12 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     n_s = np.maximum(4, np.ceil(shapely.length(ring) / config.perimeter_step_m.value)).astype(np.int64)
     ring_of = np.repeat(np.arange(len(fp_b)), n_s)
     j = np.arange(len(ring_of)) - np.repeat(np.cumsum(n_s) - n_s, n_s)
-    samples = shapely.line_interpolate_point(ring[ring_of], (j + 0.5) / n_s[ring_of], normalized=True)
+    samples = points_along(ring, ring_of, (j + 0.5) / n_s[ring_of])
     zones = views.zones
     use = ((zones["level"] == config.perimeter_level.value)
            & (zones["mount"] != "interior")).fillna(False).to_numpy(dtype=bool) if len(zones) else np.empty(0, bool)
-    watched = np.zeros(len(samples), dtype=bool)
-    if use.any() and len(samples):
-        tree = shapely.STRtree(zones.geometry.values[use])
-        hit = tree.query(samples, predicate="dwithin", distance=config.target_tolerance_m.value)[0]
-        watched[hit] = True
+    watched = near_xy(np.asarray(zones.geometry.values, dtype=object)[use], samples, ring_of,
+                      distance=config.target_tolerance_m.value)
     share = np.bincount(ring_of, weights=watched.astype(float), minlength=len(fp_b)) / np.maximum(n_s, 1)
     fact.values[fp_b] = 100.0 * share
     fact.subjects[fp_b] = length
@@ -479,8 +509,7 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     v_frac = np.r_[j[s_idx] / n_s[ring_of[s_idx]], (j[e_idx] + 1) / n_s[ring_of[e_idx]]]
     v_run = np.r_[run[s_idx], run[e_idx]]
     order = np.lexsort((v_frac, v_run))
-    coords = shapely.get_coordinates(shapely.line_interpolate_point(
-        ring[v_ring[order]], v_frac[order], normalized=True))
+    coords = points_along(ring, v_ring[order], v_frac[order])
     lines = shapely.linestrings(coords, indices=np.unique(v_run[order], return_inverse=True)[1]) \
         if len(coords) else np.empty(0, dtype=object)
     run_ring = v_ring[order][np.r_[True, v_run[order][1:] != v_run[order][:-1]]] if len(coords) else np.empty(0, int)

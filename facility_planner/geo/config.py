@@ -118,6 +118,11 @@ class WalkConfig(_Section):
         """Straight-line reach: walk time x speed / detour factor."""
         return self.walk_seconds.value * self.walk_speed_m_s.value / self.detour_factor.value
 
+    @property
+    def walk_m(self) -> float:
+        """Walking distance along corridors (no detour factor: the path already follows them)."""
+        return self.walk_seconds.value * self.walk_speed_m_s.value
+
 
 class AEDConfig(WalkConfig):
     quad_segs: Sourced[int]
@@ -125,6 +130,23 @@ class AEDConfig(WalkConfig):
 
 class KitConfig(WalkConfig):
     recommended_places: Sourced[list[str]]
+
+
+class IndoorWalkConfig(_Section):
+    """Walking inside buildings with floor plans: the grid, door openings and stairs."""
+
+    cell_size_m: Sourced[float]
+    door_width_m: Sourced[float]
+    door_snap_m: Sourced[float]
+    stair_seconds_per_floor: Sourced[float]
+
+    @model_validator(mode="after")
+    def _positive(self) -> IndoorWalkConfig:
+        if min(self.cell_size_m.value, self.door_width_m.value, self.door_snap_m.value) <= 0 \
+                or self.stair_seconds_per_floor.value < 0:
+            raise ValueError("cell_size_m, door_width_m and door_snap_m must be positive, "
+                             "stair_seconds_per_floor >= 0")
+        return self
 
 
 class CommunicationConfig(_Section):
@@ -141,6 +163,7 @@ class CoverageConfig(_Section):
     radio: RadioConfig
     aeds: AEDConfig
     kits: KitConfig
+    indoor_walk: IndoorWalkConfig
     communication: CommunicationConfig
 
     def assumptions(self) -> list[dict[str, object]]:

@@ -25,7 +25,7 @@ from facility_planner.geo.cameras import (
 )
 from facility_planner.geo.config import CoverageConfig, load_coverage_config
 from facility_planner.geo.radio import radio_coverage
-from facility_planner.geo.reach import aed_status, asset_reach, kit_places
+from facility_planner.geo.reach import aed_status, asset_reach, kit_places, walk_grid
 from facility_planner.model import District, FactTable
 
 #: Facts ``compute_coverage`` measures (name -> description); percent 0-100 unless said otherwise.
@@ -43,8 +43,11 @@ COVERAGE_FACTS: dict[str, str] = {
                                "whole floor when critical areas are not mapped.",
     "radio_outdoor_coverage": "Floor area the outdoor signal alone reaches at -95 dBm (no repeater).",
     "radio_needed": "1 when the outdoor signal alone misses the general threshold, else 0.",
-    "aed_reach_coverage": "Floor area within the configured walk of a located AED in service.",
-    "kit_reach_coverage": "Floor area within the configured walk of a located stop-the-bleed kit.",
+    "aed_reach_coverage": "Floor area within the configured walk of a located AED in service: walked "
+                          "along corridors where floor plans give them, else straight line with a "
+                          "detour factor (evidence and layers say which).",
+    "kit_reach_coverage": "Floor area within the configured walk of a located stop-the-bleed kit "
+                          "(walked along corridors where floor plans give them).",
     "kit_place_coverage": "Recommended places (gym, auditorium, office, library) present in the "
                           "building that hold a stop-the-bleed kit.",
 }
@@ -180,17 +183,22 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
         radio, radio_layer = radio_coverage(district, frame, config=config.radio)
     facts.update(radio)
 
+    with timed(profile, "AED and kit reach (walking grid)"):
+        grid = walk_grid(district, frame, config=config.indoor_walk)
     with timed(profile, "AED and kit reach (unions)"):
         aeds = district.aeds.reset_index(drop=True)
         status = aed_status(aeds, as_of=as_of)
+        stair_s = config.indoor_walk.stair_seconds_per_floor.value
         aed_fact, aed_discs, aed_gaps = asset_reach(
             district, frame, aeds, id_column="aed_id", in_service=status["in_service"].to_numpy(),
-            reach_m=config.aeds.reach_m, quad_segs=config.aeds.quad_segs.value, label="AED")
+            reach_m=config.aeds.reach_m, quad_segs=config.aeds.quad_segs.value, label="AED",
+            grid=grid, walk_m=config.aeds.walk_m, stair_m=stair_s * config.aeds.walk_speed_m_s.value)
         eq = district.equipment.reset_index(drop=True)
         kits = eq[(eq["type"] == "stop_the_bleed_kit").fillna(False).to_numpy()].reset_index(drop=True)
         kit_fact, kit_discs, kit_gaps = asset_reach(
             district, frame, kits, id_column="equipment_id", in_service=np.ones(len(kits), dtype=bool),
-            reach_m=config.kits.reach_m, quad_segs=config.aeds.quad_segs.value, label="stop-the-bleed kit")
+            reach_m=config.kits.reach_m, quad_segs=config.aeds.quad_segs.value, label="stop-the-bleed kit",
+            grid=grid, walk_m=config.kits.walk_m, stair_m=stair_s * config.kits.walk_speed_m_s.value)
         facts.update(aed_reach_coverage=aed_fact, kit_reach_coverage=kit_fact,
                      kit_place_coverage=kit_places(district, frame, kits, config=config.kits))
 

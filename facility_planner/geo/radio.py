@@ -97,7 +97,7 @@ def radio_coverage(district: District, frame: Frame, *,
     s_area = shapely.area(cells)[s_cell]
 
     # Outdoor estimate: outdoor level - entry loss - linear loss inwards from the exterior wall.
-    depth = shapely.distance(pts, shapely.boundary(fps[owner])) if len(cells) else np.empty(0)
+    depth = shapely.distance(pts, shapely.boundary(fps)[owner]) if len(cells) else np.empty(0)
     outdoor_dbm = (config.outdoor_signal_dbm.value - config.building_entry_loss_db.value
                    - config.indoor_loss_db_per_m.value * depth)[s_cell]
 

@@ -20,13 +20,27 @@ Single year (method ``mckp-core``), using the problem's structure:
    ``(bound - objective) / objective`` with ``bound`` = min(LP bound, fixed part + HiGHS dual bound),
    so it is the true optimality gap (0 when proven optimal).
 
-Components too large to enumerate (more than ``MAX_ENUMERATION`` linked projects) and multi-year
-plans are solved as the time-indexed integer programme over projects by HiGHS, with its gap.
+Single-year components too large to enumerate (more than ``MAX_ENUMERATION`` linked projects) are
+solved as the time-indexed integer programme over projects by HiGHS, with its gap.
+
+Multi-year (method ``schedule-core``):
+
+1. each component's feasible schedules (which projects, in which year; links and every budget row
+   checked while enumerating) are listed, dominated ones dropped: one schedule per component and
+   one budget row per year (cumulative with carry-over) make a multiple-choice multi-dimensional
+   knapsack; a component with more than ``MAX_SCHEDULES`` schedules stays time-indexed;
+2. the Lagrangian dual of the budget rows (equal to the LP bound over all schedules) is found by
+   cutting planes over the few year prices, giving the upper bound ``U``;
+3. HiGHS on the schedules priced near their component's best gives an incumbent, then the leftover
+   budget is filled;
+4. reduced-cost fixing as above; when at most ``MAX_CORE`` components stay open HiGHS solves them
+   on the schedule columns (bound = min(U, fixed part + HiGHS dual bound)); otherwise the whole
+   time-indexed model goes to HiGHS for the time left, the better plan is kept and the bound is
+   min(U, HiGHS bound). Either way ``gap`` is a true optimality gap.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -416,10 +430,11 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
 
 #: Most (subset, year) schedules enumerated for one component in a multi-year plan; a larger
 #: component stays in the time-indexed form (a variable per project and year) inside the core.
-MAX_SCHEDULES = 100_000
-#: Most components handed to HiGHS in a multi-year plan.
-MAX_CORE = 400
-#: Seconds HiGHS searches a core that does not hold every open component.
+MAX_SCHEDULES = 1_000_000
+#: Most components left open by reduced-cost fixing for HiGHS on the schedule core; with more,
+#: the whole time-indexed model goes to HiGHS (schedules only give the bound and a start).
+MAX_CORE = 1_000
+#: Seconds HiGHS searches the schedules priced near their best for a first multi-year plan.
 HEURISTIC_SECONDS = 5.0
 #: Margin (share of the bound, over sqrt(components)) of the schedules in the incumbent's search.
 NEAR_MARGIN = 1e-3
@@ -656,35 +671,46 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         room = np.flatnonzero(top > gain[choice] + _EPS)
         improve(room[np.argsort(-best[room], kind="stable")], priced)
     incumbent = float(gain[choice].sum())
-    if os.environ.get('DIAG'): print('DIAG1', residual)
     tol = 1e-9 * max(1.0, abs(upper))
-    if os.environ.get('DIAG'): print('DIAG', upper, incumbent, int(proven.sum()) if 'proven' in dir() else -1, len(cuts), lam, time.perf_counter() - started, flush=True)
 
     # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
     keep = upper - best[comp] + priced >= incumbent - tol
     keep[choice] = True
     kept = np.add.reduceat(keep.astype(int), starts) if len(starts) else np.zeros(0, int)
     proven = kept > 1
-    if int(proven.sum()) <= MAX_CORE:
-        open_comps, exact = proven, True
-    else:
-        # too many open components to prove: HiGHS improves the incumbent on the components
-        # whose alternatives are priced closest to their choice; the bound stays the Lagrangian one
-        slack = np.full(len(small), np.inf)
-        alt = keep.copy()
-        alt[choice] = False
-        np.minimum.at(slack, comp[alt], best[comp[alt]] - priced[alt])
-        open_comps = np.zeros(len(small), dtype=bool)
-        open_comps[np.argsort(slack, kind="stable")[:MAX_CORE]] = True
-        open_comps &= proven
-        exact = False
+    if int(proven.sum()) > MAX_CORE:
+        # too many open components to prove optimality on the core: HiGHS on the whole
+        # time-indexed model with the time left; the better plan wins, the lower bound counts
+        left = max(1.0, float(time_limit) - (time.perf_counter() - started))
+        whole = _solve_time_indexed(model, budgets, time_limit=left, carry_over=carry_over,
+                                    year_discount=year_discount)
+        year = np.zeros(n, dtype=int)
+        for i, ci in enumerate(small):
+            year[members[ci]] = plans[i][choice[i] - starts[i]]
+        if whole.objective >= incumbent:
+            index = {p: i for i, p in enumerate(model.ids)}
+            year = np.zeros(n, dtype=int)
+            for p, y in whole.year.items():
+                year[index[p]] = y
+        chosen = year > 0
+        objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
+        bound = min(upper, whole.bound if np.isfinite(whole.bound) else upper)
+        portfolio = _finish(model, chosen, year, budgets, status=whole.status, carry_over=carry_over,
+                            method=(f"schedule-core (components {len(members)}, {len(gain)} schedules, "
+                                    f"{int(proven.sum())} open > {MAX_CORE}: whole time-indexed model "
+                                    "by HiGHS, bound min(Lagrangian, HiGHS))"),
+                            objective=objective, bound=max(bound, objective))
+        portfolio.notes.append(f"Lagrangian bound {upper:.6g}, schedule incumbent {incumbent:.6g}, "
+                               f"HiGHS {whole.objective:.6g} (bound {whole.bound:.6g})")
+        return portfolio
+    open_comps = proven
 
     # 4. HiGHS on the core: the open components and the time-indexed block
     fixed = ~open_comps
     fixed_value = float(gain[choice[fixed]].sum())
     fixed_use = use[choice[fixed]].sum(axis=0)
     block_x = np.zeros(len(block_value))
-    status = "optimal" if exact else "gap"
+    status = "optimal"
     bound = upper
     objective = incumbent
     cols = np.flatnonzero(keep & open_comps[comp])
@@ -695,8 +721,6 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         lower = np.r_[np.ones(core_eq), np.full(len(link_hi) + years, -np.inf)]
         upper_rows = np.r_[np.ones(core_eq), link_hi, limits - fixed_use]
         left = max(1.0, float(time_limit) - (time.perf_counter() - started))
-        if not exact:  # a better incumbent cannot lower the Lagrangian bound: a short search
-            left = min(left, HEURISTIC_SECONDS)
         res = milp(-np.r_[gain[cols], block_value], integrality=np.ones(len(cols) + len(block_value)),
                    bounds=Bounds(0, 1), constraints=LinearConstraint(core_a, lower, upper_rows),
                    options={"time_limit": left, "mip_rel_gap": 1e-7})
@@ -709,14 +733,14 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
                 choice[comp[picked]] = picked
                 block_x = xs[len(cols):].astype(float)
         dual = getattr(res, "mip_dual_bound", None)
-        if exact and dual is not None and np.isfinite(dual):
+        if dual is not None and np.isfinite(dual):
             bound = min(upper, fixed_value - float(dual))
         if res.status != 0:
             status = "time_limit" if res.status == 1 else f"highs status {res.status}"
         method = (f"schedule-core (components {len(members)}, {len(gain)} schedules, core {n_open} "
                   f"components / {len(cols)} schedules"
                   + (f" + {len(block_projects)} time-indexed projects" if len(block_projects) else "")
-                  + (", HiGHS)" if exact else ", HiGHS; bound: Lagrangian)"))
+                  + ", HiGHS)")
     else:
         bound = objective  # every component fixed by reduced costs: the incumbent is optimal
         method = f"schedule-core (components {len(members)}, {len(gain)} schedules, all fixed by reduced costs)"

@@ -13,7 +13,7 @@ the gaps it closes: ``consequence x threat x (maximum - minimum) x closed weight
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,3 +197,142 @@ def building_risk(
     out["risk_scale"] = np.where(out["weight_total"] > 0, out["consequence"] * out["threat"] * span
                                  / out["weight_total"].where(out["weight_total"] > 0, 1.0), 0.0)
     return out
+
+
+# --- the risk model as an editable table (the app's "Risk weights" editor) ------------------------
+
+#: Columns of ``risk_table``; ``unit`` doubles as the allowed range of ``value``.
+RISK_TABLE_COLUMNS = ("area", "item", "parameter", "value", "unit", "source", "yaml_key")
+_RANGES: dict[str, tuple[float, float]] = {"1-10": (1.0, 10.0), "0-1": (0.0, 1.0),
+                                           "people": (0.0, np.inf), "x": (0.0, np.inf)}
+_BAND_KEY = "consequence.bands."
+
+
+def risk_table(config: RiskConfig, *, packs: Iterable[str] = ()) -> pd.DataFrame:
+    """The risk model's editable factors, one row each, with range, source and YAML key.
+
+    Parameters
+    ----------
+    config
+        The risk parameters to tabulate.
+    packs
+        Rules pack ids to give a weight multiplier row even when ``risk.yaml`` lists none
+        (missing packs weigh 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``RISK_TABLE_COLUMNS``; ``unit`` is the allowed range (``1-10``, ``0-1``) or
+        ``people`` / ``x`` (any number from 0); ``yaml_key`` is the field's path in ``risk.yaml``.
+        ``risk_override`` turns an edited copy back into an override mapping.
+    """
+    c, t, v = (config.raw.get(k, {}) for k in ("consequence", "threat", "vulnerability"))
+    rows = []
+    lower = 0.0
+    for i, (upper, score) in enumerate(config.bands):
+        label = f"occupancy {lower:g}-{upper:g}" if np.isfinite(upper) else f"occupancy above {lower:g}"
+        rows.append(("consequence", label, "score", score, "1-10", c.get("source", ""),
+                     f"{_BAND_KEY}{i}.score"))
+        if np.isfinite(upper):
+            rows.append(("consequence", label, "band upper limit", upper, "people", c.get("source", ""),
+                         f"{_BAND_KEY}{i}.max_occupancy"))
+        lower = upper + 1 if np.isfinite(upper) else upper
+    rows.append(("consequence", "occupancy unknown", "score", config.consequence_unknown, "1-10",
+                 c.get("unknown_note", ""), "consequence.unknown"))
+    for level, score in config.threat_levels.items():
+        rows.append(("threat", f"threat_level {level}", "score", score, "1-10", t.get("source", ""),
+                     f"threat.levels.{level}"))
+    rows.append(("threat", "threat_level unknown", "score", config.threat_unknown, "1-10",
+                 t.get("unknown_note", ""), "threat.unknown"))
+    rows += [
+        ("vulnerability", "scale", "minimum", config.v_min, "1-10", v.get("source", ""),
+         "vulnerability.minimum"),
+        ("vulnerability", "scale", "maximum", config.v_max, "1-10", v.get("source", ""),
+         "vulnerability.maximum"),
+        ("vulnerability", "partial rule", "share of a gap", config.partial_share, "0-1",
+         v.get("source", ""), "vulnerability.partial_share"),
+        ("vulnerability", "unknown rule", "share of a gap", config.unknown_share, "0-1",
+         v.get("unknown_share_note", ""), "vulnerability.unknown_share"),
+    ]
+    for pack in dict.fromkeys([*config.pack_weights, *packs]):
+        rows.append(("vulnerability", f"pack {pack}", "rule weight multiplier",
+                     config.pack_weights.get(pack, 1.0), "x", v.get("pack_weights_note", ""),
+                     f"vulnerability.pack_weights.{pack}"))
+    frame = pd.DataFrame(rows, columns=list(RISK_TABLE_COLUMNS))
+    return frame.astype({"value": "float64"})
+
+
+def _checked_values(table: pd.DataFrame) -> pd.Series:
+    """``value`` as floats, or ConfigError naming every row that is not a number in its range."""
+    raw = table["value"]
+    values = pd.to_numeric(raw.astype(object).where(raw.notna(), None), errors="coerce").astype("float64")
+    problems = []
+    for i in range(len(table)):
+        row = table.iloc[i]
+        low, high = _RANGES.get(str(row["unit"]), (0.0, np.inf))
+        value = values.iloc[i]
+        if not np.isfinite(value) or not low <= value <= high:
+            expected = f"a number from {low:g} to {high:g}" if np.isfinite(high) else f"a number of at least {low:g}"
+            given = raw.iloc[i]
+            shown = ("nothing" if pd.isna(given) else f"{float(given):g}"
+                     if isinstance(given, (int, float, np.number)) else repr(str(given)))
+            problems.append(f"{row['area']}, {row['item']}, {row['parameter']}: expected {expected}, got {shown}")
+    if problems:
+        raise ConfigError("Risk weights: " + "; ".join(problems) + ".")
+    return values
+
+
+def risk_override(edited: pd.DataFrame, original: pd.DataFrame | None = None) -> dict[str, Any] | None:
+    """The ``risk.yaml`` override (same layout) for an edited ``risk_table``.
+
+    Parameters
+    ----------
+    edited
+        A ``risk_table`` whose ``value`` column the user changed.
+    original
+        The table before editing: only changed rows go into the override (None if nothing
+        changed). Without it every row does.
+
+    Returns
+    -------
+    dict or None
+        For ``load_risk_config``. Consequence bands are a list in ``risk.yaml``, so a change to
+        any band writes the whole list.
+
+    Raises
+    ------
+    ConfigError
+        A value is empty, not a number or outside its range, or band limits do not rise.
+    """
+    values = _checked_values(edited)
+    keys = edited["yaml_key"].astype(str)
+    if original is not None:
+        before = pd.to_numeric(original["value"], errors="coerce").astype("float64").to_numpy()
+        changed = pd.Series(values.to_numpy() != before, index=edited.index)
+    else:
+        changed = pd.Series(True, index=edited.index)
+    if not changed.any():
+        return None
+    override: dict[str, Any] = {}
+    bands = keys.str.startswith(_BAND_KEY)
+    if (changed & bands).any():
+        fields: dict[int, dict[str, float]] = {}
+        for key, value in zip(keys[bands], values[bands], strict=True):
+            index, _, name = key.removeprefix(_BAND_KEY).partition(".")
+            fields.setdefault(int(index), {})[name] = float(value)
+        listed = [{"max_occupancy": fields[i].get("max_occupancy", np.inf), "score": fields[i]["score"]}
+                  for i in sorted(fields)]
+        limits = [b["max_occupancy"] for b in listed]
+        if any(b <= a for a, b in zip(limits, limits[1:], strict=False)):
+            raise ConfigError("Risk weights: consequence band upper limits must rise from band to band, "
+                              f"got {', '.join(f'{x:g}' for x in limits)}.")
+        override["consequence"] = {"bands": listed}
+    for key, value in zip(keys[changed & ~bands], values[changed & ~bands], strict=True):
+        section, _, rest = key.partition(".")
+        target = override.setdefault(section, {})
+        if rest.startswith(("levels.", "pack_weights.")):
+            group, _, name = rest.partition(".")
+            target = target.setdefault(group, {})
+            rest = name
+        target[rest] = float(value)
+    return override

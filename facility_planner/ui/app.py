@@ -9,6 +9,10 @@ import streamlit as st
 from facility_planner import settings
 from facility_planner.ui import pages, state
 
+#: The roles in the users' words; matches ``state.PERMISSIONS``.
+ROLE_HELP = ("Planners view; facilities managers upload and edit data; finance and admin plan (edit "
+             "unit costs and risk weights) and export; admin may also upload and edit data.")
+
 
 def _auth_configured() -> bool:
     try:
@@ -47,7 +51,7 @@ def sidebar() -> None:
         else:
             current = state.role()
             st.selectbox("Role", state.ROLES, index=state.ROLES.index(current) if current in state.ROLES else 0,
-                         key="role", help="Planners view; facilities managers upload and edit; finance exports.")
+                         key="role", help=ROLE_HELP)
         tiles = ["none", "openstreetmap"]
         if settings.map_tiles not in tiles:
             tiles.append(settings.map_tiles)

@@ -7,6 +7,7 @@ calls (through ``facility_planner.ui.state``).
 from __future__ import annotations
 
 import io
+import logging
 import re
 import time
 from typing import Any
@@ -15,11 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from facility_planner import settings
+from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
+from facility_planner.io.template import write_template
 from facility_planner.model import TABLES
 from facility_planner.ui import state
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+log = logging.getLogger(__name__)
 
 
 def md(text: object) -> str:
@@ -38,6 +42,20 @@ def _done(name: str) -> None:
         seconds = time.perf_counter() - started
         st.session_state.setdefault("page_seconds", {})[name] = seconds
         st.caption(f"Server time for this page: {seconds:.2f} s")
+
+
+def _failed(err: Exception, action: str, *, status: Any = None, label: str = "", then: str = "") -> None:
+    """Tell the user a library call failed: its sentence for a ``FacilityPlannerError``; for any
+    other exception a short note, with the traceback logged on the server and never shown."""
+    if isinstance(err, FacilityPlannerError):
+        message = f"{md(err)} {then}".strip()
+    else:
+        log.exception("The %s failed", action, exc_info=err)
+        message = (f"The {action} failed unexpectedly: {type(err).__name__}. Your data is unchanged; "
+                   "please report this.")
+    if status is not None:
+        status.update(label=label or f"The {action} failed", state="error")
+    st.error(message)
 
 
 def _report_summary(report: Any) -> None:
@@ -59,33 +77,35 @@ def _show(frame: pd.DataFrame) -> None:
     st.dataframe(out, width="stretch", hide_index=out.index.names == [None])
 
 
-def _assessment(ws: state.Workspace) -> Any:
-    """The assessment under the session's plan settings, with progress on the first run."""
-    if not state.assess_available():
-        st.info("The assessment pipeline (facility_planner.assess) is not available in this build; "
-                "showing the inventory only.")
+def _assessment(ws: state.Workspace) -> Assessment | None:
+    """The assessment under the session's plan settings (None if it cannot run: the reason is
+    shown), with progress on the first run."""
+    if ws.notice or not len(ws.district.buildings):
+        st.info(md(ws.notice or "No buildings to assess: upload an inventory on the Data page."))
         return None
     plan = st.session_state.get("plan", {})
     key_args = dict(budget=plan.get("budget", state.DEFAULT_BUDGET), years=int(plan.get("years", 1)),
-                    cost_override=plan.get("cost_override"))
-    if st.session_state.get("base") is None:
-        with st.status("Assessing the district: coverage, scores, projects...", expanded=True) as status:
-            bar = st.progress(0.0)
+                    cost_override=plan.get("cost_override"), risk_override=plan.get("risk_override"))
+    if st.session_state.get("base") is not None:
+        try:
+            return state.run_assessment(ws, **key_args)
+        except Exception as err:
+            _failed(err, "assessment")
+            return None
+    with st.status("Assessing the district: coverage, scores, projects...", expanded=True) as status:
+        bar = st.progress(0.0)
 
-            def progress(stage: str, fraction: float) -> None:
-                bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=stage)
 
-            try:
-                result = state.run_assessment(ws, progress=progress, **key_args)
-            except FacilityPlannerError as err:
-                status.update(label="The assessment could not run", state="error")
-                st.error(md(err))
-                return None
-            timings = getattr(result, "timings", {}) or {}
-            status.update(label=f"Assessment ready in {sum(timings.values()):.1f} s", state="complete",
-                          expanded=False)
-        return result
-    return state.run_assessment(ws, **key_args)
+        try:
+            result = state.run_assessment(ws, progress=progress, **key_args)
+        except Exception as err:
+            _failed(err, "assessment", status=status, label="The assessment could not run")
+            return None
+        status.update(label=f"Assessment ready in {sum(result.timings.values()):.1f} s", state="complete",
+                      expanded=False)
+    return result
 
 
 # --- Data -----------------------------------------------------------------------------------------
@@ -101,13 +121,13 @@ def data_page() -> None:
     ws = state.workspace()
     st.text(f"Current data: {ws.label}, {len(ws.district.sites)} site(s), "
             f"{len(ws.district.buildings)} building(s).")
+    if ws.notice:
+        st.info(md(ws.notice))
 
-    template = state.module("facility_planner.io.template")
-    if template is not None:
-        buffer = io.BytesIO()
-        template.write_template(buffer)
-        st.download_button("Download the blank inventory template", buffer.getvalue(),
-                           file_name="inventory_template.xlsx", mime=XLSX_MIME)
+    buffer = io.BytesIO()
+    write_template(buffer)
+    st.download_button("Download the blank inventory template", buffer.getvalue(),
+                       file_name="inventory_template.xlsx", mime=XLSX_MIME)
 
     st.subheader("Validation report")
     _report_summary(ws.report)
@@ -146,9 +166,8 @@ def _upload_form() -> None:
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
             ws = state.load_inputs(source, maps=map_files, label=label)
-        except FacilityPlannerError as err:
-            status.update(label="The upload could not be read", state="error")
-            st.error(md(err))
+        except Exception as err:
+            _failed(err, "upload", status=status, label="The upload could not be read")
             return
         status.update(label=f"Read {md(label)} in {ws.seconds:.1f} s", state="complete")
     state.set_workspace(ws)
@@ -177,9 +196,8 @@ def _inline_fixes(ws: state.Workspace) -> None:
         with st.status("Validating the corrected inventory...") as status:
             try:
                 new_ws = state.load_inputs(csv, maps=ws.maps, label=f"{ws.label} (edited)")
-            except FacilityPlannerError as err:
-                status.update(label="The corrected data could not be read", state="error")
-                st.error(md(err))
+            except Exception as err:
+                _failed(err, "validation", status=status, label="The corrected data could not be read")
                 return
             status.update(label="Validated", state="complete")
         state.set_workspace(new_ws)
@@ -197,7 +215,12 @@ def map_page() -> None:
     ws = state.workspace()
     assessment = _assessment(ws)
     tiles = st.session_state.get("tiles", settings.map_tiles)
-    m = state.coverage_map(ws, assessment, tiles=tiles)
+    try:
+        m = state.coverage_map(ws, assessment, tiles=tiles)
+    except Exception as err:
+        _failed(err, "map")
+        _done("map")
+        return
     # only a click on a feature reruns the page: panning and zooming send nothing back
     out = st_folium(m, key="coverage_map", height=560, use_container_width=True,
                     returned_objects=["last_active_drawing"])
@@ -216,66 +239,44 @@ def map_page() -> None:
 
 # --- Scorecards -----------------------------------------------------------------------------------
 
-def _rows_for(frame: pd.DataFrame, key: str, value: str) -> pd.DataFrame | None:
-    if key in frame.columns:
-        return frame[frame[key].astype("string") == value]
-    if frame.index.name == key:
-        return frame.loc[frame.index.astype(str) == value]
-    return None
+def _section(title: str, frame: pd.DataFrame) -> None:
+    """A bold title over a table, when the table has rows."""
+    if len(frame):
+        st.markdown(f"**{title}**")
+        _show(frame)
 
 
-def _building_scorecard(ws: state.Workspace, assessment: Any, building_id: str) -> None:
-    row = ws.district.buildings[ws.district.buildings["building_id"] == building_id]
-    _show(pd.DataFrame(row.drop(columns="geometry")))
-    scores = getattr(assessment, "scores", None)
-    if scores is None:
+def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, building_id: str) -> None:
+    buildings = ws.district.buildings
+    _show(pd.DataFrame(buildings[buildings["building_id"] == building_id].drop(columns="geometry")))
+    if assessment is None:
         return
-    measures = getattr(scores, "minimum_measures", None)
-    if isinstance(measures, pd.DataFrame) and building_id in measures.index:
-        st.markdown("**COPS minimum measures**")
-        _show(measures.loc[[building_id]])
-    results = getattr(scores, "results", None)
-    if isinstance(results, pd.DataFrame) and "building_id" in results:
-        mine = results[results["building_id"].astype("string") == building_id]
-        cols = [c for c in ("pack", "measure", "rule_id", "title", "status", "value", "threshold",
-                            "evidence", "source") if c in mine.columns]
-        st.markdown("**Rules with evidence**")
-        _show(mine[cols])
-    tiers = getattr(scores, "pass_tiers", None)
-    if isinstance(tiers, pd.DataFrame) and {"building_id", "layer", "component", "tier"} <= set(tiers.columns):
-        grid = tiers[tiers["building_id"].astype("string") == building_id]
-        if len(grid):
-            st.markdown("**PASS tiers: layer x component (blank = not assessed)**")
-            _show(grid.astype({"tier": "float64"}).pivot_table(
-                index="layer", columns="component", values="tier", aggfunc="first", dropna=False))
-    coverage = getattr(getattr(assessment, "coverage", None), "facts", None)
-    values = getattr(coverage, "values", None)
-    if isinstance(values, pd.DataFrame) and building_id in values.index:
-        st.markdown("**Coverage (%)**")
-        _show(values.loc[[building_id]])
+    scores = assessment.scores
+    _section("COPS minimum measures", scores.minimum_measures.loc[scores.minimum_measures.index == building_id])
+    results = scores.results
+    _section("Rules with evidence", results.loc[results["building_id"].astype("string") == building_id,
+                                                ["pack", "measure", "rule_id", "title", "status", "value",
+                                                 "threshold", "evidence", "source"]])
+    tiers = scores.pass_tiers[scores.pass_tiers["building_id"].astype("string") == building_id]
+    if len(tiers):
+        _section("PASS tiers: layer x component (blank = not assessed)",
+                 tiers.astype({"tier": "float64"}).pivot_table(
+                     index="layer", columns="component", values="tier", aggfunc="first", dropna=False))
+    coverage = assessment.coverage.facts.values
+    _section("Coverage (%)", coverage.loc[coverage.index == building_id])
 
 
-def _site_scorecard(ws: state.Workspace, assessment: Any, site_id: str) -> None:
+def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id: str) -> None:
     _show(ws.district.sites[ws.district.sites["site_id"] == site_id])
-    scores = getattr(assessment, "scores", None)
-    actions = getattr(scores, "actions", None)
-    if isinstance(actions, pd.DataFrame) and site_id in actions.index:
-        st.markdown("**Ten Essential Actions readiness**")
-        _show(actions.loc[[site_id]])
-    rollup = getattr(scores, "site_rollup", None)
-    if isinstance(rollup, pd.DataFrame):
-        part = _rows_for(rollup, "site_id", site_id)
-        if part is not None and len(part):
-            st.markdown("**Site roll-up**")
-            _show(part)
-    results = getattr(scores, "results", None)
-    if isinstance(results, pd.DataFrame) and {"site_id", "building_id"} <= set(results.columns):
-        mine = results[(results["site_id"].astype("string") == site_id) & results["building_id"].isna()]
-        cols = [c for c in ("pack", "group", "rule_id", "title", "status", "evidence", "source")
-                if c in mine.columns]
-        if len(mine):
-            st.markdown("**Site-wide rules with evidence**")
-            _show(mine[cols])
+    if assessment is None:
+        return
+    scores = assessment.scores
+    _section("Ten Essential Actions readiness", scores.actions.loc[scores.actions.index == site_id])
+    _section("Site roll-up", scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id])
+    results = scores.results
+    _section("Site-wide rules with evidence",
+             results.loc[(results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
+                         ["pack", "group", "rule_id", "title", "status", "evidence", "source"]])
 
 
 def scorecards_page() -> None:
@@ -284,7 +285,6 @@ def scorecards_page() -> None:
     st.title("Scorecards")
     ws = state.workspace()
     assessment = _assessment(ws)
-    scores = getattr(assessment, "scores", None)
     by_building, by_site, district_rollup = st.tabs(["Per building", "Per site", "District roll-up"])
     with by_building:
         ids = ws.district.buildings["building_id"].astype(str).tolist()
@@ -299,70 +299,103 @@ def scorecards_page() -> None:
             site = st.selectbox("Site", sites, key="scorecard_site")
             _site_scorecard(ws, assessment, site)
     with district_rollup:
-        if scores is None:
+        if assessment is None:
             st.info("Scores appear here once the assessment runs.")
-        for name in ("district_rollup", "site_rollup", "measure_scores"):
-            frame = getattr(scores, name, None)
-            if isinstance(frame, pd.DataFrame) and len(frame):
-                st.markdown(f"**{name.replace('_', ' ').capitalize()}**")
-                _show(frame)
+        else:
+            for name in ("district_rollup", "site_rollup", "measure_scores"):
+                _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name))
     _done("scorecards")
 
 
 # --- Plan -----------------------------------------------------------------------------------------
 
+#: The per-building risk factors the Plan page shows, in the order of the formula.
+RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat", "rules", "met", "partial",
+                "unmet", "unknown", "weight_total", "weight_short", "shortfall", "vulnerability", "risk")
+
+
+def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> None:
+    """``plan[name] = make()``; if that fails show why and keep the previous value."""
+    try:
+        plan[name] = make()
+    except Exception as err:
+        _failed(err, "plan change", then="The previous values stay in use until this is corrected.")
+
+
 def plan_page() -> None:
-    """Unit costs, budget and years; projects ranked, the chosen portfolio and cost vs risk."""
+    """Budget and years, unit costs and risk weights; risk per building, projects ranked, the chosen
+    portfolio and cost vs risk reduction."""
     _timed("plan")
     st.title("Plan")
     ws = state.workspace()
     plan = st.session_state.setdefault("plan", {"budget": state.DEFAULT_BUDGET, "years": 1,
-                                                "cost_override": None})
+                                                "cost_override": None, "risk_override": None})
     cols = st.columns(2)
     budget = cols[0].number_input("Budget (USD per year)", min_value=0.0, step=10_000.0,
                                   value=float(plan.get("budget") or 0.0), key="plan_budget")
     years = cols[1].number_input("Years", min_value=1, max_value=10, step=1, value=int(plan.get("years", 1)),
                                  key="plan_years")
-    with st.expander("Unit costs (edit to try local quotes)"):
+    may_edit = state.may("plan")
+    with st.expander("Unit costs" + (" (edit to try local quotes)" if may_edit else "")):
         original = state.cost_table()
-        edited = st.data_editor(original, key="cost_editor", hide_index=True,
-                                disabled=["item", "parameter", "unit", "source"])
-        override = state.cost_override(edited, original) if len(original) else None
-    plan.update(budget=float(budget), years=int(years), cost_override=override)
+        if may_edit and len(original):
+            edited = st.data_editor(original, key="cost_editor", hide_index=True,
+                                    disabled=["item", "parameter", "unit", "source"])
+            _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original))
+        else:
+            _show(original)
+    with st.expander("Risk weights (threat, consequence, vulnerability)"):
+        st.caption("Risk per building = consequence x threat x vulnerability, each rated 1-10 (FEMA 426/452 "
+                   "style). Each rule's own weight is set in its rules pack (facility_planner/rules/*.yaml); "
+                   "the pack multipliers here scale a whole pack.")
+        original_risk = state.risk_table()
+        if may_edit:
+            edited_risk = st.data_editor(original_risk, key="risk_editor", hide_index=True,
+                                         disabled=[c for c in original_risk.columns if c != "value"],
+                                         column_config={"unit": st.column_config.TextColumn("range / unit")})
+            _keep_if_valid(plan, "risk_override", lambda: state.risk_override(edited_risk, original_risk))
+        else:
+            _show(original_risk)
+    if not may_edit:
+        # the tables above show the shipped values, so the plan uses them too
+        plan.update(cost_override=None, risk_override=None)
+        st.caption("Your role may try budgets and years; finance and administrators edit unit costs and "
+                   "risk weights.")
+    plan.update(budget=float(budget), years=int(years))
 
     assessment = _assessment(ws)
     if assessment is None:
         _done("plan")
         return
-    portfolio = getattr(assessment, "portfolio", None)
+    portfolio = assessment.portfolio
     if portfolio is not None:
-        figures = portfolio.as_dict()
-        limit = figures.get("limit")
-        limit = sum(limit) if isinstance(limit, (list, tuple)) else limit
         c = st.columns(4)
-        c[0].metric("Budget", f"${float(limit or 0):,.0f}")
-        c[1].metric("Chosen cost", f"${float(figures.get('selected_cost') or 0):,.0f}")
-        c[2].metric("Risk reduction", f"{float(figures.get('risk_reduction') or 0):,.1f}")
+        c[0].metric("Budget", f"${sum(portfolio.budget):,.0f}")
+        c[1].metric("Chosen cost", f"${portfolio.total_cost:,.0f}")
+        c[2].metric("Risk reduction", f"{portfolio.total_risk_reduction:,.1f}")
         c[3].metric("Projects chosen", f"{len(portfolio.selected)}")
-        st.caption(f"Method: {figures.get('method', '')}; optimality gap {float(figures.get('gap') or 0):.2%}")
-    projects = getattr(assessment, "projects", None)
-    if isinstance(projects, pd.DataFrame) and len(projects):
+        gap = portfolio.as_dict()["gap"]  # None when no finite gap is known
+        st.caption(f"Method: {portfolio.method}; optimality gap "
+                   + ("unknown" if gap is None else f"{gap:.2%}"))
+    if len(assessment.risk):
+        st.subheader("Risk per building: consequence x threat x vulnerability")
+        _show(assessment.risk[list(RISK_COLUMNS)])
+    projects = assessment.projects
+    if len(projects):
         st.subheader("Projects ranked by risk reduction per dollar")
-        _show(projects.sort_values("rank") if "rank" in projects else projects)
-        if {"cost", "risk_reduction"} <= set(projects.columns):
-            chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
-                      else pd.Series(False, index=projects.index))
-            chart = pd.DataFrame({"cost": projects["cost"].astype(float),
-                                  "risk_reduction": projects["risk_reduction"].astype(float),
-                                  "chosen": chosen.map({True: "chosen", False: "not chosen"})})
-            st.subheader("Cost against risk reduction")
-            st.scatter_chart(chart, x="cost", y="risk_reduction", color="chosen")
+        _show(projects.sort_values("rank"))
+        chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
+                  else pd.Series(False, index=projects.index))
+        chart = pd.DataFrame({"cost": projects["cost"].astype(float),
+                              "risk_reduction": projects["risk_reduction"].astype(float),
+                              "chosen": chosen.map({True: "chosen", False: "not chosen"})})
+        st.subheader("Cost against risk reduction")
+        st.scatter_chart(chart, x="cost", y="risk_reduction", color="chosen")
     else:
         st.info("No retrofit projects: every gap is closed or unknown.")
-    assumptions = getattr(assessment, "assumptions", None)
-    if isinstance(assumptions, pd.DataFrame) and len(assumptions):
+    if len(assessment.assumptions):
         with st.expander("Assumptions"):
-            _show(assumptions)
+            _show(assessment.assumptions)
     _done("plan")
 
 
@@ -379,8 +412,11 @@ def export_page() -> None:
     ws = state.workspace()
     assessment = _assessment(ws)
     tiles = st.session_state.get("tiles", settings.map_tiles)
-    st.download_button("map.html", state.map_html_bytes(ws, assessment, tiles=tiles), file_name="map.html",
-                       mime="text/html", key="dl_map")
+    try:
+        st.download_button("map.html", state.map_html_bytes(ws, assessment, tiles=tiles),
+                           file_name="map.html", mime="text/html", key="dl_map")
+    except Exception as err:
+        _failed(err, "map export")
     if assessment is not None:
         key = st.session_state.get("assessment_key")
         if st.session_state.get("export_key") != key:
@@ -388,7 +424,12 @@ def export_page() -> None:
                 _done("export")
                 return
             with st.status("Writing the exports...", expanded=False) as status:
-                st.session_state["export_files"] = state.export_files(assessment)
+                try:
+                    st.session_state["export_files"] = state.export_files(assessment)
+                except Exception as err:
+                    _failed(err, "export", status=status, label="The exports could not be written")
+                    _done("export")
+                    return
                 st.session_state["export_key"] = key
                 status.update(label="Exports ready", state="complete")
         mimes = {".xlsx": XLSX_MIME, ".json": "application/json", ".csv": "text/csv",

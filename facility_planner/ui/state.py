@@ -2,15 +2,16 @@
 
 Everything a user uploads lives in ``st.session_state`` (one browser session) and nowhere else:
 ``st.cache_data``/``st.cache_resource`` are used only for the shipped sample district, which is
-not user data. Library calls go through here so pages stay thin; modules still being written are
-imported lazily and reported as unavailable instead of failing the app.
+not user data. Library calls go through here so pages stay thin.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +19,28 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
+from facility_planner.assess import Assessment, assess, replan, write_outputs
+from facility_planner.io.load import load_district
+from facility_planner.mapping import build_map, map_html
 from facility_planner.model import TABLES, District, ValidationReport, make_district
+from facility_planner.planning.catalog import CostCatalog, load_catalog
+from facility_planner.planning.risk import RiskConfig, load_risk_config
+from facility_planner.planning.risk import risk_override as _risk_override_of
+from facility_planner.planning.risk import risk_table as _risk_table_of
+from facility_planner.rules import default_packs
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SITES = ROOT / "sample_sites"
 ROLES = ("planner", "facilities", "finance", "admin")
-#: What each role may do. Viewing (map, scorecards, plan what-ifs) is open to every role.
+#: What each role may do. Viewing (map, scorecards, budget and years what-ifs) is open to every
+#: role; ``plan`` is editing the plan's assumptions (unit costs, risk weights).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "planner": frozenset({"view"}),
     "facilities": frozenset({"view", "upload", "edit"}),
-    "finance": frozenset({"view", "export"}),
-    "admin": frozenset({"view", "upload", "edit", "export"}),
+    "finance": frozenset({"view", "export", "plan"}),
+    "admin": frozenset({"view", "upload", "edit", "export", "plan"}),
 }
 #: Budget the Plan page starts with (USD per year); the user changes it.
 DEFAULT_BUDGET = 250_000.0
@@ -44,15 +55,11 @@ class Workspace:
     district: District
     report: ValidationReport
     inventory: Any = None
+    #: Why there is no data (the sample files are missing), shown instead of an assessment.
+    notice: str = ""
     maps: list[tuple[str, bytes]] = field(default_factory=list)
     digest: str = ""
     seconds: float = 0.0
-
-
-def st_session() -> Any:
-    import streamlit as st
-
-    return st.session_state
 
 
 def digest(*parts: bytes | str) -> str:
@@ -62,30 +69,10 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()[:16]
 
 
-def module(name: str) -> Any | None:
-    """Import a library module, or None while it does not exist yet."""
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as err:
-        if err.name and name.startswith(err.name) or err.name == name:
-            return None
-        raise
-
-
 def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label: str) -> Workspace:
     """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report."""
     started = time.perf_counter()
-    load = module("facility_planner.io.load")
-    if load is not None:
-        district, report = load.load_district(inventory, maps=list(maps))
-    else:
-        inv = module("facility_planner.io.inventory")
-        if inv is None:
-            raise RuntimeError("the inventory reader is not installed yet")
-        tables, report = inv.read_inventory(inventory)
-        district = make_district(tables)
+    district, report = load_district(inventory, maps=list(maps))
     parts: list[bytes | str] = [label]
     if isinstance(inventory, bytes):
         parts.append(inventory)
@@ -96,67 +83,45 @@ def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label
                      digest=digest(*parts), seconds=time.perf_counter() - started)
 
 
-def _tiny_district() -> District:
-    """Last resort while neither sample files nor the demo generator exist: one school."""
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    lon, lat, d = -77.0365, 38.8977, 0.0005
-    footprints = gpd.GeoDataFrame({"building_id": ["ES-01-A"]}, geometry=[box(lon, lat, lon + d, lat + d)],
-                                  crs="EPSG:4326")
-    tables = {
-        "sites": pd.DataFrame({"site_id": ["ES-01"], "name": ["Maple Elementary"], "threat_level": ["medium"]}),
-        "buildings": pd.DataFrame({"building_id": ["ES-01-A"], "site_id": ["ES-01"], "name": ["Main building"],
-                                   "occupancy": [450]}),
-        "cameras": pd.DataFrame({"camera_id": ["ES-01-C01"], "building_id": ["ES-01-A"], "mount": ["exterior"],
-                                 "lon": [lon - 0.0001], "lat": [lat], "heading_deg": [45.0], "hfov_deg": [90.0],
-                                 "range_m": [30.0], "status": ["working"]}),
-    }
-    return make_district(tables, footprints=footprints)
-
-
 def sample_workspace() -> Workspace:
-    """The sample district that ships with the project (cached: it is not user data)."""
-    import streamlit as st
+    """The sample district that ships with the project (cached: it is not user data).
 
+    Without the sample files the workspace is empty and says so; the user uploads on the Data page.
+    """
     inventory = SAMPLE_SITES / "inventory.xlsx"
+    if not inventory.is_file():
+        return Workspace("No data loaded", make_district({}), ValidationReport(),
+                         notice=f"The sample district ({inventory.name} in {SAMPLE_SITES.name}/) is not "
+                                "installed: upload an inventory on the Data page.")
     maps = sorted(SAMPLE_SITES.glob("*.gpkg"))
-    key = digest(*(p.read_bytes() for p in [inventory, *maps] if p.is_file()))
+    key = digest(*(p.read_bytes() for p in [inventory, *maps]))
 
     @st.cache_resource(show_spinner="Loading the sample district...")
     def _load(_key: str) -> Workspace:
-        if inventory.is_file() and (module("facility_planner.io.load") or module("facility_planner.io.inventory")):
-            return load_inputs(inventory.read_bytes(), maps=[(p.name, p.read_bytes()) for p in maps],
-                               label="Sample district")
-        demo = module("facility_planner.demo")
-        if demo is not None and hasattr(demo, "demo_district"):
-            return Workspace("Synthetic demo district", demo.demo_district(3, seed=0).to_district(),
-                             ValidationReport())
-        return Workspace("Built-in example school", _tiny_district(), ValidationReport())
+        return load_inputs(inventory.read_bytes(), maps=[(p.name, p.read_bytes()) for p in maps],
+                           label="Sample district")
 
     return _load(key)
 
 
 def workspace() -> Workspace:
     """The session's current workspace (the sample district until the user uploads)."""
-    state = st_session()
+    state = st.session_state
     if "workspace" not in state:
         state["workspace"] = sample_workspace()
     return state["workspace"]
 
 
 def set_workspace(ws: Workspace) -> None:
-    state = st_session()
+    state = st.session_state
     state["workspace"] = ws
-    for key in ("assessment", "assessment_key", "base", "base_key"):
-        state.pop(key, None)
-    for key in ("selected_building", "fix_sheet", "export_files", "export_key"):
+    for key in ("assessment", "assessment_key", "base", "base_key", "selected_building", "fix_sheet",
+                "export_files", "export_key"):
         state.pop(key, None)
 
 
 def role() -> str:
-    state = st_session()
-    return state.get("role", os.environ.get("FACILITY_PLANNER_ROLE", "admin"))
+    return st.session_state.get("role", os.environ.get("FACILITY_PLANNER_ROLE", "admin"))
 
 
 def may(action: str) -> bool:
@@ -190,57 +155,62 @@ def editable_table(district: District, name: str) -> pd.DataFrame:
 
 # --- assessment -----------------------------------------------------------------------------------
 
-def assess_available() -> bool:
-    return module("facility_planner.assess") is not None
-
-
 def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_override: Mapping[str, Any] | None,
-                   progress: Any = None) -> Any:
-    """``assess`` on the workspace, then ``replan`` for budget, years and unit-cost changes.
+                   risk_override: Mapping[str, Any] | None = None, progress: Any = None) -> Assessment:
+    """``assess`` on the workspace, then ``replan`` for budget, years, unit-cost and risk changes.
 
     Both are memoised in the session: the full assessment by the workspace's inputs, the plan by
-    its settings too, so changing the budget re-optimises without re-scoring.
+    its settings too, so changing the budget or a weight re-optimises without re-scoring.
     """
-    assess_mod = module("facility_planner.assess")
-    if assess_mod is None:
-        return None
-    state = st_session()
+    state = st.session_state
     base_key = ws.digest or digest(ws.label)
-    key = digest(base_key, repr(budget), str(years), repr(cost_override))
+    key = digest(base_key, repr(budget), str(years), repr(cost_override), repr(risk_override))
     if state.get("assessment_key") == key:
         return state["assessment"]
-    if state.get("base_key") != base_key:
-        state["base"] = assess_mod.assess(ws.district, ws.report, budget=budget, years=years, progress=progress)
-        state["base_key"] = base_key
-        result = state["base"]
-        if cost_override:
-            result = _replan(assess_mod, result, budget=budget, years=years, cost_override=cost_override)
+    result = state.get("base") if state.get("base_key") == base_key else None
+    if result is None:
+        result = assess(ws.district, ws.report, budget=budget, years=years, progress=progress)
+        state["base"], state["base_key"] = result, base_key
+        if cost_override or risk_override:
+            result = _replan(result, budget=budget, years=years, cost_override=cost_override,
+                             risk_override=risk_override)
     else:
-        result = _replan(assess_mod, state["base"], budget=budget, years=years, cost_override=cost_override)
+        result = _replan(result, budget=budget, years=years, cost_override=cost_override,
+                         risk_override=risk_override)
     state["assessment"], state["assessment_key"] = result, key
     return result
 
 
-def _replan(assess_mod: Any, base: Any, *, budget: float | None, years: int,
-            cost_override: Mapping[str, Any] | None) -> Any:
-    catalog = None
-    if cost_override:
-        catalog = module("facility_planner.planning.catalog").load_catalog(dict(cost_override))
-    return assess_mod.replan(base, budget=budget, years=years, catalog=catalog)
+def _replan(base: Assessment, *, budget: float | None, years: int,
+            cost_override: Mapping[str, Any] | None, risk_override: Mapping[str, Any] | None) -> Assessment:
+    catalog = checked_catalog(cost_override) if cost_override else None
+    risk = checked_risk_config(risk_override) if risk_override else None
+    return replan(base, budget=budget, years=years, catalog=catalog, risk=risk)
+
+
+def checked_catalog(override: Mapping[str, Any]) -> CostCatalog:
+    """The cost catalog with a user's override; ``ConfigError`` (a clear message) if invalid."""
+    return load_catalog(dict(override))
+
+
+def checked_risk_config(override: Mapping[str, Any]) -> RiskConfig:
+    """The risk parameters with a user's override; ``ConfigError`` (a clear message) if invalid."""
+    return load_risk_config(dict(override))
 
 
 def cost_table() -> pd.DataFrame:
     """Unit costs of the default catalog, as rows a user edits."""
-    catalog_mod = module("facility_planner.planning.catalog")
-    if catalog_mod is None:
-        return pd.DataFrame(columns=["item", "parameter", "value", "unit", "source"])
-    frame = catalog_mod.load_catalog().assumptions()
+    frame = load_catalog().assumptions()
     frame = frame[frame["parameter"].isin(["unit_cost_low", "unit_cost_typical", "unit_cost_high"])]
     return frame[["item", "parameter", "value", "unit", "source"]].reset_index(drop=True)
 
 
 def cost_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any] | None:
-    """The catalog override (same layout as costs.yaml) for the rows the user changed."""
+    """The catalog override (same layout as costs.yaml) for the rows the user changed, checked by
+    loading it.
+
+    Raises ``ConfigError`` naming the item at fault; the caller keeps the previous override.
+    """
     changed = edited["value"].astype(float).ne(original["value"].astype(float))
     if not changed.any():
         return None
@@ -252,36 +222,46 @@ def cost_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any
         if option:
             target = target.setdefault("options", {}).setdefault(option, {})
         target[field_name] = float(row.value)
-    return {"measures": measures}
+    override = {"measures": measures}
+    checked_catalog(override)
+    return override
 
 
-def coverage_map(ws: Workspace, assessment: Any, *, tiles: str) -> Any:
+@functools.lru_cache(maxsize=1)
+def _default_pack_ids() -> tuple[str, ...]:
+    return tuple(p.id for p in default_packs())
+
+
+def risk_table() -> pd.DataFrame:
+    """The default risk model's editable factors (threat, consequence, vulnerability, pack weights)."""
+    return _risk_table_of(load_risk_config(), packs=_default_pack_ids())
+
+
+def risk_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any] | None:
+    """The ``risk.yaml`` override for the user's edits, checked by loading it.
+
+    Raises ``ConfigError`` naming the rows at fault; the caller keeps the previous override.
+    """
+    override = _risk_override_of(edited, original)
+    if override is not None:
+        checked_risk_config(override)
+    return override
+
+
+def coverage_map(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> Any:
     """The folium map of the workspace, built afresh each run.
 
     Not memoised: ``st_folium`` alters the map it renders, and a map rendered twice shows blank.
     """
-    from facility_planner.mapping import build_map
-
     return build_map(ws.district, coverage=getattr(assessment, "coverage", None),
                      scores=getattr(assessment, "scores", None), tiles=tiles)
 
 
-def map_html_bytes(ws: Workspace, assessment: Any, *, tiles: str) -> bytes:
-    from facility_planner.mapping import build_map, map_html
-
-    m = build_map(ws.district, coverage=getattr(assessment, "coverage", None),
-                  scores=getattr(assessment, "scores", None), tiles=tiles)
-    return map_html(m).encode()
+def map_html_bytes(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> bytes:
+    return map_html(coverage_map(ws, assessment, tiles=tiles)).encode()
 
 
-def export_files(assessment: Any) -> dict[str, bytes]:
+def export_files(assessment: Assessment) -> dict[str, bytes]:
     """The lead's export writer run into a temporary folder; file name -> bytes."""
-    import tempfile
-
-    assess_mod = module("facility_planner.assess")
-    if assess_mod is None or not hasattr(assess_mod, "write_outputs"):
-        return {}
     with tempfile.TemporaryDirectory() as tmp:
-        written = assess_mod.write_outputs(assessment, Path(tmp))
-        paths = written.values() if isinstance(written, Mapping) else written
-        return {Path(p).name: Path(p).read_bytes() for p in paths if Path(p).is_file()}
+        return {name: path.read_bytes() for name, path in write_outputs(assessment, Path(tmp)).items()}
