@@ -72,8 +72,9 @@ def bare_operations(district, coverage) -> dict[str, float]:
     indoor = (kind[obs_i] > 0) & (owner[obs_i] == own) & (np.isnan(obs_floor[obs_i]) | (obs_floor[obs_i] == floor))
     keep = np.where(interior, indoor, kind[obs_i] == 0)
     ray_i, obs_i = ray_i[keep], obs_i[keep]
-    pieces = clock("camera visibility (ray hits)", shapely.intersection, lines[ray_i], bounds[obs_i])
-    clock("camera visibility (ray hits)", shapely.get_coordinates, pieces)  # distances: numpy
+    # Where each ray crosses an edge is segment arithmetic (numpy in the stage, not a shapely call):
+    # the bare side only reads the edge coordinates.
+    clock("camera visibility (ray hits)", shapely.get_coordinates, bounds[np.unique(obs_i)])
     poly = kind[obs_i] == 0  # a ray starting inside a footprint is blocked at once
     clock("camera visibility (ray hits)", shapely.intersects_xy, obstacles[obs_i[poly]],
           coords[ray_i[poly], 0, 0], coords[ray_i[poly], 0, 1])
@@ -138,12 +139,16 @@ def bare_operations(district, coverage) -> dict[str, float]:
     own = np.array([fp_of[b] for b in first_floor["building_id"]], dtype=object)
     shapely.prepare(own)
     inside = clock("radio", shapely.contains, own, boxes)
-    clipped = clock("radio", shapely.intersection, boxes[~inside], own[~inside])
-    points = clock("radio", shapely.point_on_surface, np.concatenate([boxes[inside], clipped]))
+    # Edge cells of convex footprints are cut in numpy (not a shapely call); the others by overlay.
+    convex = clock("radio", lambda: shapely.equals(fps, shapely.convex_hull(fps)))
+    convex_of = dict(zip(district.buildings["building_id"][frame.has_footprint], convex, strict=True))
+    overlay = ~inside & ~first_floor["building_id"].map(convex_of).to_numpy(dtype=bool)
+    clock("radio", shapely.intersection, boxes[overlay], own[overlay])
+    points = clock("radio", shapely.point_on_surface, first_floor.geometry.values)
     edges = clock("radio", shapely.boundary, fps)  # once per footprint, not per cell
     edge_of = dict(zip(district.buildings["building_id"][frame.has_footprint], edges, strict=True))
     own_edge = np.array([edge_of[b] for b in first_floor["building_id"]], dtype=object)
-    clock("radio", shapely.distance, points, np.concatenate([own_edge[inside], own_edge[~inside]]))
+    clock("radio", shapely.distance, points, own_edge)
     rooms = district.rooms
     crit = rooms[rooms["room_type"].isin(config.radio.critical_room_types.value).fillna(False).to_numpy()
                  & rooms.geometry.notna().to_numpy()]

@@ -26,6 +26,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from facility_planner.planning.optimise import (
@@ -65,7 +66,7 @@ def greedy_by_year(projects: pd.DataFrame, *, budgets: list[float], carry_over: 
         excluded = {q for p in done for q in projects.set_index("project_id").at[p, "excludes"]}
         remaining = remaining[~remaining["project_id"].isin(done | excluded)
                               & ~remaining["choice_group"].isin(groups)
-                              & [not done.intersection(ex) for ex in remaining["excludes"]]].copy()
+                              & np.array([not done.intersection(ex) for ex in remaining["excludes"]], bool)].copy()
         remaining["requires"] = [[r for r in reqs if r not in done and r not in groups]
                                  for reqs in remaining["requires"]]
         # a requirement whose projects are all gone can no longer be met (the model would read

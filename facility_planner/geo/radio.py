@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from facility_planner.geo._arrays import Fact, bincount, index_of, percent
-from facility_planner.geo.cameras import Frame, asset_floor
+from facility_planner.geo.cameras import EMPTY, Frame, asset_floor
 from facility_planner.geo.config import RadioConfig
 from facility_planner.model import District
 
@@ -66,10 +66,81 @@ def floor_grid(footprints: np.ndarray, *, config: RadioConfig) -> tuple[np.ndarr
     inside = shapely.contains(footprints[owner], boxes)
     cells = boxes.copy()
     edge = np.flatnonzero(~inside & shapely.intersects(footprints[owner], boxes))
-    cells[edge] = shapely.intersection(boxes[edge], footprints[owner[edge]])
+    # Convex footprints (most: rectangles) are cut by their cells in numpy; the rest by overlay.
+    convex = shapely.get_num_interior_rings(footprints) == 0
+    convex[convex] = shapely.equals(footprints[convex], shapely.convex_hull(footprints[convex]))
+    easy = convex[owner[edge]]
+    e, h = edge[easy], edge[~easy]
+    cells[e] = clip_convex(footprints, owner[e], x0[owner[e]] + ix[e] * s[e], y0[owner[e]] + iy[e] * s[e],
+                           x0[owner[e]] + (ix[e] + 1) * s[e], y0[owner[e]] + (iy[e] + 1) * s[e])
+    cells[h] = shapely.intersection(boxes[h], footprints[owner[h]])
     keep = inside.copy()
     keep[edge] = shapely.area(cells[edge]) > 1e-6
     return owner[keep], cells[keep]
+
+
+def clip_convex(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, ymin: np.ndarray,
+                xmax: np.ndarray, ymax: np.ndarray) -> np.ndarray:
+    """``polygons[which]`` (convex, no holes) cut by the boxes, one per entry (Sutherland-Hodgman).
+
+    The box's four half-planes in turn, all boxes at once on padded vertex arrays; returns
+    polygons, empty where nothing of the polygon is left.
+    """
+    if len(which) == 0:
+        return np.empty(0, dtype=object)
+    pts, count = _clip_convex_xy(polygons, which, xmin, ymin, xmax, ymax)
+    ok = count >= 3
+    ring = count[ok] + 1
+    coords = np.concatenate([pts[ok], pts[ok][:, :1]], axis=1)  # room for the closing vertex
+    coords[np.arange(len(ring)), count[ok]] = pts[ok][:, 0]
+    coords = coords[np.arange(coords.shape[1]) < ring[:, None]]
+    offsets = np.r_[0, np.cumsum(ring)]
+    out = np.full(len(which), EMPTY, dtype=object)
+    out[ok] = shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, (offsets, np.arange(len(ring) + 1)))
+    return out
+
+
+def clip_convex_area(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, ymin: np.ndarray,
+                     xmax: np.ndarray, ymax: np.ndarray) -> np.ndarray:
+    """Area of ``polygons[which]`` (convex, no holes) inside each box (shoelace on the clipped vertices)."""
+    if len(which) == 0:
+        return np.empty(0)
+    pts, count = _clip_convex_xy(polygons, which, xmin, ymin, xmax, ymax)
+    col = np.arange(pts.shape[1])
+    nxt = pts[np.arange(len(which))[:, None], (col + 1) % np.maximum(count, 1)[:, None]]
+    term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]
+    return np.abs(np.where(col < count[:, None], term, 0.0).sum(axis=1)) / 2
+
+
+def _clip_convex_xy(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, ymin: np.ndarray,
+                    xmax: np.ndarray, ymax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (padded, (n, width, 2)) and vertex counts of the clipped polygons."""
+    xy, idx = shapely.get_coordinates(shapely.get_exterior_ring(polygons), return_index=True)
+    n = np.bincount(idx, minlength=len(polygons)) - 1  # drop the closing vertex
+    start = np.r_[0, np.cumsum(n + 1)[:-1]]
+    count = n[which]
+    width = int(count.max())
+    col = np.arange(width)
+    pts = xy[np.minimum(start[which][:, None] + col, len(xy) - 1)]
+    rows = np.arange(len(which))[:, None]
+    for axis, bound, low in ((0, xmin, True), (0, xmax, False), (1, ymin, True), (1, ymax, False)):
+        col = np.arange(pts.shape[1])
+        valid = col < count[:, None]
+        nxt = pts[rows, (col + 1) % np.maximum(count, 1)[:, None]]
+        b = bound[:, None]
+        cur_in = pts[..., axis] >= b if low else pts[..., axis] <= b
+        nxt_in = nxt[..., axis] >= b if low else nxt[..., axis] <= b
+        with np.errstate(invalid="ignore", divide="ignore"):  # only crossing edges are used
+            t = (b - pts[..., axis]) / (nxt[..., axis] - pts[..., axis])
+            cut = pts + t[..., None] * (nxt - pts)
+        cut[..., axis] = b
+        out = np.stack([pts, cut], axis=2).reshape(len(which), -1, 2)
+        keep = np.stack([valid & cur_in, valid & (cur_in != nxt_in)], axis=2).reshape(len(which), -1)
+        order = np.argsort(~keep, axis=1, kind="stable")
+        count = keep.sum(axis=1)
+        width = max(int(count.max()), 1)
+        pts = np.take_along_axis(out, order[:, :width, None], axis=1)
+    return pts, count
 
 
 def radio_coverage(district: District, frame: Frame, *,
@@ -232,7 +303,17 @@ def _critical_areas(district: District, frame: Frame, cells: np.ndarray, s_cell:
     c_floor = asset_floor(rooms, 1)[c_idx]
     # Sample k is (cell s_cell[k], floor s_floor[k]); look rooms up against cells, then floors.
     cell_i, room_i = shapely.STRtree(geom[c_idx]).query(cells, predicate="intersects")
-    piece = shapely.area(shapely.intersection(cells[cell_i], geom[c_idx][room_i]))
+    # A cell equal to its envelope (not cut by the footprint) and a convex room: clipped in numpy.
+    rooms = geom[c_idx]
+    convex = shapely.get_num_interior_rings(rooms) == 0
+    convex[convex] = shapely.equals(rooms[convex], shapely.convex_hull(rooms[convex]))
+    box = shapely.bounds(cells)
+    is_box = shapely.area(cells) == (box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1])
+    easy = is_box[cell_i] & convex[room_i]
+    piece = np.empty(len(cell_i))
+    b = box[cell_i[easy]]
+    piece[easy] = clip_convex_area(rooms, room_i[easy], b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+    piece[~easy] = shapely.area(shapely.intersection(cells[cell_i[~easy]], rooms[room_i[~easy]]))
     first = np.searchsorted(s_cell, cell_i)
     sample = first + (c_floor[room_i].astype(np.int64) - 1)
     ok = (c_floor[room_i] >= 1) & (sample < len(s_cell))
