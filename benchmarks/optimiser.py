@@ -58,12 +58,13 @@ def greedy_by_year(projects: pd.DataFrame, *, budgets: list[float], carry_over: 
     """Greedy ratio rule one year at a time; what earlier years did counts as met."""
     started = time.perf_counter()
     remaining = projects.copy()
+    excludes = dict(zip(projects["project_id"], projects["excludes"], strict=True))
     year: dict[str, int] = {}
     spend, saved = [], 0.0
     for t, limit in enumerate(budgets, start=1):
         done = set(year)
         groups = set(projects.loc[projects["project_id"].isin(done), "choice_group"].dropna())
-        excluded = {q for p in done for q in projects.set_index("project_id").at[p, "excludes"]}
+        excluded = {q for p in done for q in excludes[p]}
         remaining = remaining[~remaining["project_id"].isin(done | excluded)
                               & ~remaining["choice_group"].isin(groups)
                               & np.array([not done.intersection(ex) for ex in remaining["excludes"]], bool)].copy()
@@ -80,8 +81,15 @@ def greedy_by_year(projects: pd.DataFrame, *, budgets: list[float], carry_over: 
         year.update({p: t for p in plan.selected})
         spend.append(plan.total_cost)
         saved = available - plan.total_cost
+    # a project whose prerequisite left with an excluded option is dropped (rare)
+    while broken := [line.split(" chosen without")[0] for line in check_portfolio(
+            projects, Portfolio(list(year), year, 0, 0, "", 0, [], budgets, carry_over=carry_over))
+            if " chosen without" in line]:
+        for p in broken:
+            year.pop(p, None)
     cost = projects.set_index("project_id")["cost"]
     value = projects.set_index("project_id")["risk_reduction"]
+    spend = [float(sum(cost[p] for p, y in year.items() if y == t)) for t in range(1, len(budgets) + 1)]
     objective = float(sum(value[p] / (1 + year_discount) ** (y - 1) for p, y in year.items()))
     return Portfolio(selected=list(year), year=year, total_cost=float(cost[list(year)].sum()),
                      total_risk_reduction=float(value[list(year)].sum()), method="greedy ratio by year",

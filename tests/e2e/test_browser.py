@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from facility_planner import mapping
 
@@ -106,7 +107,8 @@ def test_upload_workbook(app_url, offline, artifacts, tmp_path) -> None:
 
 def _metric(page, label: str) -> str:
     metric = page.locator("[data-testid='stMetric']").filter(has_text=label)
-    metric.wait_for(timeout=TIMEOUT)
+    # while Streamlit reruns, the stale and the new element can both be on the page for a moment
+    expect(metric).to_have_count(1, timeout=TIMEOUT)
     return metric.locator("[data-testid='stMetricValue']").inner_text()
 
 
