@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from facility_planner.errors import InputError
 from facility_planner.facts import building_facts, site_facts
 from facility_planner.geo import CoverageConfig, compute_coverage, load_coverage_config
 from facility_planner.model import District, FactTable, ValidationReport
@@ -126,11 +127,12 @@ def _budget_list(budget: float | Sequence[float] | None, years: int) -> list[flo
         return None
     values = [float(budget)] if np.isscalar(budget) else [float(b) for b in budget]
     if any(not math.isfinite(b) or b < 0 for b in values):
-        raise ValueError("the budget must be a positive number of dollars")
+        raise InputError("The budget must be a number of dollars, at least 0.")
     if len(values) == 1:
         values = values * max(years, 1)
     if years > 1 and len(values) != years:
-        raise ValueError(f"give one budget for every year or one per year: {len(values)} figures for {years} years")
+        raise InputError(f"Give one budget for every year, or one per year: {len(values)} budget(s) "
+                         f"for {years} year(s).")
     return values
 
 

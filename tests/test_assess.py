@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from facility_planner.assess import assess, replan, summary_dict
+from facility_planner.errors import FacilityPlannerError
 from facility_planner.io.load import load_district
 from facility_planner.model import make_district
 
@@ -63,7 +64,7 @@ def test_no_budget_ranks_projects_but_chooses_none(sample_assessment):
 
 @pytest.mark.parametrize("budget, years", [(-5, 1), ([1.0, 2.0], 3), (float("nan"), 1)])
 def test_bad_budgets_are_refused_with_a_sentence(sample_assessment, budget, years):
-    with pytest.raises(ValueError, match="budget"):
+    with pytest.raises(FacilityPlannerError, match="budget"):
         replan(sample_assessment, budget=budget, years=years)
 
 
