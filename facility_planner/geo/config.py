@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from facility_planner._yaml import read_yaml
 from facility_planner.errors import ConfigError
 
 T = TypeVar("T")
@@ -186,15 +187,8 @@ def load_coverage_config(path: str | Path | None = None) -> CoverageConfig:
     ConfigError
         When the file is missing, is not YAML, or a value or its ``source`` is missing or wrong.
     """
-    import yaml
-
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"Coverage configuration {path.name} cannot be read: {err.strerror}.") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"Coverage configuration {path.name} is not valid YAML: {err}.") from err
+    data = read_yaml(path, what="Coverage configuration")
     try:
         return CoverageConfig.model_validate(data)
     except ValidationError as err:

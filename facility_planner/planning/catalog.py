@@ -6,7 +6,6 @@ field by field: a measure or option it names replaces only the fields it gives.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from facility_planner._yaml import merge, read_yaml
 from facility_planner.errors import ConfigError
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("costs.yaml")
@@ -104,30 +104,12 @@ class CostCatalog:
         return pd.DataFrame(rows)
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def _read_yaml(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
-    import yaml
-
-    path = Path(source)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"Cost catalog {path.name} cannot be read: {exc.strerror}.") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Cost catalog {path.name} is not valid YAML: {exc}.") from exc
+    data = read_yaml(source, what="Cost catalog")
     if not isinstance(data, dict):
-        raise ConfigError(f"Cost catalog {path.name} must be a mapping with a `measures` key.")
+        raise ConfigError(f"Cost catalog {Path(source).name} must be a mapping with a `measures` key.")
     return data
 
 
@@ -246,5 +228,5 @@ def load_catalog(
     """
     data = _read_yaml(DEFAULT_CATALOG_PATH if base is None else base)
     if override is not None:
-        data = _merge(data, _read_yaml(override))
+        data = merge(data, _read_yaml(override))
     return _parse(data)

@@ -650,6 +650,7 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
                    constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(years, -np.inf)],
                                                 np.r_[np.ones(n_eq), limits]),
                    options={"time_limit": min(HEURISTIC_SECONDS, float(time_limit)), "mip_rel_gap": 1e-6})
+        print("DBG near", len(sub), res.status, getattr(res, "mip_dual_bound", None), -res.fun if res.x is not None else None, "U", upper, "t", time.perf_counter() - started, flush=True)
         if res.x is not None:
             whole = res.x >= 0.5
             choice[comp[sub[whole]]] = sub[whole]
@@ -671,6 +672,7 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         room = np.flatnonzero(top > gain[choice] + _EPS)
         improve(room[np.argsort(-best[room], kind="stable")], priced)
     incumbent = float(gain[choice].sum())
+    print("DBG inc", incumbent, residual, time.perf_counter() - started, flush=True)
     tol = 1e-9 * max(1.0, abs(upper))
 
     # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out

@@ -12,7 +12,6 @@ the gaps it closes: ``consequence x threat x (maximum - minimum) x closed weight
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from facility_planner._yaml import merge, read_yaml
 from facility_planner.errors import ConfigError
 from facility_planner.model import District
 
@@ -74,26 +74,13 @@ class RiskConfig:
         return frame
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def load_risk_config(override: str | Path | Mapping[str, Any] | None = None) -> RiskConfig:
     """Load ``risk.yaml``, overridden field by field by a district's own file or mapping."""
-    import yaml
-
-    data = yaml.safe_load(DEFAULT_RISK_PATH.read_text(encoding="utf-8"))
+    data = read_yaml(DEFAULT_RISK_PATH, what="Risk configuration")
     if override is not None:
         if not isinstance(override, Mapping):
-            path = Path(override)
-            try:
-                override = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ConfigError(f"Risk configuration {path.name} cannot be read: {exc}.") from exc
-        data = _merge(data, override)
+            override = read_yaml(override, what="Risk configuration") or {}
+        data = merge(data, override)
     try:
         c, t, v = data["consequence"], data["threat"], data["vulnerability"]
         bands = tuple(sorted((float(b["max_occupancy"]), float(b["score"])) for b in c["bands"]))
