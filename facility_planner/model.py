@@ -22,7 +22,7 @@ Conventions of the typed tables (what ``make_district`` returns and every stage 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -350,6 +350,31 @@ class District:
     @property
     def building_ids(self) -> pd.Index:
         return pd.Index(self.buildings["building_id"], name="building_id")
+
+    def subset(self, site_ids: Iterable[str], *, building_ids: Iterable[str] = ()) -> District:
+        """The part of the district on ``site_ids``: every table filtered by site or building.
+
+        Buildings on those sites (plus any in ``building_ids``, e.g. ones with no site) and the
+        rows of every building-keyed table on them; sites, programs, checklist answers, site
+        boundaries and parking of those sites. Rows keep their order; indexes are renumbered.
+        """
+        sites = pd.array(list(site_ids), dtype="string")
+        extra = pd.array(list(building_ids), dtype="string")
+
+        def pick(frame: pd.DataFrame, column: str, keys: Any) -> Any:
+            mask = frame[column].astype("string").isin(keys).fillna(False).to_numpy(dtype=bool)
+            return frame[mask].reset_index(drop=True)
+
+        b = self.buildings
+        on_site = b["site_id"].astype("string").isin(sites).fillna(False)
+        chosen = (on_site | b["building_id"].astype("string").isin(extra).fillna(False)).to_numpy(dtype=bool)
+        buildings = b[chosen].reset_index(drop=True)
+        kept = buildings["building_id"].astype("string").to_numpy()
+        by_building = {name: pick(getattr(self, name), "building_id", kept)
+                       for name in ("rooms", "doors", "cameras", "repeaters", "aeds", "equipment", "walls")}
+        by_site = {name: pick(getattr(self, name), "site_id", sites)
+                   for name in ("sites", "programs", "checklist", "site_boundaries", "parking")}
+        return District(buildings=buildings, crs=self.crs, **by_building, **by_site)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from facility_planner.geo._arrays import Fact, index_of, timed
 from facility_planner.geo.cameras import (
     Frame,
     camera_notes,
+    camera_ranges,
     camera_views,
     corridor_watch,
     entrance_watch,
@@ -139,8 +140,19 @@ def room_communication(district: District, *, config: CoverageConfig) -> gpd.Geo
                             crs=district.crs)
 
 
+#: Buildings measured at once by ``compute_coverage`` (whole sites per chunk): caps peak memory.
+CHUNK_BUILDINGS = 2000
+#: Added to the longest camera range and AED/kit reach when deciding which campuses are close
+#: enough to be measured in the same chunk (so chunking never changes a figure).
+CHUNK_MARGIN_M = 10.0
+
+_BUILDING_TABLES = ("rooms", "doors", "cameras", "repeaters", "aeds", "equipment", "walls")
+_SITE_TABLES = ("programs", "checklist", "site_boundaries", "parking")
+
+
 def compute_coverage(district: District, *, config: CoverageConfig | None = None,
-                     as_of: date | None = None, profile: dict[str, float] | None = None) -> Coverage:
+                     as_of: date | None = None, profile: dict[str, float] | None = None,
+                     chunk_buildings: int | None = CHUNK_BUILDINGS) -> Coverage:
     """Measure camera, radio, AED/kit and communication coverage of every building.
 
     Parameters
@@ -153,9 +165,111 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
         Day on which AED pads and batteries must be in date; default today.
     profile
         When given, filled with the wall time (s) of each stage (benchmarks).
+    chunk_buildings
+        Sites are measured in chunks of whole sites of about this many buildings (None: all at
+        once); facts and layers are joined. Campuses never interact, so the figures are the same;
+        only the peak memory changes. Rows not tied to a known site or building make it one chunk.
     """
     config = config or load_coverage_config()
     as_of = as_of or date.today()
+    chunks = _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    if len(chunks) <= 1:
+        return _coverage_of(district, config=config, as_of=as_of, profile=profile)
+    parts = [_coverage_of(district.subset(sites, building_ids=extra), config=config, as_of=as_of,
+                          profile=profile) for sites, extra in chunks]
+    frame = Frame.of(district)
+    return Coverage(
+        layers={name: _concat_layers([p.layers[name] for p in parts]) for name in parts[0].layers},
+        facts=_concat_facts([p.facts for p in parts], frame.building_ids),
+        site_facts=_concat_facts([p.site_facts for p in parts], frame.site_ids),
+        room_comm=pd.concat([p.room_comm for p in parts], ignore_index=True),
+        config=config, as_of=as_of)
+
+
+def _longest_reach(district: District, config: CoverageConfig) -> float:
+    """How far any camera view or AED/kit reach can extend from its asset (m)."""
+    ranges = camera_ranges(district.cameras, config=config.cameras)["range_m"].to_numpy(dtype=float)
+    longest = float(np.nanmax(ranges)) if np.isfinite(ranges).any() else 0.0
+    return max(longest, config.aeds.reach_m, config.kits.reach_m)
+
+
+def _site_chunks(district: District, chunk_buildings: int | None, *,
+                 reach_m: float = 0.0) -> list[tuple[list, list]]:
+    """Groups of whole sites (site ids, plus ids of buildings with no site) of about
+    ``chunk_buildings`` buildings each; one group when the district is small or has rows that
+    belong to no known site or building (they could touch any campus)."""
+    b = district.buildings
+    if chunk_buildings is None or len(b) <= chunk_buildings:
+        return [([], [])]
+    frame = Frame.of(district)
+    known_sites = set(frame.site_ids)
+    for name in _BUILDING_TABLES:
+        if (index_of(district.table(name)["building_id"], frame.building_ids) < 0).any():
+            return [([], [])]
+    for name in ("sites", *_SITE_TABLES):
+        sites = district.table(name)["site_id"].astype("string")
+        if sites.isna().any() or not set(sites).issubset(known_sites):
+            return [([], [])]
+    per_site = np.bincount(frame.building_site[frame.building_site >= 0], minlength=len(frame.site_ids))
+    neighbourhood = _site_neighbourhoods(district, frame.site_ids, reach_m=reach_m + CHUNK_MARGIN_M)
+    chunks: list[tuple[list, list]] = [([], [])]
+    size = 0
+    for group in pd.Series(np.arange(len(frame.site_ids))).groupby(neighbourhood, sort=False):
+        members = group[1].to_numpy()
+        n = int(per_site[members].sum())
+        if size and size + n > chunk_buildings:
+            chunks.append(([], []))
+            size = 0
+        chunks[-1][0].extend(frame.site_ids[i] for i in members)
+        size += n
+    no_site = b.loc[frame.building_site < 0, "building_id"].astype("string").tolist()
+    chunks[-1][1].extend(no_site)
+    return chunks
+
+
+def _site_neighbourhoods(district: District, site_ids: pd.Index, *, reach_m: float) -> np.ndarray:
+    """A group number per site: sites whose extents come within ``reach_m`` of each other share
+    one, so that no camera view, reach area or obstacle of one chunk touches another."""
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    site_of_building = dict(zip(district.buildings["building_id"], district.buildings["site_id"], strict=True))
+    parts = [district.buildings[["site_id", "geometry"]], district.site_boundaries[["site_id", "geometry"]],
+             district.parking[["site_id", "geometry"]]]
+    for name in ("doors", "cameras", "repeaters", "aeds", "equipment"):
+        table = district.table(name)
+        parts.append(gpd.GeoDataFrame({"site_id": table["building_id"].map(site_of_building)},
+                                      geometry=table.geometry, crs=table.crs))
+    shapes = pd.concat([p[p.geometry.notna() & p["site_id"].notna()] for p in parts], ignore_index=True)
+    position = index_of(shapes["site_id"].astype("string"), site_ids)
+    bounds = pd.DataFrame(shapely.bounds(shapes.geometry.values), columns=["x0", "y0", "x1", "y1"])
+    extent = bounds.groupby(position).agg({"x0": "min", "y0": "min", "x1": "max", "y1": "max"})
+    boxes = np.full(len(site_ids), None, dtype=object)
+    boxes[extent.index.to_numpy()] = shapely.box(extent["x0"], extent["y0"], extent["x1"], extent["y1"])
+    boxes = shapely.buffer(boxes, reach_m / 2, cap_style="square", join_style="mitre")
+    left, right = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(len(site_ids), len(site_ids)))
+    return connected_components(graph, directed=False)[1]
+
+
+def _concat_layers(layers: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    filled = [layer for layer in layers if len(layer)]
+    if not filled:
+        return layers[0]
+    return pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0]
+
+
+def _concat_facts(tables: list[FactTable], index: pd.Index) -> FactTable:
+    def joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+        return pd.concat(frames).reindex(index)
+    return FactTable(joined([t.values for t in tables]), joined([t.evidence for t in tables]),
+                     joined([t.subjects for t in tables]))
+
+
+def _coverage_of(district: District, *, config: CoverageConfig, as_of: date,
+                 profile: dict[str, float] | None) -> Coverage:
+    """``compute_coverage`` of one chunk (or the whole district)."""
     frame = Frame.of(district)
     facts: dict[str, Fact] = {}
 
