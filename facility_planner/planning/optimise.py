@@ -31,12 +31,19 @@ Multi-year (method ``schedule-core``):
    knapsack; a component with more than ``MAX_SCHEDULES`` schedules stays time-indexed;
 2. the Lagrangian dual of the budget rows (equal to the LP bound over all schedules) is found by
    cutting planes over the few year prices, giving the upper bound ``U``;
-3. HiGHS on the schedules priced near their component's best gives an incumbent, then the leftover
-   budget is filled;
-4. reduced-cost fixing as above; when at most ``MAX_CORE`` components stay open HiGHS solves them
-   on the schedule columns (bound = min(U, fixed part + HiGHS dual bound)); otherwise the whole
-   time-indexed model goes to HiGHS for the time left, the better plan is kept and the bound is
-   min(U, HiGHS bound). Either way ``gap`` is a true optimality gap.
+3. first plan by a core problem: at those prices almost every component has one clearly best
+   schedule; the ``CORE_COMPONENTS`` components whose best and second-best priced schedules are
+   closest stay free (with their ``CORE_SCHEDULES`` best priced schedules), the others take their
+   best, HiGHS solves that small core on the budget left and the leftover budget is filled (a
+   larger core is tried once more if needed). When ``U - L <= gap_tolerance * L`` (default 1e-4,
+   like a MIP solver's relative gap) the plan is returned: optimal to that stated tolerance;
+4. otherwise reduced-cost fixing as above; when at most ``MAX_CORE`` components stay open HiGHS
+   solves them on the schedule columns (bound = min(U, fixed part + HiGHS dual bound)); otherwise
+   the whole time-indexed model goes to HiGHS for the time left (``mip_rel_gap`` =
+   ``gap_tolerance``; skipped beyond ``MAX_WHOLE_COLUMNS``, where HiGHS overruns its limit), the
+   better plan is kept and the bound is min(U, HiGHS bound). Either way ``gap`` is a true
+   optimality gap. Listing schedules counts against the time limit (at most ``LISTING_SHARE`` of
+   it and ``MAX_TOTAL_SCHEDULES`` schedules; later components stay time-indexed).
 """
 
 from __future__ import annotations
@@ -197,6 +204,7 @@ def optimise_portfolio(
     time_limit: float = 60,
     carry_over: bool = False,
     year_discount: float = 0.031,
+    gap_tolerance: float = 1e-4,
 ) -> Portfolio:
     """Choose the projects that remove the most risk within the budget, optimally.
 
@@ -212,12 +220,17 @@ def optimise_portfolio(
     years
         Years of the plan (default 1, or the length of ``budget``).
     time_limit
-        Seconds given to HiGHS; when reached, the best solution found is returned with its gap.
+        Seconds for the solve (multi-year: schedule listing included); when reached, the best
+        solution found is returned with its gap.
     carry_over
         Multi-year: unspent budget of a year may be spent later.
     year_discount
         Multi-year: risk removed in year t (1-based) counts ``1 / (1 + year_discount) ** (t - 1)``,
         so the plan removes the most risk soonest (OMB A-94 rate by default).
+    gap_tolerance
+        Multi-year: stop once the plan is proven within this relative gap of the optimum
+        (``(bound - objective) / objective``; default 1e-4 = 0.01%, 0 = exact); stated in
+        ``method``. Single-year plans are always solved exactly.
 
     Returns
     -------
@@ -225,6 +238,8 @@ def optimise_portfolio(
     """
     started = time.perf_counter()
     budgets = _budgets(budget, years)
+    if not np.isfinite(gap_tolerance) or gap_tolerance < 0:
+        raise InputError(f"gap_tolerance must be a share of at least 0, not {gap_tolerance}.")
     model = _model(projects)
     if len(budgets) == 1:
         sizes = np.bincount(np.unique(model.component, return_inverse=True)[1]) if len(model.ids) else np.array([0])
@@ -236,8 +251,10 @@ def optimise_portfolio(
             portfolio.notes.append(f"a component links {sizes.max()} projects (> {MAX_ENUMERATION}): "
                                    "solved as one integer programme")
     else:
-        portfolio = _solve_schedules(model, budgets, time_limit=time_limit, carry_over=carry_over,
-                                     year_discount=year_discount)
+        left = float(time_limit) - (time.perf_counter() - started)
+        portfolio = _solve_schedules(model, budgets, time_limit=left, carry_over=carry_over,
+                                     year_discount=year_discount, gap_tolerance=gap_tolerance)
+        portfolio.method += f"; gap_tolerance {gap_tolerance:g}"
     portfolio.seconds = time.perf_counter() - started
     return portfolio
 
@@ -434,10 +451,23 @@ MAX_SCHEDULES = 1_000_000
 #: Most components left open by reduced-cost fixing for HiGHS on the schedule core; with more,
 #: the whole time-indexed model goes to HiGHS (schedules only give the bound and a start).
 MAX_CORE = 1_000
-#: Seconds HiGHS searches the schedules priced near their best for a first multi-year plan.
+#: Fewest seconds left for which the whole time-indexed model is still handed to HiGHS.
+MIN_WHOLE_SECONDS = 2.0
+#: Largest time-indexed model (projects x years) handed whole to HiGHS, whose presolve can
+#: overrun the time limit by a minute beyond that.
+MAX_WHOLE_COLUMNS = 60_000
+#: Most schedules listed over all components; later components stay time-indexed.
+MAX_TOTAL_SCHEDULES = 20_000_000
+#: Share of the time limit the schedule listing may take; later components stay time-indexed.
+LISTING_SHARE = 0.5
+#: Seconds HiGHS searches the core problem for a first multi-year plan.
 HEURISTIC_SECONDS = 5.0
-#: Margin (share of the bound, over sqrt(components)) of the schedules in the incumbent's search.
-NEAR_MARGIN = 1e-3
+#: Components left free in the core problem that gives the first multi-year plan.
+CORE_COMPONENTS = 400
+#: Core problems tried (each 4 times larger) before the reduced-cost fixing.
+CORE_ATTEMPTS = 2
+#: Best priced schedules of each free component offered to the core problem.
+CORE_SCHEDULES = 8
 
 
 def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
@@ -559,7 +589,7 @@ def _schedule_program(use: np.ndarray, comp: np.ndarray, n_comps: int, block_usa
 
 
 def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
-                     year_discount: float) -> Portfolio:
+                     year_discount: float, gap_tolerance: float = 0.0) -> Portfolio:
     """Multi-year plan over component schedules (see the module docstring)."""
     from scipy.optimize import linprog
 
@@ -575,18 +605,24 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     small: list[int] = []
     big: list[int] = []
     uses, gains = [], []
+    listed, cut = 0, False
     for ci, m in enumerate(members):
-        out = _schedules(model.cost[m], model.value[m], comp_cliques.get(ci, []), comp_reqs.get(ci, []),
-                         limits=limits, weight=weight, carry_over=carry_over)
+        # listing counts against the time limit, and the schedules kept in memory are capped
+        cut = cut or listed > MAX_TOTAL_SCHEDULES or (
+            time.perf_counter() - started > LISTING_SHARE * float(time_limit))
+        out = None if cut else _schedules(model.cost[m], model.value[m], comp_cliques.get(ci, []),
+                                          comp_reqs.get(ci, []), limits=limits, weight=weight,
+                                          carry_over=carry_over)
         if out is None:
             big.append(ci)
             continue
+        listed += len(out[2])
         small.append(ci)
         plans.append(out[0])
         uses.append(out[1])
         gains.append(out[2])
     counts = np.array([len(g) for g in gains], dtype=int)
-    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(int)
+    starts = np.r_[0, np.cumsum(counts)[:-1]].astype(int) if len(counts) else np.zeros(0, int)
     comp = np.repeat(np.arange(len(small)), counts)  # schedule column -> position in ``small``
     use = np.vstack(uses) if uses else np.zeros((0, years))
     gain = np.concatenate(gains) if gains else np.zeros(0)
@@ -636,56 +672,101 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     lam = best_lam
     upper, _, best, priced = lagrangian(lam)
 
-    # 2. incumbent: HiGHS on the schedules priced within a small margin of their component's best
-    #    at those prices (plus "nothing", which always fits): the LP optimum lies among them and
-    #    the model is nearly integral, so it solves fast; then the leftover budget is filled
-    choice = starts.copy()
-    if len(starts):
-        near = priced >= best[comp] - NEAR_MARGIN * max(1.0, abs(upper)) / max(1, len(small)) ** 0.5
-        near[starts] = True
-        sub = np.flatnonzero(near)
-        a, n_eq = _schedule_program(use[sub], comp[sub], len(small), np.zeros((0, years)),
-                                    sparse.csr_matrix((0, 0)))
-        res = milp(-gain[sub], integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
-                   constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(years, -np.inf)],
-                                                np.r_[np.ones(n_eq), limits]),
-                   options={"time_limit": min(HEURISTIC_SECONDS, float(time_limit)), "mip_rel_gap": 1e-6})
-        print("DBG near", len(sub), res.status, getattr(res, "mip_dual_bound", None), -res.fun if res.x is not None else None, "U", upper, "t", time.perf_counter() - started, flush=True)
-        if res.x is not None:
-            whole = res.x >= 0.5
-            choice[comp[sub[whole]]] = sub[whole]
-    residual = limits - use[choice].sum(axis=0)
-
-    def improve(comps: np.ndarray, score: np.ndarray) -> None:
-        nonlocal residual
+    # 2. incumbent by a core problem (Balas-Zemel / Pisinger): at the optimal prices nearly every
+    #    component has one clearly best schedule; only those whose best and second-best priced
+    #    schedules are closest stay free (with their CORE_SCHEDULES best priced schedules), the
+    #    others take their best; HiGHS solves that small core on the budget left, then leftover
+    #    budget is filled. Not within gap_tolerance of the bound: again with a larger core.
+    def improve(plan: np.ndarray, comps: np.ndarray, score: np.ndarray) -> None:
+        residual = limits - use[plan].sum(axis=0)
         for i in comps:
             s, e = starts[i], starts[i] + counts[i]
-            now = use[choice[i]]
-            fits = (use[s:e] <= residual + now + _EPS).all(axis=1) & (gain[s:e] > gain[choice[i]] + _EPS)
+            now = use[plan[i]]
+            fits = (use[s:e] <= residual + now + _EPS).all(axis=1) & (gain[s:e] > gain[plan[i]] + _EPS)
             if fits.any():
                 j = s + int(np.argmax(np.where(fits, score[s:e], -np.inf)))
                 residual = residual + now - use[j]
-                choice[i] = j
+                plan[i] = j
 
+    choice = starts.copy()
+    k = 0
     if len(starts):
+        n_sched = np.arange(len(priced))
+        at = np.minimum.reduceat(np.where(priced >= best[comp], n_sched, len(priced)), starts)
+        second = np.maximum.reduceat(np.where(n_sched == at[comp], -np.inf, priced), starts)
+        order = np.argsort(best - second, kind="stable")
+        ranked = np.lexsort((-priced, comp))
+        rank = np.empty(len(priced), dtype=int)
+        rank[ranked] = n_sched - starts[comp]
         top = np.maximum.reduceat(gain, starts)
-        room = np.flatnonzero(top > gain[choice] + _EPS)
-        improve(room[np.argsort(-best[room], kind="stable")], priced)
+        size = CORE_COMPONENTS
+        for _ in range(CORE_ATTEMPTS):
+            k = min(len(small), size)
+            while True:
+                free = np.zeros(len(small), dtype=bool)
+                free[order[:k]] = True
+                fixed_use = use[at[~free]].sum(axis=0)
+                if (fixed_use <= limits + _EPS).all() or k == len(small):
+                    break
+                k = min(len(small), 4 * k)
+            plan = np.where(free, starts, at)
+            near = free[comp] & (rank < CORE_SCHEDULES)
+            near[starts[free]] = True
+            sub = np.flatnonzero(near)
+            a, n_eq = _schedule_program(use[sub], (np.cumsum(free) - 1)[comp[sub]], k,
+                                        np.zeros((0, years)), sparse.csr_matrix((0, 0)))
+            left = float(time_limit) - (time.perf_counter() - started)
+            # the core's own gap, small enough to matter little against the whole bound
+            rel = 0.5 * gap_tolerance * max(1.0, abs(upper)) / max(1.0, float(gain[at[free]].sum()))
+            res = milp(-gain[sub], integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
+                       constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(years, -np.inf)],
+                                                    np.r_[np.ones(n_eq), limits - fixed_use]),
+                       options={"time_limit": max(0.5, min(HEURISTIC_SECONDS, left)),
+                                "mip_rel_gap": float(np.clip(rel, 1e-7, 1e-2))})
+            if res.x is not None:
+                whole = res.x >= 0.5
+                plan[comp[sub[whole]]] = sub[whole]
+            room = np.flatnonzero(top > gain[plan] + _EPS)
+            improve(plan, room[np.argsort(-best[room], kind="stable")], priced)
+            if gain[plan].sum() > gain[choice].sum():
+                choice = plan
+            if (upper - float(gain[choice].sum()) <= gap_tolerance * float(gain[choice].sum())
+                    or k == len(small) or time.perf_counter() - started > 0.5 * float(time_limit)):
+                break
+            size = 4 * k
     incumbent = float(gain[choice].sum())
-    print("DBG inc", incumbent, residual, time.perf_counter() - started, flush=True)
     tol = 1e-9 * max(1.0, abs(upper))
+    summary = f"components {len(members)}, {len(gain)} schedules"
+    if not big and upper - incumbent <= gap_tolerance * max(abs(incumbent), _EPS) + tol:
+        # the first plan is already within the tolerance of the Lagrangian bound
+        year = np.zeros(n, dtype=int)
+        for i, ci in enumerate(small):
+            year[members[ci]] = plans[i][choice[i] - starts[i]]
+        chosen = year > 0
+        objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
+        return _finish(model, chosen, year, budgets, status="optimal", carry_over=carry_over,
+                       method=(f"schedule-core ({summary}, core problem {k} components within "
+                               "gap_tolerance of the Lagrangian bound)"),
+                       objective=objective, bound=max(upper, objective))
 
     # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
     keep = upper - best[comp] + priced >= incumbent - tol
     keep[choice] = True
     kept = np.add.reduceat(keep.astype(int), starts) if len(starts) else np.zeros(0, int)
     proven = kept > 1
-    if int(proven.sum()) > MAX_CORE:
+    if int(proven.sum()) > MAX_CORE or len(block_value) > MAX_WHOLE_COLUMNS:
         # too many open components to prove optimality on the core: HiGHS on the whole
         # time-indexed model with the time left; the better plan wins, the lower bound counts
-        left = max(1.0, float(time_limit) - (time.perf_counter() - started))
-        whole = _solve_time_indexed(model, budgets, time_limit=left, carry_over=carry_over,
-                                    year_discount=year_discount)
+        left = float(time_limit) - (time.perf_counter() - started)
+        if left < MIN_WHOLE_SECONDS or n * years > MAX_WHOLE_COLUMNS:
+            # no time for HiGHS to do better (it overruns its limit on large models): the first
+            # plan with its gap
+            whole = _finish(model, np.zeros(n, bool), np.zeros(n, int), budgets, method="",
+                            objective=0.0, bound=float("inf"), status="time_limit")
+        else:
+            whole = _solve_time_indexed(model, budgets, time_limit=left, carry_over=carry_over,
+                                        year_discount=year_discount,
+                                        mip_rel_gap=max(gap_tolerance, 1e-7))
         year = np.zeros(n, dtype=int)
         for i, ci in enumerate(small):
             year[members[ci]] = plans[i][choice[i] - starts[i]]
@@ -698,12 +779,19 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
         bound = min(upper, whole.bound if np.isfinite(whole.bound) else upper)
         portfolio = _finish(model, chosen, year, budgets, status=whole.status, carry_over=carry_over,
-                            method=(f"schedule-core (components {len(members)}, {len(gain)} schedules, "
-                                    f"{int(proven.sum())} open > {MAX_CORE}: whole time-indexed model "
-                                    "by HiGHS, bound min(Lagrangian, HiGHS))"),
+                            method=(f"schedule-core ({summary}, {int(proven.sum())} open"
+                                    + (f" + {len(block_projects)} time-indexed projects" if big else "")
+                                    + (": whole time-indexed model by HiGHS, bound min(Lagrangian, "
+                                       "HiGHS))" if whole.method else
+                                       ": no time or too large for the whole model; first plan, "
+                                       "Lagrangian bound)")),
                             objective=objective, bound=max(bound, objective))
-        portfolio.notes.append(f"Lagrangian bound {upper:.6g}, schedule incumbent {incumbent:.6g}, "
-                               f"HiGHS {whole.objective:.6g} (bound {whole.bound:.6g})")
+        portfolio.notes.append(f"Lagrangian bound {upper:.6g}, schedule incumbent {incumbent:.6g}"
+                               + (f", HiGHS {whole.objective:.6g} (bound {whole.bound:.6g})"
+                                  if whole.method else ""))
+        if cut:
+            portfolio.notes.append(f"schedule listing stopped (time limit share {LISTING_SHARE:g}): "
+                                   f"{len(big)} component(s) left out of the first plan")
         return portfolio
     open_comps = proven
 
@@ -725,7 +813,7 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         left = max(1.0, float(time_limit) - (time.perf_counter() - started))
         res = milp(-np.r_[gain[cols], block_value], integrality=np.ones(len(cols) + len(block_value)),
                    bounds=Bounds(0, 1), constraints=LinearConstraint(core_a, lower, upper_rows),
-                   options={"time_limit": left, "mip_rel_gap": 1e-7})
+                   options={"time_limit": left, "mip_rel_gap": max(gap_tolerance, 1e-7)})
         if res.x is not None:
             xs = np.round(res.x).astype(bool)
             core_value = float(gain[cols][xs[:len(cols)]].sum() + block_value[xs[len(cols):]].sum())
@@ -756,7 +844,11 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
     portfolio = _finish(model, chosen, year, budgets, method=method, objective=objective,
                         bound=max(bound, objective), status=status, carry_over=carry_over)
-    if big:
+    if cut:
+        portfolio.notes.append(f"schedule listing stopped (time limit share {LISTING_SHARE:g} or "
+                               f"{MAX_TOTAL_SCHEDULES} schedules): {len(big)} component(s) kept in "
+                               "the time-indexed form")
+    elif big:
         portfolio.notes.append(f"{len(big)} component(s) with more than {MAX_SCHEDULES} schedules "
                                "kept in the time-indexed form")
     return portfolio
@@ -765,7 +857,8 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
 # --- time-indexed integer programme over projects (multi-year, and the plain baseline) ---------
 
 def _solve_time_indexed(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
-                        year_discount: float, method: str = "milp-time-indexed (HiGHS)") -> Portfolio:
+                        year_discount: float, method: str = "milp-time-indexed (HiGHS)",
+                        mip_rel_gap: float = 1e-7) -> Portfolio:
     n, years = len(model.ids), len(budgets)
     if n == 0:
         return _finish(model, np.zeros(0, bool), np.zeros(0, int), budgets, method=method,
@@ -806,7 +899,7 @@ def _solve_time_indexed(model: _Model, budgets: list[float], *, time_limit: floa
     a = sparse.csr_matrix((np.concatenate(d), (np.concatenate(r), np.concatenate(c))), shape=(row, n * years))
     res = milp(obj, integrality=np.ones(n * years), bounds=Bounds(0, 1),
                constraints=LinearConstraint(a, np.array(lo), np.array(hi)),
-               options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7})
+               options={"time_limit": float(time_limit), "mip_rel_gap": mip_rel_gap})
     status = "optimal" if res.status == 0 else ("time_limit" if res.status == 1 else f"highs status {res.status}")
     dual = getattr(res, "mip_dual_bound", None)
     if res.x is None:
