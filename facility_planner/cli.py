@@ -71,10 +71,10 @@ def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
 def _cmd_validate(args: argparse.Namespace) -> int:
     _district, report = _load(args)
     if args.json:
+        rejected = report.rejected_frame().astype(object)
         payload = {"errors": [p.as_dict() for p in report.errors],
                    "warnings": [p.as_dict() for p in report.warnings],
-                   "rejected_rows": report.rejected_frame().astype(object).where(
-                       report.rejected_frame().notna(), None).to_dict("records")}
+                   "rejected_rows": rejected.where(rejected.notna(), None).to_dict("records")}
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(format_report(report, limit=None if args.all else 200))

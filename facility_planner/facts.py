@@ -627,55 +627,44 @@ def aeds_expired(ctx: FactContext) -> FactResult:
                       _lists(keys[undated], aeds["aed_id"][undated], ctx.index))
 
 
-@fact("stop_the_bleed_kits", kind="count", unit="kits",
-      description="Stop-the-bleed kits recorded in the building (COPS C1).")
-def stop_the_bleed_kits(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "stop_the_bleed_kit", missing="no stop-the-bleed kit recorded")
+#: Equipment counted per building: fact name -> (equipment type, unit, description, evidence when
+#: none is recorded, whether the fact is about the primary entrances: then a building without one
+#: is not applicable).
+EQUIPMENT_FACTS: dict[str, tuple[str, str, str, str, bool]] = {
+    "stop_the_bleed_kits": ("stop_the_bleed_kit", "kits",
+                            "Stop-the-bleed kits recorded in the building (COPS C1).",
+                            "no stop-the-bleed kit recorded", False),
+    "panic_alarms": ("panic_alarm", "alarms", "Silent panic alarms recorded in the building (COPS C3).",
+                     "no panic alarm recorded", False),
+    "lockboxes": ("lockbox", "lockboxes", "Exterior key lockboxes for responders.",
+                  "no lockbox recorded", False),
+    "intercom_stations": ("intercom_station", "stations", "Intercom stations recorded in the building.",
+                          "no intercom station recorded", False),
+    "mass_notification_systems": ("mass_notification", "systems",
+                                  "Mass notification systems recorded in the building.",
+                                  "no mass notification system recorded", False),
+    "visitor_intercoms": ("visitor_intercom", "intercoms",
+                          "Visitor intercoms; subjects = primary entrances (none: not applicable).",
+                          "no visitor intercom recorded", True),
+    "visitor_management_systems": ("visitor_management", "systems",
+                                   "Electronic visitor management systems; subjects = primary entrances.",
+                                   "no visitor management system recorded", True),
+    "secured_vestibules": ("secured_vestibule", "vestibules",
+                           "Secured entry vestibules; subjects = primary entrances.",
+                           "no secured vestibule recorded", True),
+}
 
 
-@fact("panic_alarms", kind="count", unit="alarms",
-      description="Silent panic alarms recorded in the building (COPS C3).")
-def panic_alarms(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "panic_alarm", missing="no panic alarm recorded")
+def _register_equipment(name: str, kind: str, unit: str, description: str, missing: str,
+                        per_entrance: bool) -> None:
+    @fact(name, kind="count", unit=unit, description=description)
+    def count(ctx: FactContext) -> FactResult:
+        return _equipment(ctx, kind, missing=missing,
+                          subjects=_primary_doors(ctx) if per_entrance else None)
 
 
-@fact("lockboxes", kind="count", unit="lockboxes",
-      description="Exterior key lockboxes for responders.")
-def lockboxes(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "lockbox", missing="no lockbox recorded")
-
-
-@fact("intercom_stations", kind="count", unit="stations",
-      description="Intercom stations recorded in the building.")
-def intercom_stations(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "intercom_station", missing="no intercom station recorded")
-
-
-@fact("mass_notification_systems", kind="count", unit="systems",
-      description="Mass notification systems recorded in the building.")
-def mass_notification_systems(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "mass_notification", missing="no mass notification system recorded")
-
-
-@fact("visitor_intercoms", kind="count", unit="intercoms",
-      description="Visitor intercoms; subjects = primary entrances (none: not applicable).")
-def visitor_intercoms(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "visitor_intercom", missing="no visitor intercom recorded",
-                      subjects=_primary_doors(ctx))
-
-
-@fact("visitor_management_systems", kind="count", unit="systems",
-      description="Electronic visitor management systems; subjects = primary entrances.")
-def visitor_management_systems(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "visitor_management", missing="no visitor management system recorded",
-                      subjects=_primary_doors(ctx))
-
-
-@fact("secured_vestibules", kind="count", unit="vestibules",
-      description="Secured entry vestibules; subjects = primary entrances.")
-def secured_vestibules(ctx: FactContext) -> FactResult:
-    return _equipment(ctx, "secured_vestibule", missing="no secured vestibule recorded",
-                      subjects=_primary_doors(ctx))
+for _name, _spec in EQUIPMENT_FACTS.items():
+    _register_equipment(_name, *_spec)
 
 
 @fact("radio_repeaters", kind="count", unit="repeaters",
@@ -806,7 +795,7 @@ def site_psap_radios(ctx: FactContext) -> FactResult:
 @fact("mass_notification_systems", scope="site", kind="count", unit="systems",
       description="Mass notification systems recorded anywhere on the site.")
 def site_mass_notification(ctx: FactContext) -> FactResult:
-    result = _site_sum(ctx, mass_notification_systems(_building_ctx(ctx)))
+    result = _site_sum(ctx, fact_spec("mass_notification_systems").func(_building_ctx(ctx)))
     result.evidence = _messages(result.values.eq(0), "no mass notification system recorded")
     return result
 

@@ -16,10 +16,7 @@ AS_OF = date(2025, 9, 1)
 
 
 def config_with(section: str, **values) -> CoverageConfig:
-    data = load_coverage_config().model_dump()
-    for key, value in values.items():
-        data[section][key]["value"] = value
-    return CoverageConfig.model_validate(data)
+    return load_coverage_config().with_values(section, **values)
 
 
 def repeater(rid="R1", *, x=2.0, y=10.0, building="A"):

@@ -167,6 +167,13 @@ class CoverageConfig(_Section):
     indoor_walk: IndoorWalkConfig
     communication: CommunicationConfig
 
+    def with_values(self, section: str, **values: object) -> CoverageConfig:
+        """A copy with some values of one section changed (sources kept), validated again."""
+        data = self.model_dump()
+        for key, value in values.items():
+            data[section][key]["value"] = value
+        return CoverageConfig.model_validate(data)
+
     def assumptions(self) -> list[dict[str, object]]:
         """Every parameter as ``{"parameter", "value", "source"}`` rows, for the app and exports."""
         rows: list[dict[str, object]] = []
