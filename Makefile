@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run test test-slow lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check facility_planner tests benchmarks app.py
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
@@ -28,6 +29,9 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix facility_planner tests benchmarks app.py
 	$(BIN)/ruff format --check facility_planner tests benchmarks app.py || true
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
