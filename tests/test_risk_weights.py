@@ -113,8 +113,9 @@ def test_invalid_edits_are_refused_with_the_row_named(key: str, value: object, m
     assert message in str(err.value)
 
 
-def test_minimum_above_maximum_is_refused_on_load():
+def test_minimum_above_maximum_is_refused():
     table = risk_table(load_risk_config())
-    override = risk_override(_edit(table, "vulnerability.minimum", 10.0), table)
     with pytest.raises(ConfigError, match="maximum must exceed its minimum"):
-        load_risk_config(override)
+        risk_override(_edit(table, "vulnerability.minimum", 10.0), table)
+    with pytest.raises(ConfigError, match="maximum must exceed its minimum"):
+        load_risk_config({"vulnerability": {"minimum": 10}})

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from facility_planner._yaml import read_yaml
-from facility_planner.errors import ConfigError
+from facility_planner._yaml import read_yaml, validated
 
 T = TypeVar("T")
 
@@ -196,10 +195,4 @@ def load_coverage_config(path: str | Path | None = None) -> CoverageConfig:
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     data = read_yaml(path, what="Coverage configuration")
-    try:
-        return CoverageConfig.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"Coverage configuration {path.name}: {where}: {first['msg']} "
-                          f"({err.error_count()} problem(s)).") from err
+    return validated(CoverageConfig, data, what=f"Coverage configuration {path.name}")

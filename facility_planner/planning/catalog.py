@@ -9,18 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from facility_planner._yaml import merge, read_yaml
+from facility_planner._yaml import config_name, merge, read_yaml, validated
 from facility_planner.errors import ConfigError
 
 DEFAULT_CATALOG_PATH = Path(__file__).with_name("costs.yaml")
-QUANTITY_RULES = ("evidence_count", "building", "gross_area_sqft", "floors")
-_OPTION_FIELDS = ("title", "unit", "quantity", "min_quantity", "default_quantity", "low", "typical",
-                  "high", "base_low", "base_typical", "base_high", "lifetime_years", "annual_upkeep",
-                  "source", "estimate", "grants", "also_closes")
 
 
 @dataclass(frozen=True)
@@ -113,91 +111,144 @@ def _read_yaml(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _number(value: Any, *, where: str, name: str, positive: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"Cost catalog, {where}: `{name}` must be a number, got {value!r}.") from None
-    if number < 0 or (positive and number <= 0):
-        raise ConfigError(f"Cost catalog, {where}: `{name}` must be {'above' if positive else 'at least'} 0, got {value!r}.")
-    return number
+# --- the layout of costs.yaml, as pydantic models ------------------------------------------------
+
+Amount = Annotated[float, Field(ge=0)]
+Quantity = Literal["evidence_count", "building", "gross_area_sqft", "floors"]
 
 
-def _parse(data: Mapping[str, Any]) -> CostCatalog:
-    measures = data.get("measures")
-    if not isinstance(measures, Mapping) or not measures:
-        raise ConfigError("Cost catalog: `measures` must map measure codes to their costs.")
-    grants: dict[str, Grant] = {}
-    for code, g in (data.get("grants") or {}).items():
-        if not isinstance(g, Mapping):
-            raise ConfigError(f"Cost catalog, grant {code}: expected a mapping.")
-        share = _number(g.get("local_match", 0), where=f"grant {code}", name="local_match")
-        if share > 1:
-            raise ConfigError(f"Cost catalog, grant {code}: `local_match` is a share from 0 to 1, got {share}.")
-        grants[str(code)] = Grant(str(code), str(g.get("name", code)), share, str(g.get("source", "")),
-                                  str(g.get("fits", "")), g.get("max_award"))
+class _Layout(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptionLayout(_Layout):
+    """Fields of a measure or of one of its options (an option overrides its measure's)."""
+
+    title: str | None = None
+    unit: str | None = Field(default=None, min_length=1)
+    quantity: Quantity | None = None
+    min_quantity: Amount | None = None
+    default_quantity: Amount | None = None
+    low: Amount | None = None
+    typical: Amount | None = None
+    high: Amount | None = None
+    base_low: Amount | None = None
+    base_typical: Amount | None = None
+    base_high: Amount | None = None
+    lifetime_years: Annotated[float, Field(gt=0)] | None = None
+    annual_upkeep: Amount | None = None
+    source: str | None = Field(default=None, min_length=1)
+    estimate: bool | None = None
+    grants: tuple[str, ...] | None = None
+    also_closes: tuple[str, ...] | None = None
+
+
+class MeasureLayout(OptionLayout):
+    """A measure (gap code): its fields, prerequisites and mutually exclusive options."""
+
+    requires: tuple[str, ...] = ()
+    options: dict[str, OptionLayout | None] | None = None
+
+
+class GrantLayout(_Layout):
+    name: str | None = None
+    local_match: Annotated[float, Field(ge=0, le=1)] = 0.0
+    max_award: Amount | None = None
+    fits: str = ""
+    source: str = ""
+
+
+class DiscountRateLayout(_Layout):
+    value: Amount = 0.031
+    source: str = ""
+
+
+class CatalogLayout(_Layout):
+    """``costs.yaml``: currency, discount rate, grants and measures."""
+
+    version: int | str = 1
+    currency: str = "USD"
+    discount_rate: DiscountRateLayout | Amount = DiscountRateLayout()
+    grants: dict[str, GrantLayout] = Field(default_factory=dict)
+    measures: dict[str, MeasureLayout] = Field(min_length=1)
+
+
+class ResolvedOption(_Layout):
+    """One option with its measure's fields filled in: everything a project's cost needs."""
+
+    title: str | None = None
+    unit: str = Field(min_length=1)
+    quantity: Quantity = "evidence_count"
+    min_quantity: Amount = 1.0
+    default_quantity: Amount | None = None
+    low: Amount
+    typical: Amount
+    high: Amount
+    base_low: Amount = 0.0
+    base_typical: Amount = 0.0
+    base_high: Amount = 0.0
+    lifetime_years: Annotated[float, Field(gt=0)]
+    annual_upkeep: Amount = 0.0
+    source: str = Field(min_length=1)
+    estimate: bool = False
+    grants: tuple[str, ...] = ()
+    also_closes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolvedOption:
+        if not self.low <= self.typical <= self.high:
+            raise ValueError(f"expected low <= typical <= high, got {self.low:g}, {self.typical:g}, "
+                             f"{self.high:g}")
+        return self
+
+
+def _option(measure: str, name: str, fields: dict[str, Any], grants: Mapping[str, Grant], *,
+            what: str) -> CostOption:
+    """The option ``name`` of ``measure`` from its merged fields, checked."""
+    where = f"measures.{measure}" + ("" if name == "standard" else f".options.{name}")
+    resolved = validated(ResolvedOption, fields, what=f"{what}, {where}")
+    unknown = [g for g in resolved.grants if g not in grants]
+    if unknown:
+        raise ConfigError(f"{what}, {where}: grant {unknown[0]!r} is not defined under `grants`.")
+    return CostOption(measure=measure, option=name, **{
+        **resolved.model_dump(), "title": resolved.title if resolved.title is not None else measure})
+
+
+def _parse(data: Mapping[str, Any], *, what: str = "Cost catalog") -> CostCatalog:
+    """The catalog from its merged layout; ``what`` (the catalog and its file) starts each error."""
+    layout = validated(CatalogLayout, dict(data), what=what)
+    grants = {code: Grant(code, g.name if g.name is not None else code, g.local_match, g.source,
+                          g.fits, g.max_award) for code, g in layout.grants.items()}
     options: dict[str, tuple[CostOption, ...]] = {}
     requires: dict[str, tuple[str, ...]] = {}
-    for measure, spec in measures.items():
-        measure = str(measure)
-        if not isinstance(spec, Mapping):
-            raise ConfigError(f"Cost catalog, measure {measure}: expected a mapping of fields.")
-        base = {k: v for k, v in spec.items() if k in _OPTION_FIELDS}
-        opt_specs = spec.get("options") or {"standard": {}}
-        built = []
-        for name, opt_spec in opt_specs.items():
-            merged = {**base, **(opt_spec or {})}
-            where = f"measure {measure}" + ("" if name == "standard" else f", option {name}")
-            for req in ("unit", "low", "typical", "high", "lifetime_years", "source"):
-                if merged.get(req) in (None, ""):
-                    raise ConfigError(f"Cost catalog, {where}: `{req}` is missing.")
-            rule = merged.get("quantity", "evidence_count")
-            if rule not in QUANTITY_RULES:
-                raise ConfigError(f"Cost catalog, {where}: `quantity` must be one of "
-                                  f"{', '.join(QUANTITY_RULES)}, got {rule!r}.")
-            low, typical, high = (_number(merged[k], where=where, name=k) for k in ("low", "typical", "high"))
-            if not low <= typical <= high:
-                raise ConfigError(f"Cost catalog, {where}: expected low <= typical <= high, got {low}, {typical}, {high}.")
-            unknown = [g for g in merged.get("grants") or () if g not in grants]
-            if unknown:
-                raise ConfigError(f"Cost catalog, {where}: grant {unknown[0]!r} is not defined under `grants`.")
-            default_quantity = merged.get("default_quantity")
-            built.append(CostOption(
-                measure=measure, option=str(name), title=str(merged.get("title", measure)),
-                unit=str(merged["unit"]), quantity=rule, low=low, typical=typical, high=high,
-                lifetime_years=_number(merged["lifetime_years"], where=where, name="lifetime_years", positive=True),
-                annual_upkeep=_number(merged.get("annual_upkeep", 0), where=where, name="annual_upkeep"),
-                source=str(merged["source"]), estimate=bool(merged.get("estimate", False)),
-                min_quantity=_number(merged.get("min_quantity", 1), where=where, name="min_quantity"),
-                default_quantity=None if default_quantity is None else _number(default_quantity, where=where, name="default_quantity"),
-                base_low=_number(merged.get("base_low", 0), where=where, name="base_low"),
-                base_typical=_number(merged.get("base_typical", 0), where=where, name="base_typical"),
-                base_high=_number(merged.get("base_high", 0), where=where, name="base_high"),
-                grants=tuple(merged.get("grants") or ()), also_closes=tuple(merged.get("also_closes") or ()),
-            ))
-        options[measure] = tuple(built)
-        requires[measure] = tuple(str(r) for r in spec.get("requires") or ())
+    for measure, spec in layout.measures.items():
+        base = spec.model_dump(exclude={"requires", "options"}, exclude_none=True)
+        opt_specs = spec.options or {"standard": None}
+        options[measure] = tuple(
+            _option(measure, name, {**base, **(opt.model_dump(exclude_none=True) if opt else {})}, grants,
+                    what=what)
+            for name, opt in opt_specs.items())
+        requires[measure] = spec.requires
     for measure, reqs in requires.items():
         for req in reqs:
             if req not in options:
-                raise ConfigError(f"Cost catalog, measure {measure}: requires {req!r}, which has no costs.")
-    _check_acyclic(requires)
-    rate = data.get("discount_rate", {})
-    rate_value = rate.get("value", 0.031) if isinstance(rate, Mapping) else rate
+                raise ConfigError(f"{what}, measures.{measure}.requires: {req!r} has no costs.")
+    _check_acyclic(requires, what=what)
+    rate = layout.discount_rate
     return CostCatalog(options=options, requires=requires, grants=grants,
-                       discount_rate=_number(rate_value, where="discount_rate", name="value"),
-                       discount_rate_source=str(rate.get("source", "")) if isinstance(rate, Mapping) else "",
-                       currency=str(data.get("currency", "USD")), raw=dict(data))
+                       discount_rate=rate.value if isinstance(rate, DiscountRateLayout) else rate,
+                       discount_rate_source=rate.source if isinstance(rate, DiscountRateLayout) else "",
+                       currency=layout.currency, raw=dict(data))
 
 
-def _check_acyclic(requires: Mapping[str, tuple[str, ...]]) -> None:
+def _check_acyclic(requires: Mapping[str, tuple[str, ...]], *, what: str) -> None:
     state: dict[str, int] = {}
 
     def visit(node: str, path: list[str]) -> None:
         if state.get(node) == 2:
             return
         if state.get(node) == 1:
-            raise ConfigError(f"Cost catalog: prerequisites form a cycle: {' -> '.join([*path, node])}.")
+            raise ConfigError(f"{what}: prerequisites form a cycle: {' -> '.join([*path, node])}.")
         state[node] = 1
         for nxt in requires.get(node, ()):
             visit(nxt, [*path, node])
@@ -205,6 +256,9 @@ def _check_acyclic(requires: Mapping[str, tuple[str, ...]]) -> None:
 
     for node in requires:
         visit(node, [])
+
+
+QUANTITY_RULES: tuple[str, ...] = get_args(Quantity)
 
 
 def load_catalog(
@@ -229,4 +283,50 @@ def load_catalog(
     data = _read_yaml(DEFAULT_CATALOG_PATH if base is None else base)
     if override is not None:
         data = merge(data, _read_yaml(override))
-    return _parse(data)
+    return _parse(data, what=config_name("Cost catalog", override, base))
+
+
+# --- unit costs as an editable table (the app's "Unit costs" editor) -------------------------------
+
+#: Columns of ``cost_table``.
+COST_TABLE_COLUMNS = ("item", "parameter", "value", "unit", "source")
+_UNIT_COSTS = ("unit_cost_low", "unit_cost_typical", "unit_cost_high")
+
+
+def cost_table(catalog: CostCatalog | None = None) -> pd.DataFrame:
+    """Unit costs (low, typical, high) of every measure and option, one editable row each.
+
+    ``item`` is ``measure`` or ``measure:option``; ``cost_override`` turns an edited copy back into
+    an override of ``costs.yaml``.
+    """
+    frame = (catalog or load_catalog()).assumptions()
+    frame = frame[frame["parameter"].isin(_UNIT_COSTS)]
+    return frame[list(COST_TABLE_COLUMNS)].reset_index(drop=True)
+
+
+def cost_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any] | None:
+    """The catalog override (same layout as ``costs.yaml``) for the rows the user changed.
+
+    Returns None when nothing changed. Raises ``ConfigError`` naming the item at fault (the
+    override is checked by loading it).
+    """
+    values = pd.to_numeric(edited["value"], errors="coerce").astype("float64")
+    bad = ~np.isfinite(values.to_numpy())
+    if bad.any():
+        row = edited.loc[bad].iloc[0]
+        raise ConfigError(f"Unit costs, {row['item']}, {row['parameter']}: expected a number of "
+                          f"dollars, got {row['value']!r}.")
+    changed = values.ne(pd.to_numeric(original["value"], errors="coerce").astype("float64"))
+    if not changed.any():
+        return None
+    measures: dict[str, Any] = {}
+    for item, parameter, value in zip(edited.loc[changed, "item"], edited.loc[changed, "parameter"],
+                                      values[changed], strict=True):
+        measure, _, option = str(item).partition(":")
+        target = measures.setdefault(measure, {})
+        if option:
+            target = target.setdefault("options", {}).setdefault(option, {})
+        target[str(parameter).removeprefix("unit_cost_")] = float(value)
+    override = {"measures": measures}
+    load_catalog(override)
+    return override

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from facility_planner._yaml import merge, read_yaml
+from facility_planner._yaml import config_name, merge, read_yaml, validated
 from facility_planner.errors import ConfigError
 from facility_planner.model import District
 
@@ -74,30 +75,92 @@ class RiskConfig:
         return frame
 
 
+# --- the layout of risk.yaml, as pydantic models -------------------------------------------------
+
+Score = Annotated[float, Field(ge=1, le=10)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Layout(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BandLayout(_Layout):
+    max_occupancy: Annotated[float, Field(ge=0)]
+    score: Score
+
+
+class ConsequenceLayout(_Layout):
+    source: str = ""
+    unknown: Score
+    unknown_note: str = ""
+    bands: list[BandLayout] = Field(min_length=1)
+
+
+class ThreatLayout(_Layout):
+    source: str = ""
+    levels: dict[str, Score] = Field(min_length=1)
+    unknown: Score
+    unknown_note: str = ""
+
+
+class VulnerabilityLayout(_Layout):
+    source: str = ""
+    minimum: Score
+    maximum: Score
+    partial_share: Share
+    unknown_share: Share
+    unknown_share_note: str = ""
+    pack_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    pack_weights_note: str = ""
+
+    @model_validator(mode="after")
+    def _scale(self) -> VulnerabilityLayout:
+        if self.maximum <= self.minimum:
+            raise ValueError(f"vulnerability maximum must exceed its minimum, got {self.minimum:g} "
+                             f"and {self.maximum:g}")
+        return self
+
+
+class PortfolioLayout(_Layout):
+    year_discount: Annotated[float, Field(ge=0)] = 0.0
+    year_discount_source: str = ""
+
+
+class RiskLayout(_Layout):
+    """``risk.yaml``: consequence, threat and vulnerability scales, the multi-year discount."""
+
+    version: int | str = 1
+    consequence: ConsequenceLayout
+    threat: ThreatLayout
+    vulnerability: VulnerabilityLayout
+    portfolio: PortfolioLayout = PortfolioLayout()
+
+
 def load_risk_config(override: str | Path | Mapping[str, Any] | None = None) -> RiskConfig:
-    """Load ``risk.yaml``, overridden field by field by a district's own file or mapping."""
+    """Load ``risk.yaml``, overridden field by field by a district's own file or mapping.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key (``vulnerability.unknown_share``) and the value expected.
+    """
+    what = config_name("Risk configuration", override)
     data = read_yaml(DEFAULT_RISK_PATH, what="Risk configuration")
     if override is not None:
-        if not isinstance(override, Mapping):
-            override = read_yaml(override, what="Risk configuration") or {}
-        data = merge(data, override)
-    try:
-        c, t, v = data["consequence"], data["threat"], data["vulnerability"]
-        bands = tuple(sorted((float(b["max_occupancy"]), float(b["score"])) for b in c["bands"]))
-        config = RiskConfig(
-            bands=bands, consequence_unknown=float(c["unknown"]),
-            threat_levels={str(k): float(x) for k, x in t["levels"].items()},
-            threat_unknown=float(t["unknown"]), v_min=float(v["minimum"]), v_max=float(v["maximum"]),
-            partial_share=float(v["partial_share"]), unknown_share=float(v["unknown_share"]),
-            pack_weights={str(k): float(x) for k, x in (v.get("pack_weights") or {}).items()},
-            year_discount=float((data.get("portfolio") or {}).get("year_discount", 0.0)), raw=data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"Risk configuration: missing or invalid field {exc}.") from exc
-    if not (0 <= config.partial_share <= 1 and 0 <= config.unknown_share <= 1):
-        raise ConfigError("Risk configuration: partial_share and unknown_share must be between 0 and 1.")
-    if config.v_max <= config.v_min:
-        raise ConfigError("Risk configuration: vulnerability maximum must exceed its minimum.")
-    return config
+        given = (override if isinstance(override, Mapping)
+                 else read_yaml(override, what="Risk configuration") or {})
+        if not isinstance(given, Mapping):
+            raise ConfigError(f"{what}: expected a mapping of consequence, threat and vulnerability.")
+        data = merge(data, given)
+    layout = validated(RiskLayout, data, what=what)
+    c, t, v = layout.consequence, layout.threat, layout.vulnerability
+    return RiskConfig(
+        bands=tuple(sorted((b.max_occupancy, b.score) for b in c.bands)),
+        consequence_unknown=c.unknown, threat_levels=dict(t.levels), threat_unknown=t.unknown,
+        v_min=v.minimum, v_max=v.maximum, partial_share=v.partial_share,
+        unknown_share=v.unknown_share, pack_weights=dict(v.pack_weights),
+        year_discount=layout.portfolio.year_discount, raw=data)
 
 
 def rule_shortfall(results: pd.DataFrame, district: District, *, config: RiskConfig) -> pd.DataFrame:
@@ -289,7 +352,8 @@ def risk_override(edited: pd.DataFrame, original: pd.DataFrame | None = None) ->
     Raises
     ------
     ConfigError
-        A value is empty, not a number or outside its range, or band limits do not rise.
+        A value is empty, not a number or outside its range, band limits do not rise, or the
+        override does not load (vulnerability minimum not below its maximum).
     """
     values = _checked_values(edited)
     keys = edited["yaml_key"].astype(str)
@@ -322,4 +386,5 @@ def risk_override(edited: pd.DataFrame, original: pd.DataFrame | None = None) ->
             target = target.setdefault(group, {})
             rest = name
         target[rest] = float(value)
+    load_risk_config(override)  # the rows are in range; this checks what spans rows (min < max)
     return override

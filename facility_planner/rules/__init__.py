@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from facility_planner._yaml import read_yaml
 from facility_planner.errors import RulesPackError
 from facility_planner.facts import UNKNOWN_SUFFIX, fact_spec
 
@@ -252,15 +252,7 @@ def load_pack(path_or_name: str | Path, *, edition: int | None = None) -> RulesP
         path = PACK_DIR / f"{path_or_name}.yaml"
     else:
         path = Path(path_or_name)
-    if not path.is_file():
-        raise RulesPackError(f"Rules pack {path.name}: file not found.")
-    if path.stat().st_size > MAX_PACK_BYTES:
-        raise RulesPackError(f"Rules pack {path.name}: larger than {MAX_PACK_BYTES} bytes.")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"),
-                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise RulesPackError(f"Rules pack {path.name}: not valid YAML ({err}).") from None
+    data = read_yaml(path, what="Rules pack", error=RulesPackError, max_bytes=MAX_PACK_BYTES)
     return parse_pack(data, name=path.name, edition=edition)
 
 

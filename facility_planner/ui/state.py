@@ -26,6 +26,8 @@ from facility_planner.io.load import load_district
 from facility_planner.mapping import build_map, map_html
 from facility_planner.model import TABLES, District, ValidationReport, make_district
 from facility_planner.planning.catalog import CostCatalog, load_catalog
+from facility_planner.planning.catalog import cost_override as _cost_override_of
+from facility_planner.planning.catalog import cost_table as _cost_table_of
 from facility_planner.planning.risk import RiskConfig, load_risk_config
 from facility_planner.planning.risk import risk_override as _risk_override_of
 from facility_planner.planning.risk import risk_table as _risk_table_of
@@ -200,31 +202,12 @@ def checked_risk_config(override: Mapping[str, Any]) -> RiskConfig:
 
 def cost_table() -> pd.DataFrame:
     """Unit costs of the default catalog, as rows a user edits."""
-    frame = load_catalog().assumptions()
-    frame = frame[frame["parameter"].isin(["unit_cost_low", "unit_cost_typical", "unit_cost_high"])]
-    return frame[["item", "parameter", "value", "unit", "source"]].reset_index(drop=True)
+    return _cost_table_of(load_catalog())
 
 
 def cost_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any] | None:
-    """The catalog override (same layout as costs.yaml) for the rows the user changed, checked by
-    loading it.
-
-    Raises ``ConfigError`` naming the item at fault; the caller keeps the previous override.
-    """
-    changed = edited["value"].astype(float).ne(original["value"].astype(float))
-    if not changed.any():
-        return None
-    measures: dict[str, Any] = {}
-    for row in edited[changed].itertuples(index=False):
-        field_name = str(row.parameter).removeprefix("unit_cost_")
-        measure, _, option = str(row.item).partition(":")
-        target = measures.setdefault(measure, {})
-        if option:
-            target = target.setdefault("options", {}).setdefault(option, {})
-        target[field_name] = float(row.value)
-    override = {"measures": measures}
-    checked_catalog(override)
-    return override
+    """The catalog override for the user's edits (``ConfigError`` naming the item at fault)."""
+    return _cost_override_of(edited, original)
 
 
 @functools.lru_cache(maxsize=1)
@@ -238,14 +221,8 @@ def risk_table() -> pd.DataFrame:
 
 
 def risk_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any] | None:
-    """The ``risk.yaml`` override for the user's edits, checked by loading it.
-
-    Raises ``ConfigError`` naming the rows at fault; the caller keeps the previous override.
-    """
-    override = _risk_override_of(edited, original)
-    if override is not None:
-        checked_risk_config(override)
-    return override
+    """The ``risk.yaml`` override for the user's edits (``ConfigError`` naming the rows at fault)."""
+    return _risk_override_of(edited, original)
 
 
 def coverage_map(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> Any:
