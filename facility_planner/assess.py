@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facility_planner.errors import InputError
 from facility_planner.facts import building_facts, site_facts
 from facility_planner.geo import CoverageConfig, compute_coverage, load_coverage_config
 from facility_planner.model import District, FactTable, ValidationReport
@@ -28,6 +27,7 @@ from facility_planner.planning import (
     Portfolio,
     RiskConfig,
     assumptions_frame,
+    budget_by_year,
     build_projects,
     building_risk,
     data_needed,
@@ -122,20 +122,6 @@ class Assessment:
         return pd.concat([frame, cov], ignore_index=True)
 
 
-def _budget_list(budget: float | Sequence[float] | None, years: int) -> list[float] | None:
-    if budget is None:
-        return None
-    values = [float(budget)] if np.isscalar(budget) else [float(b) for b in budget]
-    if any(not math.isfinite(b) or b < 0 for b in values):
-        raise InputError("The budget must be a number of dollars, at least 0.")
-    if len(values) == 1:
-        values = values * max(years, 1)
-    if years > 1 and len(values) != years:
-        raise InputError(f"Give one budget for every year, or one per year: {len(values)} budget(s) "
-                         f"for {years} year(s).")
-    return values
-
-
 def assess(
     district: District,
     report: ValidationReport | None = None,
@@ -169,7 +155,7 @@ def assess(
     settings = settings or load_settings()
     as_of = as_of or date.today()
     report = report or ValidationReport()
-    budgets = _budget_list(budget, years)
+    budgets = None if budget is None else budget_by_year(budget, years)
     timings: dict[str, float] = {}
     stages = 6
 
@@ -209,7 +195,7 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
                                   catalog=catalog or assessment.settings.catalog,
                                   risk=risk or assessment.settings.risk,
                                   coverage=assessment.settings.coverage)
-    budgets = _budget_list(budget, years)
+    budgets = None if budget is None else budget_by_year(budget, years)
     timings = dict(assessment.timings)
     started = time.perf_counter()
     district, results = assessment.district, assessment.scores.results

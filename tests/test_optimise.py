@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from facility_planner.errors import InputError
 from facility_planner.planning.optimise import (
     MAX_ENUMERATION,
+    budget_by_year,
     check_portfolio,
     greedy_portfolio,
     milp_portfolio,
@@ -312,3 +314,22 @@ def test_time_limit_counts_schedule_listing(monkeypatch):
     assert "schedule listing stopped" in plan.notes[-1] and check_portfolio(projects, plan) == []
     plain = milp_portfolio(projects, budget=budgets, years=2)
     assert plan.objective == pytest.approx(plain.objective, abs=1e-6) and plan.gap <= 1e-6
+
+
+@pytest.mark.parametrize(("budget", "years", "expected"), [
+    (100, 1, [100.0]), (100, 3, [100.0] * 3), ([100], 2, [100.0, 100.0]),
+    ([1, 2, 3], 1, [1.0, 2.0, 3.0]), ([1, 2, 3], 3, [1.0, 2.0, 3.0]), (np.float64(5), 2, [5.0, 5.0]),
+])
+def test_budget_by_year_spreads_or_checks_the_figures(budget, years, expected):
+    assert budget_by_year(budget, years) == expected
+
+
+@pytest.mark.parametrize(("budget", "years", "message"), [
+    ([1, 2], 3, "one budget per year: 2 budget(s) for 3 year(s)"), (-1, 1, "at least 0"),
+    (float("inf"), 1, "at least 0"), ("lots", 1, "not 'lots'"), ([], 1, "at least 0"),
+    (100, 0, "at least one year"),
+])
+def test_budget_by_year_refuses_with_a_sentence(budget, years, message):
+    with pytest.raises(InputError) as err:
+        budget_by_year(budget, years)
+    assert message in str(err.value)

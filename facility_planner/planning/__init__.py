@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from facility_planner.planning.catalog import CostCatalog, CostOption, Grant, load_catalog
+from facility_planner.planning.catalog import (
+    CostCatalog,
+    CostOption,
+    Grant,
+    cost_override,
+    cost_table,
+    load_catalog,
+)
 from facility_planner.planning.optimise import (
     Portfolio,
+    budget_by_year,
     check_portfolio,
     greedy_portfolio,
     milp_portfolio,
@@ -19,7 +27,13 @@ from facility_planner.planning.projects import (
     gaps_table,
     rank_projects,
 )
-from facility_planner.planning.risk import RiskConfig, building_risk, load_risk_config
+from facility_planner.planning.risk import (
+    RiskConfig,
+    building_risk,
+    load_risk_config,
+    risk_override,
+    risk_table,
+)
 
 
 def assumptions_frame(
@@ -44,7 +58,8 @@ def assumptions_frame(
 
 __all__ = [
     "PROJECT_COLUMNS", "CostCatalog", "CostOption", "Grant", "Portfolio", "RiskConfig",
-    "assumptions_frame", "build_projects", "building_risk", "check_portfolio", "data_needed",
-    "gaps_table", "greedy_portfolio", "load_catalog", "load_risk_config", "milp_portfolio",
-    "optimise_portfolio", "rank_projects",
+    "assumptions_frame", "budget_by_year", "build_projects", "building_risk", "check_portfolio",
+    "cost_override", "cost_table", "data_needed", "gaps_table", "greedy_portfolio", "load_catalog",
+    "load_risk_config", "milp_portfolio", "optimise_portfolio", "rank_projects", "risk_override",
+    "risk_table",
 ]

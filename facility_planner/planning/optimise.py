@@ -48,9 +48,11 @@ Multi-year (method ``schedule-core``):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -185,14 +187,35 @@ def _model(projects: pd.DataFrame) -> _Model:
     return _Model(ids, cost, value, cliques, requires, component)
 
 
-def _budgets(budget: float | Sequence[float], years: int) -> list[float]:
-    values = [float(budget)] * years if np.isscalar(budget) else [float(b) for b in budget]  # type: ignore[arg-type]
-    if not np.isscalar(budget) and years == 1 and len(values) > 1:
-        years = len(values)
-    if len(values) != years or years < 1:
-        raise InputError(f"Give one budget per year: {years} year(s) but {len(values)} budget(s).")
-    if any(not np.isfinite(b) or b < 0 for b in values):
-        raise InputError("Budgets must be amounts of at least 0 dollars.")
+def budget_by_year(budget: float | Sequence[float], years: int = 1) -> list[float]:
+    """Dollars for each year of the plan, checked: the one place a budget is validated.
+
+    Parameters
+    ----------
+    budget
+        One amount (for every year) or one amount per year.
+    years
+        Years of the plan; 1 (the default) with a list means as many years as amounts.
+
+    Raises
+    ------
+    InputError
+        An amount is not a number of at least 0 dollars, or the amounts do not match the years.
+    """
+    try:
+        values = ([float(budget)] if isinstance(budget, Real | str)
+                  else [float(b) for b in budget])
+    except (TypeError, ValueError):
+        raise InputError(f"The budget must be a number of dollars, not {budget!r}.") from None
+    if not values or any(not math.isfinite(b) or b < 0 for b in values):
+        raise InputError("The budget must be a number of dollars, at least 0, for every year.")
+    if years < 1:
+        raise InputError(f"A plan needs at least one year, not {years}.")
+    if len(values) == 1:
+        return values * years
+    if years not in (1, len(values)):
+        raise InputError(f"Give one budget for every year or one budget per year: {len(values)} "
+                         f"budget(s) for {years} year(s).")
     return values
 
 
@@ -237,7 +260,7 @@ def optimise_portfolio(
     Portfolio
     """
     started = time.perf_counter()
-    budgets = _budgets(budget, years)
+    budgets = budget_by_year(budget, years)
     if not np.isfinite(gap_tolerance) or gap_tolerance < 0:
         raise InputError(f"gap_tolerance must be a share of at least 0, not {gap_tolerance}.")
     model = _model(projects)
@@ -925,7 +948,7 @@ def milp_portfolio(
 ) -> Portfolio:
     """The same model handed whole to ``scipy.optimize.milp`` (baseline for benchmarks)."""
     started = time.perf_counter()
-    budgets = _budgets(budget, years)
+    budgets = budget_by_year(budget, years)
     portfolio = _solve_time_indexed(_model(projects), budgets, time_limit=time_limit, carry_over=carry_over,
                                     year_discount=year_discount if len(budgets) > 1 else 0.0,
                                     method="milp (HiGHS, whole model)")
@@ -940,7 +963,7 @@ def greedy_portfolio(projects: pd.DataFrame, *, budget: float) -> Portfolio:
     prerequisite is reconsidered once the prerequisite is in. No optimality claim: ``gap`` is NaN.
     """
     started = time.perf_counter()
-    budgets = _budgets(budget, 1)
+    budgets = budget_by_year(budget, 1)
     model = _model(projects)
     n = len(model.ids)
     ratio = np.where(model.cost > 0, model.value / np.maximum(model.cost, _EPS), np.inf)
