@@ -387,6 +387,138 @@ def _tiers_for(statuses: np.ndarray, tiers: np.ndarray) -> tuple[np.ndarray, np.
 # Scoring
 
 
+@dataclass(frozen=True)
+class _Entities:
+    """The buildings and sites scored, and each building's site."""
+
+    b_index: pd.Index
+    site_of: pd.Series
+    s_index: pd.Index
+    site_pos: np.ndarray  # building -> position of its site in s_index (-1: no site row)
+
+    @classmethod
+    def of(cls, district: District, site_facts: FactTable) -> _Entities:
+        buildings = district.buildings
+        b_index = pd.Index(buildings["building_id"].astype(object), name="building_id")
+        site_of = pd.Series(buildings["site_id"].astype(object).to_numpy(), index=b_index)
+        s_index = pd.Index(site_facts.values.index.astype(object), name="site_id")
+        extra_sites = pd.Index(site_of.dropna().unique()).difference(s_index)
+        s_index = s_index.append(extra_sites) if len(extra_sites) else s_index
+        return cls(b_index, site_of, s_index, s_index.get_indexer(site_of.to_numpy()))
+
+    def per_building(self, ev: _Evaluated, *, worst: bool = False) -> np.ndarray:
+        """A rule's status codes per building (a site rule's repeated for its buildings)."""
+        codes = ev.worst if worst else ev.status
+        if ev.rule.scope == "building":
+            return codes
+        return np.where(self.site_pos >= 0, codes[np.clip(self.site_pos, 0, None)], UNKNOWN).astype(np.int8)
+
+
+def _group_ids(packs: Sequence[RulesPack], kind: str) -> list[str | None]:
+    """Groups (measures, actions) of the packs of ``kind``, in pack order."""
+    return list(dict.fromkeys(g for p in packs if p.kind == kind
+                              for g in (p.groups or {r.group: "" for r in p.rules})))
+
+
+def _evaluate(packs: Sequence[RulesPack], facts: FactTable, site_facts: FactTable,
+              answers: pd.DataFrame, ents: _Entities) -> list[_Evaluated]:
+    """Every rule of every pack over its buildings or sites."""
+    evaluated: list[_Evaluated] = []
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.scope == "building":
+                index, sof, table, note = (ents.b_index, ents.site_of, facts, "not in the building "
+                                           "facts; coverage facts come from geo.compute_coverage")
+            else:
+                index, sof, table, note = ents.s_index, None, site_facts, "not in the site facts"
+            with bulk_objects():
+                if rule.op == "checklist":
+                    status, value, evidence = _checklist_rule(rule, answers, index, sof)
+                    worst = status
+                else:
+                    status, value, evidence, worst = _fact_rule(rule, table, index, rule.scope, note)
+            evaluated.append(_Evaluated(pack, rule, status, value, evidence, worst))
+    return evaluated
+
+
+def _measures(packs: Sequence[RulesPack], evaluated: list[_Evaluated],
+              ents: _Entities) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Minimum measure status per building, and the weighted measure score with status counts."""
+    n = len(ents.b_index)
+    measure_evs = [e for e in evaluated if e.pack.kind == "measures"]
+    mm: dict[str | None, pd.Categorical] = {}
+    counts_by_status = np.zeros((n, len(STATUSES)), dtype=np.int64)
+    for group in _group_ids(packs, "measures"):
+        counts = np.zeros((n, len(STATUSES)), dtype=np.int64)
+        for e in measure_evs:
+            if e.rule.group == group:
+                counts[np.arange(n), ents.per_building(e)] += 1
+        codes = _combine(counts)
+        mm[group] = _status_strings(codes)
+        counts_by_status[np.arange(n), codes] += 1
+    num = np.zeros(n)
+    den = np.zeros(n)
+    for e in measure_evs:
+        applicable = ents.per_building(e) != NOT_APPLICABLE
+        # an unknown rule earns what its worst case guarantees (partial at most), never met's
+        num += e.rule.weight * CREDIT[ents.per_building(e, worst=True)] * applicable
+        den += e.rule.weight * applicable
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score_values = np.where(den > 0, 100.0 * num / den, np.nan)
+    measure_scores = pd.DataFrame({"score": score_values}, index=ents.b_index)
+    for i, name in enumerate(STATUSES):
+        measure_scores[name] = counts_by_status[:, i]
+    return pd.DataFrame(mm, index=ents.b_index), measure_scores
+
+
+def _pass_tiers(packs: Sequence[RulesPack], evaluated: list[_Evaluated],
+                ents: _Entities) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """PASS tier per building, layer and component (long), per layer, and overall."""
+    n, b_index = len(ents.b_index), ents.b_index
+    long_parts, layer_cols = [], {}
+    overall = np.full(n, 99)
+    any_assessed = np.zeros(n, dtype=bool)
+    for pack in (p for p in packs if p.kind == "tiers"):
+        evs = [e for e in evaluated if e.pack is pack]
+        layers: list[str | None] = [*pack.layer_order] or list(dict.fromkeys(e.rule.layer for e in evs))
+        comps: list[str | None] = [*pack.components] or list(dict.fromkeys(e.rule.component for e in evs))
+        for layer in layers:
+            layer_min = np.full(n, 99)
+            layer_any = np.zeros(n, dtype=bool)
+            for comp in comps:
+                sel = [e for e in evs if e.rule.layer == layer and e.rule.component == comp]
+                if not sel:
+                    continue
+                statuses = np.column_stack([ents.per_building(e) for e in sel])
+                achieved, assessed = _tiers_for(statuses, np.array([e.rule.tier for e in sel]))
+                long_parts.append(pd.DataFrame({
+                    "building_id": b_index, "layer": layer, "component": comp,
+                    "tier": _int_na(achieved, assessed)}))
+                layer_min = np.where(assessed, np.minimum(layer_min, achieved), layer_min)
+                layer_any |= assessed
+            layer_cols[layer] = _int_na(layer_min, layer_any)
+            overall = np.where(layer_any, np.minimum(overall, layer_min), overall)
+            any_assessed |= layer_any
+    pass_tiers = (pd.concat(long_parts, ignore_index=True) if long_parts else
+                  pd.DataFrame({"building_id": pd.Series(dtype=object), "layer": pd.Series(dtype=object),
+                                "component": pd.Series(dtype=object), "tier": pd.Series(dtype="Int64")}))
+    return (pass_tiers, pd.DataFrame(layer_cols, index=b_index),
+            pd.Series(_int_na(overall, any_assessed), index=b_index, name="pass_overall"))
+
+
+def _actions(packs: Sequence[RulesPack], evaluated: list[_Evaluated], s_index: pd.Index) -> pd.DataFrame:
+    """Ten Essential Actions readiness per site."""
+    action_evs = [e for e in evaluated if e.pack.kind == "actions"]
+    acts: dict[str | None, pd.Categorical] = {}
+    for group in _group_ids(packs, "actions"):
+        counts = np.zeros((len(s_index), len(STATUSES)), dtype=np.int64)
+        for e in action_evs:
+            if e.rule.group == group and e.rule.scope == "site":
+                counts[np.arange(len(s_index)), e.status] += 1
+        acts[group] = _status_strings(_combine(counts))
+    return pd.DataFrame(acts, index=s_index)
+
+
 def score(
     district: District,
     facts: FactTable,
@@ -421,121 +553,20 @@ def score(
     checklist = district.checklist if checklist is None else checklist
     if site_facts is None:
         site_facts = compute_site_facts(district, as_of=as_of or date.today())
-    buildings = district.buildings
-    b_index = pd.Index(buildings["building_id"].astype(object), name="building_id")
-    site_of = pd.Series(buildings["site_id"].astype(object).to_numpy(), index=b_index)
-    s_index = pd.Index(site_facts.values.index.astype(object), name="site_id")
-    extra_sites = pd.Index(site_of.dropna().unique()).difference(s_index)
-    s_index = s_index.append(extra_sites) if len(extra_sites) else s_index
-    # building -> position of its site in s_index (-1: no site row)
-    site_pos = s_index.get_indexer(site_of.to_numpy())
-    answers = _prepare_checklist(checklist)
-
-    evaluated: list[_Evaluated] = []
-    for pack in packs:
-        for rule in pack.rules:
-            if rule.scope == "building":
-                index, sof, table, note = b_index, site_of, facts, "not in the building facts; coverage facts come from geo.compute_coverage"
-            else:
-                index, sof, table, note = s_index, None, site_facts, "not in the site facts"
-            with bulk_objects():
-                if rule.op == "checklist":
-                    status, value, evidence = _checklist_rule(rule, answers, index, sof)
-                    worst = status
-                else:
-                    status, value, evidence, worst = _fact_rule(rule, table, index, rule.scope, note)
-            evaluated.append(_Evaluated(pack, rule, status, value, evidence, worst))
-
+    ents = _Entities.of(district, site_facts)
+    evaluated = _evaluate(packs, facts, site_facts, _prepare_checklist(checklist), ents)
     with bulk_objects():
-        results = _results_frame(evaluated, b_index, s_index, site_of)
-
-    def per_building(ev: _Evaluated, *, worst: bool = False) -> np.ndarray:
-        codes = ev.worst if worst else ev.status
-        if ev.rule.scope == "building":
-            return codes
-        return np.where(site_pos >= 0, codes[np.clip(site_pos, 0, None)], UNKNOWN).astype(np.int8)
-
-    # measures (building level) -----------------------------------------------------------
-    measure_evs = [e for e in evaluated if e.pack.kind == "measures"]
-    measure_ids = list(dict.fromkeys(g for p in packs if p.kind == "measures"
-                                     for g in (p.groups or {r.group: "" for r in p.rules})))
-    mm: dict[str, pd.Categorical] = {}
-    counts_by_status = np.zeros((len(b_index), len(STATUSES)), dtype=np.int64)
-    for group in measure_ids:
-        cols = [per_building(e) for e in measure_evs if e.rule.group == group]
-        counts = np.zeros((len(b_index), len(STATUSES)), dtype=np.int64)
-        for c in cols:
-            counts[np.arange(len(b_index)), c] += 1
-        codes = _combine(counts)
-        mm[group] = _status_strings(codes)
-        counts_by_status[np.arange(len(b_index)), codes] += 1
-    minimum_measures = pd.DataFrame(mm, index=b_index)
-    num = np.zeros(len(b_index))
-    den = np.zeros(len(b_index))
-    for e in measure_evs:
-        st = per_building(e)
-        applicable = st != NOT_APPLICABLE
-        # an unknown rule earns what its worst case guarantees (partial at most), never met's
-        num += e.rule.weight * CREDIT[per_building(e, worst=True)] * applicable
-        den += e.rule.weight * applicable
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score_values = np.where(den > 0, 100.0 * num / den, np.nan)
-    measure_scores = pd.DataFrame({"score": score_values}, index=b_index)
-    for i, name in enumerate(STATUSES):
-        measure_scores[name] = counts_by_status[:, i]
-
-    # PASS tiers ----------------------------------------------------------------------------
+        results = _results_frame(evaluated, ents.b_index, ents.s_index, ents.site_of)
+    minimum_measures, measure_scores = _measures(packs, evaluated, ents)
+    pass_tiers, pass_layer_tiers, pass_overall = _pass_tiers(packs, evaluated, ents)
+    actions = _actions(packs, evaluated, ents.s_index)
     tier_packs = [p for p in packs if p.kind == "tiers"]
-    edition = tier_packs[0].edition if tier_packs else None
-    long_parts, layer_cols = [], {}
-    overall = np.full(len(b_index), 99)
-    any_assessed = np.zeros(len(b_index), dtype=bool)
-    for pack in tier_packs:
-        evs = [e for e in evaluated if e.pack is pack]
-        layers = list(pack.layer_order) or list(dict.fromkeys(e.rule.layer for e in evs))
-        comps = list(pack.components) or list(dict.fromkeys(e.rule.component for e in evs))
-        for layer in layers:
-            layer_min = np.full(len(b_index), 99)
-            layer_any = np.zeros(len(b_index), dtype=bool)
-            for comp in comps:
-                sel = [e for e in evs if e.rule.layer == layer and e.rule.component == comp]
-                if not sel:
-                    continue
-                statuses = np.column_stack([per_building(e) for e in sel])
-                tiers = np.array([e.rule.tier for e in sel])
-                achieved, assessed = _tiers_for(statuses, tiers)
-                long_parts.append(pd.DataFrame({
-                    "building_id": b_index, "layer": layer, "component": comp,
-                    "tier": _int_na(achieved, assessed)}))
-                layer_min = np.where(assessed, np.minimum(layer_min, achieved), layer_min)
-                layer_any |= assessed
-            layer_cols[layer] = _int_na(layer_min, layer_any)
-            overall = np.where(layer_any, np.minimum(overall, layer_min), overall)
-            any_assessed |= layer_any
-    pass_tiers = (pd.concat(long_parts, ignore_index=True) if long_parts else
-                  pd.DataFrame({"building_id": pd.Series(dtype=object), "layer": pd.Series(dtype=object),
-                                "component": pd.Series(dtype=object), "tier": pd.Series(dtype="Int64")}))
-    pass_layer_tiers = pd.DataFrame(layer_cols, index=b_index)
-    pass_overall = pd.Series(_int_na(overall, any_assessed), index=b_index, name="pass_overall")
-
-    # actions (site level) -------------------------------------------------------------------
-    action_evs = [e for e in evaluated if e.pack.kind == "actions"]
-    action_ids = list(dict.fromkeys(g for p in packs if p.kind == "actions"
-                                    for g in (p.groups or {r.group: "" for r in p.rules})))
-    acts: dict[str, pd.Categorical] = {}
-    for group in action_ids:
-        counts = np.zeros((len(s_index), len(STATUSES)), dtype=np.int64)
-        for e in action_evs:
-            if e.rule.group == group and e.rule.scope == "site":
-                counts[np.arange(len(s_index)), e.status] += 1
-        acts[group] = _status_strings(_combine(counts))
-    actions = pd.DataFrame(acts, index=s_index)
-
     site_rollup, district_rollup = _rollups(
-        district, b_index, site_of, s_index, minimum_measures, measure_scores, pass_overall,
-        actions, results)
+        district, ents.b_index, ents.site_of, ents.s_index, minimum_measures, measure_scores,
+        pass_overall, actions, results)
     return Scores(results, minimum_measures, measure_scores, pass_tiers, pass_layer_tiers,
-                  pass_overall, actions, site_rollup, district_rollup, packs, edition)
+                  pass_overall, actions, site_rollup, district_rollup, packs,
+                  tier_packs[0].edition if tier_packs else None)
 
 
 def _categorical(per_rule: Iterable[Any], rule_pos: np.ndarray) -> pd.Categorical:

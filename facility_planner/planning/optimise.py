@@ -53,6 +53,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,63 @@ def _as_list(value: object) -> list[str]:
     return [str(v) for v in value]  # type: ignore[union-attr]
 
 
+def _choice_groups(projects: pd.DataFrame) -> dict[str, list[int]]:
+    """Rows of each ``choice_group`` (at most one project of a group is chosen)."""
+    groups: dict[str, list[int]] = {}
+    if "choice_group" in projects:
+        for i, g in enumerate(projects["choice_group"].to_numpy()):
+            if g is not None and not (isinstance(g, float) and np.isnan(g)):
+                groups.setdefault(str(g), []).append(i)
+    return groups
+
+
+def _exclusion_cliques(projects: pd.DataFrame, groups: dict[str, list[int]],
+                       index: dict[str, int]) -> list[np.ndarray]:
+    """Sets of projects of which at most one is chosen: choice groups and ``excludes`` pairs."""
+    cliques = [np.array(m) for m in groups.values() if len(m) > 1]
+    if "excludes" in projects:
+        pairs = {tuple(sorted((i, index[q]))) for i, ex in enumerate(projects["excludes"].to_numpy())
+                 for q in _as_list(ex) if q in index and index[q] != i}
+        cliques += [np.array(p) for p in sorted(pairs)]
+    return cliques
+
+
+def _prerequisites(projects: pd.DataFrame, groups: dict[str, list[int]],
+                   index: dict[str, int]) -> list[tuple[int, np.ndarray]]:
+    """(project, the projects one of which it needs) for every requirement that names a group or
+    a project; one that names neither is already satisfied (its measure is met)."""
+    requires: list[tuple[int, np.ndarray]] = []
+    if "requires" not in projects:
+        return requires
+    for i, reqs in enumerate(projects["requires"].to_numpy()):
+        for r in _as_list(reqs):
+            members = [m for m in groups.get(r) or ([index[r]] if r in index else []) if m != i]
+            if members:
+                requires.append((i, np.array(members)))
+            elif r in groups or r in index:
+                requires.append((i, np.array([], dtype=int)))  # requires only itself: never
+    return requires
+
+
+def _components(n: int, links: list[np.ndarray]) -> np.ndarray:
+    """Component (a root project) of every project, by union-find over the links."""
+    parent = np.arange(n)
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = int(parent[a])
+        return a
+
+    for members in links:
+        root = find(int(members[0]))
+        for m in members[1:]:
+            other = find(int(m))
+            if other != root:
+                parent[other] = root
+    return np.array([find(i) for i in range(n)])
+
+
 def _model(projects: pd.DataFrame) -> _Model:
     """Arrays, exclusion cliques, prerequisites and independent components of the projects."""
     ids = projects["project_id"].astype(str).to_numpy()
@@ -146,44 +204,10 @@ def _model(projects: pd.DataFrame) -> _Model:
     if bad.any():
         raise InputError(f"Project {ids[bad.argmax()]} has no valid cost or risk reduction.")
     index = {p: i for i, p in enumerate(ids)}
-    groups: dict[str, list[int]] = {}
-    if "choice_group" in projects:
-        for i, g in enumerate(projects["choice_group"].to_numpy()):
-            if g is not None and not (isinstance(g, float) and np.isnan(g)):
-                groups.setdefault(str(g), []).append(i)
-    cliques = [np.array(m) for m in groups.values() if len(m) > 1]
-    if "excludes" in projects:
-        pairs = {tuple(sorted((i, index[q]))) for i, ex in enumerate(projects["excludes"].to_numpy())
-                 for q in _as_list(ex) if q in index and index[q] != i}
-        cliques += [np.array(p) for p in sorted(pairs)]
-    requires: list[tuple[int, np.ndarray]] = []
-    if "requires" in projects:
-        for i, reqs in enumerate(projects["requires"].to_numpy()):
-            for r in _as_list(reqs):
-                # a requirement names a choice group or a project; one that names neither is
-                # already satisfied (its measure is met)
-                members = groups.get(r) or ([index[r]] if r in index else [])
-                members = [m for m in members if m != i]
-                if members:
-                    requires.append((i, np.array(members)))
-                elif r in groups or r in index:
-                    requires.append((i, np.array([], dtype=int)))  # requires only itself: never
-    # components by union-find over every link
-    parent = np.arange(n)
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for members in [*cliques, *[np.append(s, p) for p, s in requires]]:
-        root = find(int(members[0]))
-        for m in members[1:]:
-            other = find(int(m))
-            if other != root:
-                parent[other] = root
-    component = np.array([find(i) for i in range(n)])
+    groups = _choice_groups(projects)
+    cliques = _exclusion_cliques(projects, groups, index)
+    requires = _prerequisites(projects, groups, index)
+    component = _components(n, [*cliques, *[np.append(s, p) for p, s in requires]])
     return _Model(ids, cost, value, cliques, requires, component)
 
 
@@ -358,6 +382,85 @@ def _group_components(model: _Model) -> tuple[list[np.ndarray], dict[int, list[n
     return comp_members, comp_cliques, comp_reqs
 
 
+@dataclass
+class _Increments:
+    """Steps along each component's convex hull (from its cheapest frontier point)."""
+
+    component: np.ndarray
+    cost: np.ndarray
+    value: np.ndarray
+    to: np.ndarray  # frontier point reached by the step
+
+    @classmethod
+    def of(cls, fronts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Increments:
+        comp, dc, dv, to = [], [], [], []
+        for ci, (fc, fv, _) in enumerate(fronts):
+            if len(fc) > 1:
+                hull = _hull_steps(fc, fv)
+                for a, b in zip(hull[:-1], hull[1:], strict=True):
+                    comp.append(ci)
+                    dc.append(fc[b] - fc[a])
+                    dv.append(fv[b] - fv[a])
+                    to.append(b)
+        return cls(np.array(comp, dtype=int), np.array(dc, float), np.array(dv, float),
+                   np.array(to, int))
+
+
+def _greedy_on_hulls(fronts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                     budget: float) -> tuple[float, np.ndarray, float]:
+    """LP relaxation by the convex-hull greedy (Dyer/Zemel) and an incumbent by continuing it.
+
+    Returns the dual price ``lambda`` of the budget, the incumbent's frontier point per component
+    and its value. The incumbent is the greedy prefix, then every later increment that still fits,
+    in slope order, as long as its component took all its earlier increments.
+    """
+    base_value = sum(float(f[1][0]) for f in fronts)
+    base_cost = sum(float(f[0][0]) for f in fronts)
+    inc = _Increments.of(fronts)
+    slope = inc.value / np.maximum(inc.cost, _EPS)
+    seq = np.lexsort((np.arange(len(slope)), -slope))
+    cum = np.cumsum(inc.cost[seq])
+    fits = cum <= budget - base_cost + _EPS
+    n_full = int(fits.argmin()) if not fits.all() else len(seq)
+    lam = float(slope[seq[n_full]]) if n_full < len(seq) else 0.0
+    choice = np.zeros(len(fronts), dtype=int)
+    spent, value = base_cost, base_value
+    blocked = np.zeros(len(fronts), dtype=bool)
+    for j in seq:
+        ci = inc.component[j]
+        if blocked[ci]:
+            continue
+        if spent + inc.cost[j] <= budget + _EPS:
+            spent += inc.cost[j]
+            value += inc.value[j]
+            choice[ci] = inc.to[j]
+        else:
+            blocked[ci] = True
+    return lam, choice, value
+
+
+def _mckp_core(fronts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], core: list[tuple[int, np.ndarray]],
+               budget: float, *, time_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """HiGHS on the core: one frontier point per open component within the budget left.
+
+    Returns each column's component and point, its value, and the solver's result.
+    """
+    col_class = np.concatenate([np.full(len(k), i) for i, (_, k) in enumerate(core)])
+    col_point = np.concatenate([k for _, k in core])
+    col_ci = np.array([core[i][0] for i in col_class])
+    c = np.array([fronts[ci][0][p] for ci, p in zip(col_ci, col_point, strict=True)])
+    v = np.array([fronts[ci][1][p] for ci, p in zip(col_ci, col_point, strict=True)])
+    rows = sparse.csr_matrix((np.ones(len(col_class)), (col_class, np.arange(len(col_class)))),
+                             shape=(len(core), len(col_class)))
+    a = sparse.vstack([rows, sparse.csr_matrix(c[None, :])])
+    lower = np.r_[np.ones(len(core)), -np.inf]
+    upper_rows = np.r_[np.ones(len(core)), budget]
+    res = milp(-v, integrality=np.ones(len(v)), bounds=Bounds(0, 1),
+               constraints=LinearConstraint(a, lower, upper_rows),
+               options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7})
+    return col_ci, col_point, v, res
+
+
 def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio:
     n = len(model.ids)
     if n == 0:
@@ -366,45 +469,7 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
     comp_members, comp_cliques, comp_reqs = _group_components(model)
     fronts = [_frontier(m, model, comp_cliques.get(ci, []), comp_reqs.get(ci, []), budget)
               for ci, m in enumerate(comp_members)]
-
-    # LP relaxation by the convex-hull greedy; incumbent by continuing the greedy
-    base_value = sum(float(f[1][0]) for f in fronts)
-    base_cost = sum(float(f[0][0]) for f in fronts)
-    inc_class, inc_dc, inc_dv, inc_to = [], [], [], []
-    for ci, (fc, fv, _) in enumerate(fronts):
-        if len(fc) > 1:
-            hull = _hull_steps(fc, fv)
-            for a, b in zip(hull[:-1], hull[1:], strict=True):
-                inc_class.append(ci)
-                inc_dc.append(fc[b] - fc[a])
-                inc_dv.append(fv[b] - fv[a])
-                inc_to.append(b)
-    inc_class_a = np.array(inc_class, dtype=int)
-    inc_dc_a, inc_dv_a, inc_to_a = np.array(inc_dc, float), np.array(inc_dv, float), np.array(inc_to, int)
-    slope = inc_dv_a / np.maximum(inc_dc_a, _EPS)
-    seq = np.lexsort((np.arange(len(slope)), -slope))
-    capacity = budget - base_cost
-    cum = np.cumsum(inc_dc_a[seq])
-    fits = cum <= capacity + _EPS
-    n_full = int(fits.argmin()) if not fits.all() else len(seq)
-    lam = float(slope[seq[n_full]]) if n_full < len(seq) else 0.0
-    # incumbent: the greedy prefix, then every later increment that still fits, in slope order,
-    # as long as its component took all its earlier increments
-    choice = np.zeros(len(fronts), dtype=int)
-    spent = base_cost
-    value = base_value
-    blocked = np.zeros(len(fronts), dtype=bool)
-    for j in seq:
-        ci = inc_class_a[j]
-        if blocked[ci]:
-            continue
-        if spent + inc_dc_a[j] <= budget + _EPS:
-            spent += inc_dc_a[j]
-            value += inc_dv_a[j]
-            choice[ci] = inc_to_a[j]
-        else:
-            blocked[ci] = True
-    incumbent = value
+    lam, choice, incumbent = _greedy_on_hulls(fronts, budget)
     # Lagrangian bound at lambda (equal to the LP bound) and reduced-cost fixing
     best = np.array([float(np.max(fv - lam * fc)) for fc, fv, _ in fronts])
     upper = lam * budget + float(best.sum())
@@ -426,19 +491,7 @@ def _solve_mckp(model: _Model, budget: float, *, time_limit: float) -> Portfolio
     bound = upper
     objective = incumbent
     if core:
-        col_class = np.concatenate([np.full(len(k), i) for i, (_, k) in enumerate(core)])
-        col_point = np.concatenate([k for _, k in core])
-        col_ci = np.array([core[i][0] for i in col_class])
-        c = np.array([fronts[ci][0][p] for ci, p in zip(col_ci, col_point, strict=True)])
-        v = np.array([fronts[ci][1][p] for ci, p in zip(col_ci, col_point, strict=True)])
-        rows = sparse.csr_matrix((np.ones(len(col_class)), (col_class, np.arange(len(col_class)))),
-                                 shape=(len(core), len(col_class)))
-        a = sparse.vstack([rows, sparse.csr_matrix(c[None, :])])
-        lower = np.r_[np.ones(len(core)), -np.inf]
-        upper_rows = np.r_[np.ones(len(core)), budget - fixed_cost]
-        res = milp(-v, integrality=np.ones(len(v)), bounds=Bounds(0, 1),
-                   constraints=LinearConstraint(a, lower, upper_rows),
-                   options={"time_limit": float(time_limit), "mip_rel_gap": 1e-7})
+        col_ci, col_point, v, res = _mckp_core(fronts, core, budget - fixed_cost, time_limit=time_limit)
         if res.x is not None:
             x = np.round(res.x).astype(bool)
             core_value = float(v[x].sum())
@@ -611,18 +664,90 @@ def _schedule_program(use: np.ndarray, comp: np.ndarray, n_comps: int, block_usa
     return a, n_comps
 
 
-def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
-                     year_discount: float, gap_tolerance: float = 0.0) -> Portfolio:
-    """Multi-year plan over component schedules (see the module docstring)."""
-    from scipy.optimize import linprog
+@dataclass
+class _Run:
+    """One multi-year solve: the model, the budget rows, the discount weights and the clock."""
 
-    started = time.perf_counter()
-    n, years = len(model.ids), len(budgets)
-    if n == 0:
-        return _finish(model, np.zeros(0, bool), np.zeros(0, int), budgets, method="schedule-core",
-                       objective=0.0, bound=0.0, status="optimal", carry_over=carry_over)
-    weight = (1.0 + year_discount) ** -np.arange(years)
-    limits = np.cumsum(budgets) if carry_over else np.array(budgets, dtype=float)
+    model: _Model
+    budgets: list[float]
+    weight: np.ndarray  # discount of risk removed in each year
+    limits: np.ndarray  # right-hand side of each budget row (cumulative with carry-over)
+    carry_over: bool
+    year_discount: float
+    time_limit: float
+    gap_tolerance: float
+    started: float
+
+    @property
+    def years(self) -> int:
+        return len(self.budgets)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> float:
+        return float(self.time_limit) - self.elapsed()
+
+    def finish(self, chosen: np.ndarray, year: np.ndarray, *, method: str, objective: float,
+               bound: float, status: str) -> Portfolio:
+        return _finish(self.model, chosen, year, self.budgets, method=method, objective=objective,
+                       bound=bound, status=status, carry_over=self.carry_over)
+
+
+@dataclass
+class _Listing:
+    """The schedules of every component small enough to list, as flat columns.
+
+    ``comp`` maps a schedule column to its component's position in ``small``; the schedules of
+    ``small[i]`` are columns ``starts[i]`` to ``starts[i] + counts[i]`` (the first: nothing done).
+    ``big`` components stay in the time-indexed block.
+    """
+
+    members: list[np.ndarray]
+    small: list[int]
+    big: list[int]
+    plans: list[np.ndarray]
+    counts: np.ndarray
+    starts: np.ndarray
+    comp: np.ndarray
+    use: np.ndarray
+    gain: np.ndarray
+    cut: bool
+
+    def years_of(self, choice: np.ndarray, n: int) -> np.ndarray:
+        """Year (1-based, 0 = not done) of every project under the chosen schedules."""
+        year = np.zeros(n, dtype=int)
+        for i, ci in enumerate(self.small):
+            year[self.members[ci]] = self.plans[i][choice[i] - self.starts[i]]
+        return year
+
+
+@dataclass
+class _Block:
+    """The time-indexed components: a column per (project, year), with their link rows."""
+
+    projects: np.ndarray
+    value: np.ndarray
+    usage: np.ndarray
+    links: sparse.csr_matrix
+    link_hi: np.ndarray
+    gain: np.ndarray  # project x year value
+    rows: np.ndarray  # project, year done, budget row
+
+
+@dataclass
+class _Prices:
+    """The Lagrangian dual at the best year prices: bound, best priced value per component."""
+
+    lam: np.ndarray
+    upper: float
+    best: np.ndarray
+    priced: np.ndarray
+
+
+def _list_schedules(run: _Run) -> _Listing:
+    """Step 1: every component's schedules, while the time share and the memory cap allow."""
+    model = run.model
     members, comp_cliques, comp_reqs = _group_components(model)
     plans: list[np.ndarray] = []
     small: list[int] = []
@@ -631,11 +756,10 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
     listed, cut = 0, False
     for ci, m in enumerate(members):
         # listing counts against the time limit, and the schedules kept in memory are capped
-        cut = cut or listed > MAX_TOTAL_SCHEDULES or (
-            time.perf_counter() - started > LISTING_SHARE * float(time_limit))
+        cut = cut or listed > MAX_TOTAL_SCHEDULES or run.elapsed() > LISTING_SHARE * float(run.time_limit)
         out = None if cut else _schedules(model.cost[m], model.value[m], comp_cliques.get(ci, []),
-                                          comp_reqs.get(ci, []), limits=limits, weight=weight,
-                                          carry_over=carry_over)
+                                          comp_reqs.get(ci, []), limits=run.limits, weight=run.weight,
+                                          carry_over=run.carry_over)
         if out is None:
             big.append(ci)
             continue
@@ -646,43 +770,56 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         gains.append(out[2])
     counts = np.array([len(g) for g in gains], dtype=int)
     starts = np.r_[0, np.cumsum(counts)[:-1]].astype(int) if len(counts) else np.zeros(0, int)
-    comp = np.repeat(np.arange(len(small)), counts)  # schedule column -> position in ``small``
-    use = np.vstack(uses) if uses else np.zeros((0, years))
-    gain = np.concatenate(gains) if gains else np.zeros(0)
-    block_projects, block_value, block_usage, links, link_hi = _time_block(
-        model, [members[ci] for ci in big], years=years, weight=weight, carry_over=carry_over)
+    return _Listing(members=members, small=small, big=big, plans=plans, counts=counts, starts=starts,
+                    comp=np.repeat(np.arange(len(small)), counts),
+                    use=np.vstack(uses) if uses else np.zeros((0, run.years)),
+                    gain=np.concatenate(gains) if gains else np.zeros(0), cut=cut)
 
-    block_gain = model.value[block_projects][:, None] * weight[None, :]
-    block_rows = block_usage.reshape(len(block_projects), years, years)  # project, year done, row
 
-    def lagrangian(lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """Upper bound at budget prices ``lam`` (the time-indexed block bounded without its
-        links), its subgradient, each component's best priced value and every schedule's."""
-        priced = gain - use @ lam
-        best = np.maximum.reduceat(priced, starts) if len(starts) else np.zeros(0)
-        at = np.minimum.reduceat(np.where(priced >= best[comp], np.arange(len(priced)), len(priced)),
-                                 starts) if len(starts) else np.zeros(0, int)
-        spent = use[at].sum(axis=0)
-        if len(block_projects):
-            block = block_gain - block_rows @ lam
-            t_best = block.argmax(axis=1)
-            take = block[np.arange(len(block)), t_best] > 0
-            spent = spent + block_rows[np.flatnonzero(take), t_best[take]].sum(axis=0)
-            extra = float(block[np.arange(len(block)), t_best][take].sum())
-        else:
-            extra = 0.0
-        return float(lam @ limits + best.sum() + extra), limits - spent, best, priced
+def _block_of(run: _Run, listing: _Listing) -> _Block:
+    projects, value, usage, links, link_hi = _time_block(
+        run.model, [listing.members[ci] for ci in listing.big], years=run.years, weight=run.weight,
+        carry_over=run.carry_over)
+    return _Block(projects=projects, value=value, usage=usage, links=links, link_hi=link_hi,
+                  gain=run.model.value[projects][:, None] * run.weight[None, :],
+                  rows=usage.reshape(len(projects), run.years, run.years))
 
-    # 1. Lagrangian dual of the budget rows (= LP bound over all schedules), by cutting planes
-    #    on the few year prices: each evaluation is one pass over the schedules
+
+def _lagrangian(lam: np.ndarray, listing: _Listing, block: _Block,
+                limits: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Upper bound at budget prices ``lam`` (the time-indexed block bounded without its links),
+    its subgradient, each component's best priced value and every schedule's."""
+    gain, use, starts, comp = listing.gain, listing.use, listing.starts, listing.comp
+    priced = gain - use @ lam
+    best = np.maximum.reduceat(priced, starts) if len(starts) else np.zeros(0)
+    at = np.minimum.reduceat(np.where(priced >= best[comp], np.arange(len(priced)), len(priced)),
+                             starts) if len(starts) else np.zeros(0, int)
+    spent = use[at].sum(axis=0)
+    if len(block.projects):
+        priced_block = block.gain - block.rows @ lam
+        t_best = priced_block.argmax(axis=1)
+        take = priced_block[np.arange(len(priced_block)), t_best] > 0
+        spent = spent + block.rows[np.flatnonzero(take), t_best[take]].sum(axis=0)
+        extra = float(priced_block[np.arange(len(priced_block)), t_best][take].sum())
+    else:
+        extra = 0.0
+    return float(lam @ limits + best.sum() + extra), limits - spent, best, priced
+
+
+def _dual_prices(run: _Run, listing: _Listing, block: _Block) -> _Prices:
+    """Step 2: the Lagrangian dual of the budget rows (= LP bound over all schedules), by cutting
+    planes on the few year prices: each evaluation is one pass over the schedules."""
+    from scipy.optimize import linprog
+
+    model, years = run.model, run.years
     ratio = model.value / np.maximum(model.cost, _EPS)
-    cap = float(ratio[model.cost > _EPS].max(initial=1.0)) * float(weight[0]) + 1.0
+    cap = float(ratio[model.cost > _EPS].max(initial=1.0)) * float(run.weight[0]) + 1.0
     lam = np.full(years, cap / 100)
     cuts: list[np.ndarray] = []
     rhs: list[float] = []
     upper, best_lam = np.inf, lam
     for _ in range(200):
-        value, grad, _, _ = lagrangian(lam)
+        value, grad, _, _ = _lagrangian(lam, listing, block, run.limits)
         if value < upper:
             upper, best_lam = value, lam
         cuts.append(np.r_[grad, -1.0])  # z >= value + grad . (mu - lam)
@@ -692,154 +829,162 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
         if master.status != 0 or upper - master.fun <= 1e-9 * max(1.0, abs(upper)):
             break
         lam = master.x[:years]
-    lam = best_lam
-    upper, _, best, priced = lagrangian(lam)
+    upper, _, best, priced = _lagrangian(best_lam, listing, block, run.limits)
+    return _Prices(lam=best_lam, upper=upper, best=best, priced=priced)
 
-    # 2. incumbent by a core problem (Balas-Zemel / Pisinger): at the optimal prices nearly every
-    #    component has one clearly best schedule; only those whose best and second-best priced
-    #    schedules are closest stay free (with their CORE_SCHEDULES best priced schedules), the
-    #    others take their best; HiGHS solves that small core on the budget left, then leftover
-    #    budget is filled. Not within gap_tolerance of the bound: again with a larger core.
-    def improve(plan: np.ndarray, comps: np.ndarray, score: np.ndarray) -> None:
-        residual = limits - use[plan].sum(axis=0)
-        for i in comps:
-            s, e = starts[i], starts[i] + counts[i]
-            now = use[plan[i]]
-            fits = (use[s:e] <= residual + now + _EPS).all(axis=1) & (gain[s:e] > gain[plan[i]] + _EPS)
-            if fits.any():
-                j = s + int(np.argmax(np.where(fits, score[s:e], -np.inf)))
-                residual = residual + now - use[j]
-                plan[i] = j
 
+def _improve(plan: np.ndarray, comps: np.ndarray, score: np.ndarray, listing: _Listing,
+             limits: np.ndarray) -> None:
+    """Fill leftover budget: move each of ``comps`` in turn to its best-scored schedule that still
+    fits and removes more risk (``plan`` is changed in place)."""
+    use, gain, starts, counts = listing.use, listing.gain, listing.starts, listing.counts
+    residual = limits - use[plan].sum(axis=0)
+    for i in comps:
+        s, e = starts[i], starts[i] + counts[i]
+        now = use[plan[i]]
+        fits = (use[s:e] <= residual + now + _EPS).all(axis=1) & (gain[s:e] > gain[plan[i]] + _EPS)
+        if fits.any():
+            j = s + int(np.argmax(np.where(fits, score[s:e], -np.inf)))
+            residual = residual + now - use[j]
+            plan[i] = j
+
+
+def _first_plan(run: _Run, listing: _Listing, prices: _Prices) -> tuple[np.ndarray, int]:
+    """Step 3: incumbent by a core problem (Balas-Zemel / Pisinger).
+
+    At the optimal prices nearly every component has one clearly best schedule; only those whose
+    best and second-best priced schedules are closest stay free (with their ``CORE_SCHEDULES``
+    best priced schedules), the others take their best; HiGHS solves that small core on the
+    budget left, then leftover budget is filled. Not within ``gap_tolerance`` of the bound: again
+    with a larger core. Returns the chosen schedule column of each component and the core size.
+    """
+    starts, comp, gain, use, limits = listing.starts, listing.comp, listing.gain, listing.use, run.limits
+    best, priced, upper = prices.best, prices.priced, prices.upper
+    n_small = len(listing.small)
     choice = starts.copy()
     k = 0
-    if len(starts):
-        n_sched = np.arange(len(priced))
-        at = np.minimum.reduceat(np.where(priced >= best[comp], n_sched, len(priced)), starts)
-        second = np.maximum.reduceat(np.where(n_sched == at[comp], -np.inf, priced), starts)
-        order = np.argsort(best - second, kind="stable")
-        ranked = np.lexsort((-priced, comp))
-        rank = np.empty(len(priced), dtype=int)
-        rank[ranked] = n_sched - starts[comp]
-        top = np.maximum.reduceat(gain, starts)
-        size = CORE_COMPONENTS
-        for _ in range(CORE_ATTEMPTS):
-            k = min(len(small), size)
-            while True:
-                free = np.zeros(len(small), dtype=bool)
-                free[order[:k]] = True
-                fixed_use = use[at[~free]].sum(axis=0)
-                if (fixed_use <= limits + _EPS).all() or k == len(small):
-                    break
-                k = min(len(small), 4 * k)
-            plan = np.where(free, starts, at)
-            near = free[comp] & (rank < CORE_SCHEDULES)
-            near[starts[free]] = True
-            sub = np.flatnonzero(near)
-            a, n_eq = _schedule_program(use[sub], (np.cumsum(free) - 1)[comp[sub]], k,
-                                        np.zeros((0, years)), sparse.csr_matrix((0, 0)))
-            left = float(time_limit) - (time.perf_counter() - started)
-            # the core's own gap, small enough to matter little against the whole bound
-            rel = 0.5 * gap_tolerance * max(1.0, abs(upper)) / max(1.0, float(gain[at[free]].sum()))
-            res = milp(-gain[sub], integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
-                       constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(years, -np.inf)],
-                                                    np.r_[np.ones(n_eq), limits - fixed_use]),
-                       options={"time_limit": max(0.5, min(HEURISTIC_SECONDS, left)),
-                                "mip_rel_gap": float(np.clip(rel, 1e-7, 1e-2))})
-            if res.x is not None:
-                whole = res.x >= 0.5
-                plan[comp[sub[whole]]] = sub[whole]
-            room = np.flatnonzero(top > gain[plan] + _EPS)
-            improve(plan, room[np.argsort(-best[room], kind="stable")], priced)
-            if gain[plan].sum() > gain[choice].sum():
-                choice = plan
-            if (upper - float(gain[choice].sum()) <= gap_tolerance * float(gain[choice].sum())
-                    or k == len(small) or time.perf_counter() - started > 0.5 * float(time_limit)):
+    if not len(starts):
+        return choice, k
+    n_sched = np.arange(len(priced))
+    at = np.minimum.reduceat(np.where(priced >= best[comp], n_sched, len(priced)), starts)
+    second = np.maximum.reduceat(np.where(n_sched == at[comp], -np.inf, priced), starts)
+    order = np.argsort(best - second, kind="stable")
+    ranked = np.lexsort((-priced, comp))
+    rank = np.empty(len(priced), dtype=int)
+    rank[ranked] = n_sched - starts[comp]
+    top = np.maximum.reduceat(gain, starts)
+    size = CORE_COMPONENTS
+    for _ in range(CORE_ATTEMPTS):
+        k = min(n_small, size)
+        while True:
+            free = np.zeros(n_small, dtype=bool)
+            free[order[:k]] = True
+            fixed_use = use[at[~free]].sum(axis=0)
+            if (fixed_use <= limits + _EPS).all() or k == n_small:
                 break
-            size = 4 * k
-    incumbent = float(gain[choice].sum())
+            k = min(n_small, 4 * k)
+        plan = np.where(free, starts, at)
+        near = free[comp] & (rank < CORE_SCHEDULES)
+        near[starts[free]] = True
+        sub = np.flatnonzero(near)
+        a, n_eq = _schedule_program(use[sub], (np.cumsum(free) - 1)[comp[sub]], k,
+                                    np.zeros((0, run.years)), sparse.csr_matrix((0, 0)))
+        # the core's own gap, small enough to matter little against the whole bound
+        rel = 0.5 * run.gap_tolerance * max(1.0, abs(upper)) / max(1.0, float(gain[at[free]].sum()))
+        res = milp(-gain[sub], integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
+                   constraints=LinearConstraint(a, np.r_[np.ones(n_eq), np.full(run.years, -np.inf)],
+                                                np.r_[np.ones(n_eq), limits - fixed_use]),
+                   options={"time_limit": max(0.5, min(HEURISTIC_SECONDS, run.left())),
+                            "mip_rel_gap": float(np.clip(rel, 1e-7, 1e-2))})
+        if res.x is not None:
+            whole = res.x >= 0.5
+            plan[comp[sub[whole]]] = sub[whole]
+        room = np.flatnonzero(top > gain[plan] + _EPS)
+        _improve(plan, room[np.argsort(-best[room], kind="stable")], priced, listing, limits)
+        if gain[plan].sum() > gain[choice].sum():
+            choice = plan
+        if (upper - float(gain[choice].sum()) <= run.gap_tolerance * float(gain[choice].sum())
+                or k == n_small or run.elapsed() > 0.5 * float(run.time_limit)):
+            break
+        size = 4 * k
+    return choice, k
+
+
+def _discounted(run: _Run, year: np.ndarray) -> tuple[np.ndarray, float]:
+    """Chosen projects and the discounted risk they remove."""
+    chosen = year > 0
+    return chosen, float((run.model.value[chosen] * run.weight[year[chosen] - 1]).sum())
+
+
+def _whole_model_plan(run: _Run, listing: _Listing, block: _Block, prices: _Prices,
+                      choice: np.ndarray, incumbent: float, n_open: int) -> Portfolio:
+    """Step 4b: too many open components to prove optimality on the core: HiGHS on the whole
+    time-indexed model with the time left; the better plan wins, the lower bound counts."""
+    model, n, upper = run.model, len(run.model.ids), prices.upper
+    left = run.left()
+    if left < MIN_WHOLE_SECONDS or n * run.years > MAX_WHOLE_COLUMNS:
+        # no time for HiGHS to do better (it overruns its limit on large models): the first
+        # plan with its gap
+        whole = _finish(model, np.zeros(n, bool), np.zeros(n, int), run.budgets, method="",
+                        objective=0.0, bound=float("inf"), status="time_limit")
+    else:
+        whole = _solve_time_indexed(model, run.budgets, time_limit=left, carry_over=run.carry_over,
+                                    year_discount=run.year_discount,
+                                    mip_rel_gap=max(run.gap_tolerance, 1e-7))
+    year = listing.years_of(choice, n)
+    if whole.objective >= incumbent:
+        index = {p: i for i, p in enumerate(model.ids)}
+        year = np.zeros(n, dtype=int)
+        for p, y in whole.year.items():
+            year[index[p]] = y
+    chosen, objective = _discounted(run, year)
+    bound = min(upper, whole.bound if np.isfinite(whole.bound) else upper)
+    summary = f"components {len(listing.members)}, {len(listing.gain)} schedules"
+    portfolio = run.finish(chosen, year, status=whole.status,
+                           method=(f"schedule-core ({summary}, {n_open} open"
+                                   + (f" + {len(block.projects)} time-indexed projects" if listing.big else "")
+                                   + (": whole time-indexed model by HiGHS, bound min(Lagrangian, "
+                                      "HiGHS))" if whole.method else
+                                      ": no time or too large for the whole model; first plan, "
+                                      "Lagrangian bound)")),
+                           objective=objective, bound=max(bound, objective))
+    portfolio.notes.append(f"Lagrangian bound {upper:.6g}, schedule incumbent {incumbent:.6g}"
+                           + (f", HiGHS {whole.objective:.6g} (bound {whole.bound:.6g})"
+                              if whole.method else ""))
+    if listing.cut:
+        portfolio.notes.append(f"schedule listing stopped (time limit share {LISTING_SHARE:g}): "
+                               f"{len(listing.big)} component(s) left out of the first plan")
+    return portfolio
+
+
+def _core_plan(run: _Run, listing: _Listing, block: _Block, prices: _Prices, choice: np.ndarray,
+               incumbent: float, keep: np.ndarray, open_comps: np.ndarray) -> Portfolio:
+    """Step 4a: HiGHS on the core: the open components and the time-indexed block."""
+    gain, use, comp = listing.gain, listing.use, listing.comp
+    upper, years, n = prices.upper, run.years, len(run.model.ids)
     tol = 1e-9 * max(1.0, abs(upper))
-    summary = f"components {len(members)}, {len(gain)} schedules"
-    if not big and upper - incumbent <= gap_tolerance * max(abs(incumbent), _EPS) + tol:
-        # the first plan is already within the tolerance of the Lagrangian bound
-        year = np.zeros(n, dtype=int)
-        for i, ci in enumerate(small):
-            year[members[ci]] = plans[i][choice[i] - starts[i]]
-        chosen = year > 0
-        objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
-        return _finish(model, chosen, year, budgets, status="optimal", carry_over=carry_over,
-                       method=(f"schedule-core ({summary}, core problem {k} components within "
-                               "gap_tolerance of the Lagrangian bound)"),
-                       objective=objective, bound=max(upper, objective))
-
-    # 3. reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
-    keep = upper - best[comp] + priced >= incumbent - tol
-    keep[choice] = True
-    kept = np.add.reduceat(keep.astype(int), starts) if len(starts) else np.zeros(0, int)
-    proven = kept > 1
-    if int(proven.sum()) > MAX_CORE or len(block_value) > MAX_WHOLE_COLUMNS:
-        # too many open components to prove optimality on the core: HiGHS on the whole
-        # time-indexed model with the time left; the better plan wins, the lower bound counts
-        left = float(time_limit) - (time.perf_counter() - started)
-        if left < MIN_WHOLE_SECONDS or n * years > MAX_WHOLE_COLUMNS:
-            # no time for HiGHS to do better (it overruns its limit on large models): the first
-            # plan with its gap
-            whole = _finish(model, np.zeros(n, bool), np.zeros(n, int), budgets, method="",
-                            objective=0.0, bound=float("inf"), status="time_limit")
-        else:
-            whole = _solve_time_indexed(model, budgets, time_limit=left, carry_over=carry_over,
-                                        year_discount=year_discount,
-                                        mip_rel_gap=max(gap_tolerance, 1e-7))
-        year = np.zeros(n, dtype=int)
-        for i, ci in enumerate(small):
-            year[members[ci]] = plans[i][choice[i] - starts[i]]
-        if whole.objective >= incumbent:
-            index = {p: i for i, p in enumerate(model.ids)}
-            year = np.zeros(n, dtype=int)
-            for p, y in whole.year.items():
-                year[index[p]] = y
-        chosen = year > 0
-        objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
-        bound = min(upper, whole.bound if np.isfinite(whole.bound) else upper)
-        portfolio = _finish(model, chosen, year, budgets, status=whole.status, carry_over=carry_over,
-                            method=(f"schedule-core ({summary}, {int(proven.sum())} open"
-                                    + (f" + {len(block_projects)} time-indexed projects" if big else "")
-                                    + (": whole time-indexed model by HiGHS, bound min(Lagrangian, "
-                                       "HiGHS))" if whole.method else
-                                       ": no time or too large for the whole model; first plan, "
-                                       "Lagrangian bound)")),
-                            objective=objective, bound=max(bound, objective))
-        portfolio.notes.append(f"Lagrangian bound {upper:.6g}, schedule incumbent {incumbent:.6g}"
-                               + (f", HiGHS {whole.objective:.6g} (bound {whole.bound:.6g})"
-                                  if whole.method else ""))
-        if cut:
-            portfolio.notes.append(f"schedule listing stopped (time limit share {LISTING_SHARE:g}): "
-                                   f"{len(big)} component(s) left out of the first plan")
-        return portfolio
-    open_comps = proven
-
-    # 4. HiGHS on the core: the open components and the time-indexed block
     fixed = ~open_comps
     fixed_value = float(gain[choice[fixed]].sum())
     fixed_use = use[choice[fixed]].sum(axis=0)
-    block_x = np.zeros(len(block_value))
+    block_x = np.zeros(len(block.value))
     status = "optimal"
     bound = upper
     objective = incumbent
     cols = np.flatnonzero(keep & open_comps[comp])
     n_open = int(open_comps.sum())
-    if len(cols) or len(block_value):
+    if len(cols) or len(block.value):
         renumber = np.cumsum(open_comps) - 1
-        core_a, core_eq = _schedule_program(use[cols], renumber[comp[cols]], n_open, block_usage, links)
-        lower = np.r_[np.ones(core_eq), np.full(len(link_hi) + years, -np.inf)]
-        upper_rows = np.r_[np.ones(core_eq), link_hi, limits - fixed_use]
-        left = max(1.0, float(time_limit) - (time.perf_counter() - started))
-        res = milp(-np.r_[gain[cols], block_value], integrality=np.ones(len(cols) + len(block_value)),
+        core_a, core_eq = _schedule_program(use[cols], renumber[comp[cols]], n_open, block.usage,
+                                            block.links)
+        lower = np.r_[np.ones(core_eq), np.full(len(block.link_hi) + years, -np.inf)]
+        upper_rows = np.r_[np.ones(core_eq), block.link_hi, run.limits - fixed_use]
+        res = milp(-np.r_[gain[cols], block.value], integrality=np.ones(len(cols) + len(block.value)),
                    bounds=Bounds(0, 1), constraints=LinearConstraint(core_a, lower, upper_rows),
-                   options={"time_limit": left, "mip_rel_gap": max(gap_tolerance, 1e-7)})
+                   options={"time_limit": max(1.0, run.left()),
+                            "mip_rel_gap": max(run.gap_tolerance, 1e-7)})
         if res.x is not None:
             xs = np.round(res.x).astype(bool)
-            core_value = float(gain[cols][xs[:len(cols)]].sum() + block_value[xs[len(cols):]].sum())
+            core_value = float(gain[cols][xs[:len(cols)]].sum() + block.value[xs[len(cols):]].sum())
             if fixed_value + core_value >= incumbent - tol:
                 objective = fixed_value + core_value
                 picked = cols[xs[:len(cols)]]
@@ -850,31 +995,69 @@ def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, 
             bound = min(upper, fixed_value - float(dual))
         if res.status != 0:
             status = "time_limit" if res.status == 1 else f"highs status {res.status}"
-        method = (f"schedule-core (components {len(members)}, {len(gain)} schedules, core {n_open} "
-                  f"components / {len(cols)} schedules"
-                  + (f" + {len(block_projects)} time-indexed projects" if len(block_projects) else "")
+        method = (f"schedule-core (components {len(listing.members)}, {len(gain)} schedules, core "
+                  f"{n_open} components / {len(cols)} schedules"
+                  + (f" + {len(block.projects)} time-indexed projects" if len(block.projects) else "")
                   + ", HiGHS)")
     else:
         bound = objective  # every component fixed by reduced costs: the incumbent is optimal
-        method = f"schedule-core (components {len(members)}, {len(gain)} schedules, all fixed by reduced costs)"
-    year = np.zeros(n, dtype=int)
-    for i, ci in enumerate(small):
-        year[members[ci]] = plans[i][choice[i] - starts[i]]
-    if len(block_projects):
-        bx = block_x.reshape(len(block_projects), years).astype(bool)
-        year[block_projects] = np.where(bx.any(axis=1), bx.argmax(axis=1) + 1, 0)
-    chosen = year > 0
-    objective = float((model.value[chosen] * weight[year[chosen] - 1]).sum())
-    portfolio = _finish(model, chosen, year, budgets, method=method, objective=objective,
-                        bound=max(bound, objective), status=status, carry_over=carry_over)
-    if cut:
+        method = (f"schedule-core (components {len(listing.members)}, {len(gain)} schedules, all "
+                  "fixed by reduced costs)")
+    year = listing.years_of(choice, n)
+    if len(block.projects):
+        bx = block_x.reshape(len(block.projects), years).astype(bool)
+        year[block.projects] = np.where(bx.any(axis=1), bx.argmax(axis=1) + 1, 0)
+    chosen, objective = _discounted(run, year)
+    portfolio = run.finish(chosen, year, method=method, objective=objective,
+                           bound=max(bound, objective), status=status)
+    if listing.cut:
         portfolio.notes.append(f"schedule listing stopped (time limit share {LISTING_SHARE:g} or "
-                               f"{MAX_TOTAL_SCHEDULES} schedules): {len(big)} component(s) kept in "
-                               "the time-indexed form")
-    elif big:
-        portfolio.notes.append(f"{len(big)} component(s) with more than {MAX_SCHEDULES} schedules "
+                               f"{MAX_TOTAL_SCHEDULES} schedules): {len(listing.big)} component(s) "
                                "kept in the time-indexed form")
+    elif listing.big:
+        portfolio.notes.append(f"{len(listing.big)} component(s) with more than {MAX_SCHEDULES} "
+                               "schedules kept in the time-indexed form")
     return portfolio
+
+
+def _solve_schedules(model: _Model, budgets: list[float], *, time_limit: float, carry_over: bool,
+                     year_discount: float, gap_tolerance: float = 0.0) -> Portfolio:
+    """Multi-year plan over component schedules (see the module docstring for the steps)."""
+    years = len(budgets)
+    run = _Run(model=model, budgets=budgets, weight=(1.0 + year_discount) ** -np.arange(years),
+               limits=np.cumsum(budgets) if carry_over else np.array(budgets, dtype=float),
+               carry_over=carry_over, year_discount=year_discount, time_limit=time_limit,
+               gap_tolerance=gap_tolerance,
+               started=time.perf_counter())
+    n = len(model.ids)
+    if n == 0:
+        return run.finish(np.zeros(0, bool), np.zeros(0, int), method="schedule-core",
+                          objective=0.0, bound=0.0, status="optimal")
+    listing = _list_schedules(run)
+    block = _block_of(run, listing)
+    prices = _dual_prices(run, listing, block)
+    choice, k = _first_plan(run, listing, prices)
+    incumbent = float(listing.gain[choice].sum())
+    upper = prices.upper
+    tol = 1e-9 * max(1.0, abs(upper))
+    if not listing.big and upper - incumbent <= gap_tolerance * max(abs(incumbent), _EPS) + tol:
+        # the first plan is already within the tolerance of the Lagrangian bound
+        year = listing.years_of(choice, n)
+        chosen, objective = _discounted(run, year)
+        return run.finish(chosen, year, status="optimal",
+                          method=(f"schedule-core (components {len(listing.members)}, "
+                                  f"{len(listing.gain)} schedules, core problem {k} components "
+                                  "within gap_tolerance of the Lagrangian bound)"),
+                          objective=objective, bound=max(upper, objective))
+    # reduced-cost fixing: a schedule whose Lagrangian bound is below the incumbent is out
+    keep = upper - prices.best[listing.comp] + prices.priced >= incumbent - tol
+    keep[choice] = True
+    starts = listing.starts
+    kept = np.add.reduceat(keep.astype(int), starts) if len(starts) else np.zeros(0, int)
+    open_comps = kept > 1
+    if int(open_comps.sum()) > MAX_CORE or len(block.value) > MAX_WHOLE_COLUMNS:
+        return _whole_model_plan(run, listing, block, prices, choice, incumbent, int(open_comps.sum()))
+    return _core_plan(run, listing, block, prices, choice, incumbent, keep, open_comps)
 
 
 # --- time-indexed integer programme over projects (multi-year, and the plain baseline) ---------
