@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -195,6 +195,8 @@ def _run(district: District, *, as_of: date, index: pd.Index, scope: Scope,
         specs = [s for s in specs if s.name in names]
     values, evidence, subjects = {}, {}, {}
     for spec in specs:
+        if spec.func is None:  # computed by another stage (filtered out above)
+            continue
         with bulk_objects():
             result = spec.func(ctx)
         values[spec.name] = result.values.astype(float)
@@ -213,6 +215,13 @@ def _run(district: District, *, as_of: date, index: pd.Index, scope: Scope,
 # Helpers (vectorised over all assets at once)
 
 
+def _unknown_of(result: FactResult) -> tuple[pd.Series, pd.Series]:
+    """The unknown count and its evidence of a fact that has an unknown companion."""
+    if result.unknown is None or result.unknown_evidence is None:
+        raise LookupError("this fact has no unknown companion")
+    return result.unknown, result.unknown_evidence
+
+
 def _lists(keys: pd.Series | np.ndarray, labels: pd.Series | np.ndarray,
            index: pd.Index) -> pd.Series:
     """Group ``labels`` by ``keys`` (positions in ``index``) into lists (empty list when none)."""
@@ -220,7 +229,7 @@ def _lists(keys: pd.Series | np.ndarray, labels: pd.Series | np.ndarray,
     v = labels.to_numpy(dtype=object, na_value=None) if isinstance(labels, pd.Series) else np.asarray(labels, dtype=object)
     keep = k >= 0
     k, v = k[keep], v[keep]
-    out: list[list] = [[] for _ in range(len(index))]
+    out: list[list[Any]] = [[] for _ in range(len(index))]
     if len(k):
         order = np.argsort(k, kind="stable")
         k, v = k[order], v[order]
@@ -323,10 +332,11 @@ def _door_share(ctx: FactContext, roles: tuple[str, ...],
         n_rooms = _counts(rooms["_pos"], ctx.index)
         gap = (result.subjects == 0) & (n_rooms > 0)
         if gap.any():
+            unknown, unknown_evidence = _unknown_of(result)
             result.subjects = result.subjects.where(~gap, n_rooms)
-            result.unknown = result.unknown.where(~gap, n_rooms)
+            result.unknown = unknown.where(~gap, n_rooms)
             msg = [[f"no {' or '.join(roles)} doors recorded for {int(n)} room(s)"] if g else e
-                   for g, n, e in zip(gap, n_rooms, result.unknown_evidence, strict=True)]
+                   for g, n, e in zip(gap, n_rooms, unknown_evidence, strict=True)]
             result.unknown_evidence = pd.Series(msg, index=ctx.index, dtype=object)
     return result
 
@@ -564,8 +574,8 @@ def video_retention_days(ctx: FactContext) -> FactResult:
     np.minimum.at(mins, keys[known], days[known])
     mins[np.isinf(mins)] = np.nan
     at_min = known & (days == mins[np.clip(keys, 0, None)])
-    labels = [f"{c}: {d:g} days" for c, d in zip(cams["camera_id"].astype(object), days, strict=True)]
-    labels = np.array(labels, dtype=object)
+    labels = np.array([f"{c}: {d:g} days" for c, d in zip(cams["camera_id"].astype(object), days,
+                                                           strict=True)], dtype=object)
     unknown = np.isnan(days)
     return FactResult(pd.Series(mins, index=ctx.index), _lists(keys[at_min], labels[at_min], ctx.index),
                       _counts(keys, ctx.index), _counts(keys[unknown], ctx.index),
@@ -603,7 +613,7 @@ def aeds_in_service(ctx: FactContext) -> FactResult:
     if len(aeds):
         stale = aeds_expired(ctx).evidence
         result.evidence = pd.Series([x if (x and v == 0 and n == 0) else e for e, x, v, n in zip(
-            result.evidence, stale, result.values, result.unknown, strict=True)],
+            result.evidence, stale, result.values, _unknown_of(result)[0], strict=True)],
             index=ctx.index, dtype=object)
     return result
 
@@ -768,15 +778,24 @@ def _site_sum(ctx: FactContext, result: FactResult) -> FactResult:
     site_of = ctx.district.buildings.set_index("building_id")["site_id"]
     sites = site_of.reindex(result.values.index).to_numpy(dtype=object)
     values = result.values.groupby(sites).sum(min_count=1).reindex(ctx.index)
-    unknown = result.unknown.groupby(sites).sum(min_count=1).reindex(ctx.index)
-    merged: dict[object, list] = {}
-    for site, ids in zip(sites, result.unknown_evidence, strict=True):
+    building_unknown, building_unknown_evidence = _unknown_of(result)
+    unknown = building_unknown.groupby(sites).sum(min_count=1).reindex(ctx.index)
+    merged: dict[object, list[Any]] = {}
+    for site, ids in zip(sites, building_unknown_evidence, strict=True):
         if ids:
             merged.setdefault(site, []).extend(ids)
     unknown_evidence = pd.Series([list(dict.fromkeys(merged.get(i, []))) for i in ctx.index],
                                  index=ctx.index, dtype=object)
     return FactResult(values, pd.Series([[] for _ in ctx.index], index=ctx.index, dtype=object),
                       pd.Series(1.0, index=ctx.index), unknown, unknown_evidence)
+
+
+def _building_fact(name: str) -> Callable[[FactContext], FactResult]:
+    """The function of a building fact computed here (a programming error if there is none)."""
+    spec = fact_spec(name)
+    if spec is None or spec.func is None:
+        raise LookupError(f"no building fact named {name!r} is computed in facts.py")
+    return spec.func
 
 
 def _building_ctx(ctx: FactContext) -> FactContext:
@@ -795,7 +814,7 @@ def site_psap_radios(ctx: FactContext) -> FactResult:
 @fact("mass_notification_systems", scope="site", kind="count", unit="systems",
       description="Mass notification systems recorded anywhere on the site.")
 def site_mass_notification(ctx: FactContext) -> FactResult:
-    result = _site_sum(ctx, fact_spec("mass_notification_systems").func(_building_ctx(ctx)))
+    result = _site_sum(ctx, _building_fact("mass_notification_systems")(_building_ctx(ctx)))
     result.evidence = _messages(result.values.eq(0), "no mass notification system recorded")
     return result
 

@@ -292,7 +292,7 @@ class ValidationReport:
         self.problems.append(Problem(severity, message, **where))
 
     def reject(self, sheet: str, raw_row: Mapping[str, Any], *, source_row: int | None, reason: str) -> None:
-        record = {k: (None if v is None else str(v)) for k, v in raw_row.items()}
+        record: dict[str, Any] = {k: (None if v is None else str(v)) for k, v in raw_row.items()}
         record.update(source_row=source_row, reason=reason)
         frame = pd.DataFrame([record])
         self.rejected[sheet] = pd.concat([self.rejected[sheet], frame], ignore_index=True) if sheet in self.rejected else frame
@@ -540,7 +540,7 @@ def schema_markdown() -> str:
         lines += [f"## {t.name}", "", f"Key: `{' + '.join(t.key)}`. {t.note}", "",
                   "| column | kind | other accepted headers | meaning |", "|---|---|---|---|"]
         for c in t.columns:
-            kind = c.kind
+            kind: str = c.kind
             if c.enum:
                 kind += " (" + ", ".join(c.enum) + ")"
             if c.refers_to:

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facility_planner.facts import UNKNOWN_SUFFIX, bulk_objects, fact_spec
+from facility_planner.facts import UNKNOWN_SUFFIX, Scope, bulk_objects, fact_spec
 from facility_planner.facts import site_facts as compute_site_facts
 from facility_planner.model import District, FactTable
 from facility_planner.rules import Rule, RulesPack, default_packs
@@ -112,7 +112,7 @@ class Scores:
     district_rollup: pd.DataFrame
     packs: list[RulesPack]
     edition: int | None = None
-    _rows: dict[Any, np.ndarray] | None = field(default=None, repr=False)
+    _rows: dict[str, Any] | None = field(default=None, repr=False)
 
     def _index(self) -> dict[str, Any]:
         """Per-building and per-site row positions and column accessors, built once."""
@@ -225,6 +225,8 @@ def _grade(values: np.ndarray, rule: Rule) -> np.ndarray:
         if rule.op == "present":
             met = x > 0
         else:
+            if rule.threshold is None:  # the pack schema requires one for a comparison
+                raise ValueError(f"rule {rule.id}: op {rule.op} needs a threshold")
             cmp = _CMP[rule.op]
             met = cmp(x, rule.threshold)
             if rule.partial_threshold is not None:
@@ -241,19 +243,22 @@ def _column(frame: pd.DataFrame, name: str, index: pd.Index) -> pd.Series | None
     return col.reindex(index) if not col.index.equals(index) else col
 
 
-def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
+def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: Scope,
                missing_note: str) -> tuple[np.ndarray, np.ndarray, list[list[str]], np.ndarray]:
     n = len(index)
-    values_col = _column(facts.values, rule.fact, index)
+    fact = rule.fact
+    if fact is None:  # the pack schema requires a fact for every op but checklist
+        raise ValueError(f"rule {rule.id}: op {rule.op} needs a fact")
+    values_col = _column(facts.values, fact, index)
     if values_col is None:
-        msg = [f"fact {rule.fact} not available ({missing_note})"]
+        msg = [f"fact {fact} not available ({missing_note})"]
         status = np.full(n, UNKNOWN, dtype=np.int8)
         return status, np.full(n, np.nan), [msg] * n, status
     v = values_col.to_numpy(dtype=float, na_value=np.nan)
-    subjects = _column(facts.subjects, rule.fact, index)
+    subjects = _column(facts.subjects, fact, index)
     s = np.full(n, np.nan) if subjects is None else subjects.to_numpy(dtype=float, na_value=np.nan)
-    unknown_col = _column(facts.values, rule.fact + UNKNOWN_SUFFIX, index)
-    spec = fact_spec(rule.fact, scope=scope)
+    unknown_col = _column(facts.values, fact + UNKNOWN_SUFFIX, index)
+    spec = fact_spec(fact, scope=scope)
     kind = spec.kind if spec is not None else "value"
     if unknown_col is None or kind == "value":
         status = _grade(v, rule)
@@ -279,8 +284,8 @@ def _fact_rule(rule: Rule, facts: FactTable, index: pd.Index, scope: str,
     status[s == 0] = NOT_APPLICABLE
     worst[s == 0] = NOT_APPLICABLE
 
-    fact_ev = _column(facts.evidence, rule.fact, index)
-    unk_ev = _column(facts.evidence, rule.fact + UNKNOWN_SUFFIX, index)
+    fact_ev = _column(facts.evidence, fact, index)
+    unk_ev = _column(facts.evidence, fact + UNKNOWN_SUFFIX, index)
     fe = [None] * n if fact_ev is None else fact_ev.tolist()
     # facts without an unknown companion explain their own NaN ("no assessment date recorded")
     ue = fe if unk_ev is None else unk_ev.tolist()
@@ -417,7 +422,7 @@ class _Entities:
 def _group_ids(packs: Sequence[RulesPack], kind: str) -> list[str | None]:
     """Groups (measures, actions) of the packs of ``kind``, in pack order."""
     return list(dict.fromkeys(g for p in packs if p.kind == kind
-                              for g in (p.groups or {r.group: "" for r in p.rules})))
+                              for g in ([*p.groups] if p.groups else [r.group for r in p.rules])))
 
 
 def _evaluate(packs: Sequence[RulesPack], facts: FactTable, site_facts: FactTable,
@@ -594,7 +599,10 @@ def _results_frame(evaluated: list[_Evaluated], b_index: pd.Index, s_index: pd.I
         else:
             building_parts.append(b_ids)
             site_parts.append(site_of_b)
-    cat = lambda values: pd.Categorical(np.concatenate(values) if values else [])  # noqa: E731
+
+    def cat(values: list[np.ndarray]) -> pd.Categorical:
+        return pd.Categorical(np.concatenate(values) if values else [])
+
     rules = [e.rule for e in evaluated]
     frame = pd.DataFrame({
         "building_id": cat(building_parts),

@@ -50,9 +50,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -132,7 +131,9 @@ def _as_list(value: object) -> list[str]:
         return []
     if isinstance(value, str):
         return [value] if value else []
-    return [str(v) for v in value]  # type: ignore[union-attr]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value]
+    return [str(value)]
 
 
 def _choice_groups(projects: pd.DataFrame) -> dict[str, list[int]]:
@@ -227,8 +228,8 @@ def budget_by_year(budget: float | Sequence[float], years: int = 1) -> list[floa
         An amount is not a number of at least 0 dollars, or the amounts do not match the years.
     """
     try:
-        values = ([float(budget)] if isinstance(budget, Real | str)
-                  else [float(b) for b in budget])
+        values = ([float(b) for b in budget] if isinstance(budget, Iterable) and not isinstance(budget, str)
+                  else [float(budget)])
     except (TypeError, ValueError):
         raise InputError(f"The budget must be a number of dollars, not {budget!r}.") from None
     if not values or any(not math.isfinite(b) or b < 0 for b in values):
@@ -574,11 +575,11 @@ def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
         spend[done, plan[done, j] - 1] += cost[j]
         use = np.cumsum(spend, axis=1) if carry_over else spend
         ok = (use <= limits + _EPS).all(axis=1)
-        for members, p, _ in checks[j]:
-            if p is None:  # exclusive: at most one done
+        for members, needs, _ in checks[j]:
+            if needs is None:  # exclusive: at most one done
                 ok &= (plan[:, members] > 0).sum(axis=1) <= 1
             else:  # prerequisite done in the same or an earlier year
-                yp = plan[:, p]
+                yp = plan[:, needs]
                 before = (plan[:, members] > 0) & (plan[:, members] <= yp[:, None])
                 ok &= (yp == 0) | before.any(axis=1)
         plan, spend = plan[ok], spend[ok]
@@ -602,6 +603,11 @@ def _schedules(cost: np.ndarray, value: np.ndarray, cliques: list[np.ndarray],
     return plan, use, gain
 
 
+def _column(p: Any, t: Any, years: int) -> np.ndarray:
+    """Column of (project ``p``, year ``t``) in a time-indexed model (arrays broadcast)."""
+    return np.asarray(np.asarray(p) * years + t)
+
+
 def _time_block(model: _Model, members: list[np.ndarray], *, years: int, weight: np.ndarray,
                 carry_over: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix, np.ndarray]:
     """Time-indexed form of the components too large to enumerate.
@@ -611,14 +617,20 @@ def _time_block(model: _Model, members: list[np.ndarray], *, years: int, weight:
     """
     projects = np.concatenate(members) if members else np.zeros(0, int)
     pos = {int(p): i for i, p in enumerate(projects)}
-    col = lambda p, t: np.asarray(p) * years + t  # noqa: E731
+
+    def col(p: Any, t: Any) -> np.ndarray:
+        return _column(p, t, years)
+
     value = (model.value[projects][:, None] * weight[None, :]).ravel()
     usage = np.zeros((len(projects) * years, years))
     for t in range(years):
         rows = range(t, years) if carry_over else [t]
-        for r in rows:
-            usage[col(np.arange(len(projects)), t), r] = model.cost[projects]
-    r, c, d, hi = [], [], [], []
+        for row in rows:
+            usage[col(np.arange(len(projects)), t), row] = model.cost[projects]
+    r: list[np.ndarray] = []
+    c: list[np.ndarray] = []
+    d: list[np.ndarray] = []
+    hi: list[float] = []
 
     def add(cols: np.ndarray, coefs: np.ndarray, upper: float) -> None:
         r.append(np.full(len(cols), len(hi)))
@@ -632,8 +644,8 @@ def _time_block(model: _Model, members: list[np.ndarray], *, years: int, weight:
             local = np.array([pos[int(p)] for p in clique])
             in_clique[local] = True
             add(col(local[:, None], np.arange(years)[None, :]).ravel(), np.ones(len(local) * years), 1.0)
-    for p in np.flatnonzero(~in_clique):
-        add(col(p, np.arange(years)), np.ones(years), 1.0)
+    for alone in np.flatnonzero(~in_clique):
+        add(col(alone, np.arange(years)), np.ones(years), 1.0)
     for p, group in model.requires:
         if int(p) in pos:
             lp, lg = pos[int(p)], np.array([pos[int(q)] for q in group], dtype=int)
@@ -1070,9 +1082,15 @@ def _solve_time_indexed(model: _Model, budgets: list[float], *, time_limit: floa
         return _finish(model, np.zeros(0, bool), np.zeros(0, int), budgets, method=method,
                        objective=0.0, bound=0.0, status="optimal", carry_over=carry_over)
     weight = (1.0 + year_discount) ** -np.arange(years)
-    col = lambda p, t: np.asarray(p) * years + t  # noqa: E731
+    def col(p: Any, t: Any) -> np.ndarray:
+        return _column(p, t, years)
+
     obj = -(model.value[:, None] * weight[None, :]).ravel()
-    r, c, d, lo, hi = [], [], [], [], []
+    r: list[np.ndarray] = []
+    c: list[np.ndarray] = []
+    d: list[np.ndarray] = []
+    lo: list[float] = []
+    hi: list[float] = []
     row = 0
 
     def add(cols: np.ndarray, coefs: np.ndarray, lower: float, upper: float) -> None:
@@ -1090,8 +1108,8 @@ def _solve_time_indexed(model: _Model, budgets: list[float], *, time_limit: floa
         cols = col(clique[:, None], np.arange(years)[None, :]).ravel()
         add(cols, np.ones(len(cols)), -np.inf, 1.0)
     if years > 1:
-        for p in np.flatnonzero(~in_clique):
-            add(col(p, np.arange(years)), np.ones(years), -np.inf, 1.0)
+        for alone in np.flatnonzero(~in_clique):
+            add(col(alone, np.arange(years)), np.ones(years), -np.inf, 1.0)
     for p, group in model.requires:
         for t in range(years):
             upto = np.arange(t + 1)
@@ -1183,8 +1201,8 @@ def check_portfolio(projects: pd.DataFrame, portfolio: Portfolio) -> list[str]:
     model = _model(projects)
     index = {p: i for i, p in enumerate(model.ids)}
     year = np.zeros(len(model.ids), dtype=int)
-    for p, y in portfolio.year.items():
-        year[index[p]] = y
+    for project, y in portfolio.year.items():
+        year[index[project]] = y
     problems = []
     spent = 0.0
     for t, limit in enumerate(portfolio.budget, start=1):

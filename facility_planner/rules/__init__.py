@@ -175,6 +175,38 @@ def _describe(raw_rules: Any, loc: tuple[Any, ...]) -> tuple[str, str]:
     return "pack header", ".".join(str(p) for p in loc) or "pack"
 
 
+def _pack_problems(pack: RulesPack, rule: Rule) -> list[tuple[str, str]]:
+    """Problems of a rule against its pack's kind, groups, components and layers: (field, message)."""
+    problems = []
+    if pack.groups and rule.group is not None and rule.group not in pack.groups:
+        problems.append(("group", f"{rule.group!r} is not one of the pack's groups ({', '.join(pack.groups)})"))
+    if pack.kind == "actions" and rule.scope != "site":
+        problems.append(("scope", "an actions pack is scored per site: use scope site"))
+    if pack.kind == "measures" and not rule.group:
+        problems.append(("group", "required in a measures pack (the measure id, e.g. M2)"))
+    if pack.kind == "tiers":
+        problems += _tier_problems(pack, rule)
+    return problems
+
+
+def _tier_problems(pack: RulesPack, rule: Rule) -> list[tuple[str, str]]:
+    """Problems of a rule of a tiers (PASS) pack: position, component, editions and layers."""
+    problems = [(field, "required in a tiers pack") for field in ("layer", "component", "tier")
+                if getattr(rule, field) is None]
+    if pack.components and rule.component not in pack.components:
+        problems.append(("component", f"{rule.component!r} is not one of {', '.join(pack.components)}"))
+    for ed in rule.editions or tuple(pack.layers):
+        if pack.layers and ed not in pack.layers:
+            problems.append(("editions", f"edition {ed} is not one of the pack's"))
+            continue
+        override = rule.by_edition.get(ed, EditionOverride())
+        layer = override.layer or rule.layer
+        if pack.layers and layer not in pack.layers[ed]:
+            problems.append(("layer" if not override.layer else f"by_edition.{ed}.layer",
+                             f"{layer!r} is not a layer of edition {ed} ({', '.join(pack.layers[ed])})"))
+    return problems
+
+
 def parse_pack(data: Any, *, name: str = "rules pack", edition: int | None = None) -> RulesPack:
     """Validate a pack given as a mapping (parsed YAML); see ``load_pack``."""
     if not isinstance(data, dict):
@@ -191,41 +223,16 @@ def parse_pack(data: Any, *, name: str = "rules pack", edition: int | None = Non
         raise RulesPackError(f"Rules pack {name}, {where}, field {field!r}: "
                              f"{first['msg']}{shown}.") from None
 
-    def fail(index: int, rule: Rule, field: str, message: str) -> None:
-        raise RulesPackError(f"Rules pack {name}, rule {rule.id!r} (rule {index + 1}), "
-                             f"field {field!r}: {message}.")
-
     seen: dict[str, int] = {}
     for index, rule in enumerate(pack.rules):
-        if rule.id in seen:
-            fail(index, rule, "id", f"duplicate id, already used by rule {seen[rule.id] + 1}")
+        problems = ([("id", f"duplicate id, already used by rule {seen[rule.id] + 1}")]
+                    if rule.id in seen else [])
         seen[rule.id] = index
-        for field, message in rule.check():
-            fail(index, rule, field, message)
-        if pack.groups and rule.group is not None and rule.group not in pack.groups:
-            fail(index, rule, "group", f"{rule.group!r} is not one of the pack's groups "
-                                       f"({', '.join(pack.groups)})")
-        if pack.kind == "actions" and rule.scope != "site":
-            fail(index, rule, "scope", "an actions pack is scored per site: use scope site")
-        if pack.kind == "measures" and not rule.group:
-            fail(index, rule, "group", "required in a measures pack (the measure id, e.g. M2)")
-        if pack.kind == "tiers":
-            for field in ("layer", "component", "tier"):
-                if getattr(rule, field) is None:
-                    fail(index, rule, field, "required in a tiers pack")
-            if pack.components and rule.component not in pack.components:
-                fail(index, rule, "component", f"{rule.component!r} is not one of "
-                                               f"{', '.join(pack.components)}")
-            editions = rule.editions or tuple(pack.layers)
-            for ed in editions:
-                if pack.layers and ed not in pack.layers:
-                    fail(index, rule, "editions", f"edition {ed} is not one of the pack's")
-                override = rule.by_edition.get(ed, EditionOverride())
-                layer = override.layer or rule.layer
-                if pack.layers and layer not in pack.layers[ed]:
-                    fail(index, rule, "layer" if not override.layer else f"by_edition.{ed}.layer",
-                         f"{layer!r} is not a layer of edition {ed} "
-                         f"({', '.join(pack.layers[ed])})")
+        problems += [*rule.check(), *_pack_problems(pack, rule)]
+        if problems:
+            field, message = problems[0]
+            raise RulesPackError(f"Rules pack {name}, rule {rule.id!r} (rule {index + 1}), "
+                                 f"field {field!r}: {message}.")
     if pack.kind == "tiers" and pack.layers:
         chosen = edition if edition is not None else (pack.edition or max(pack.layers))
         return pack.for_edition(chosen)
