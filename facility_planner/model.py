@@ -414,6 +414,93 @@ def choose_metric_crs(lon: np.ndarray, lat: np.ndarray) -> str:
     return f"EPSG:{32600 + zone if mlat >= 0 else 32700 + zone}"
 
 
+def _located_points(frame: pd.DataFrame, *, crs: str, map_crs: str | None) -> gpd.GeoSeries:
+    """Each row's point in ``crs`` from ``lon``/``lat``, else ``x``/``y`` in ``map_crs`` (None if neither)."""
+    lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
+    x, y = frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
+    has_ll = np.isfinite(lon) & np.isfinite(lat)
+    points = gpd.GeoSeries(shapely.points(np.where(has_ll, lon, np.nan), np.where(has_ll, lat, np.nan)),
+                           crs=settings.lonlat_crs).to_crs(crs)
+    has_xy = ~has_ll & np.isfinite(x) & np.isfinite(y)
+    if has_xy.any() and map_crs is not None:
+        xy = gpd.GeoSeries(shapely.points(x[has_xy], y[has_xy]), crs=map_crs).to_crs(crs)
+        values = points.values.copy()
+        values[has_xy] = xy.values
+        points = gpd.GeoSeries(values, crs=crs)
+    geoms = points.values
+    geoms[shapely.is_empty(geoms) | ~(has_ll | (has_xy if map_crs is not None else False))] = None
+    return gpd.GeoSeries(geoms, crs=crs, index=frame.index)
+
+
+def _to_metric(layer: gpd.GeoDataFrame | None, key: str, crs: str,
+               columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """A map layer in the analysis CRS with a string ``key`` (an empty layer when there is none)."""
+    if layer is None or not len(layer):
+        return _empty_geo([key, *columns], crs)
+    out = layer.to_crs(crs) if layer.crs is not None else layer.set_crs(crs)
+    out = out.copy()
+    out[key] = out[key].astype("string")
+    return out.reset_index(drop=True)
+
+
+def _analysis_crs(typed: Mapping[str, pd.DataFrame], layers: Mapping[str, gpd.GeoDataFrame | None]) -> str:
+    """The UTM zone of every location in the tables and map layers."""
+    lon_parts, lat_parts = [], []
+    for name in (*ASSET_TABLES, "buildings", "rooms"):
+        lon_parts.append(typed[name]["lon"].to_numpy(dtype=float))
+        lat_parts.append(typed[name]["lat"].to_numpy(dtype=float))
+    for layer in layers.values():
+        if layer is not None and len(layer) and layer.crs is not None:
+            centroid = layer.to_crs(settings.lonlat_crs).geometry.representative_point()
+            lon_parts.append(centroid.x.to_numpy())
+            lat_parts.append(centroid.y.to_numpy())
+    return choose_metric_crs(np.concatenate(lon_parts), np.concatenate(lat_parts))
+
+
+def _buildings_on_map(buildings: pd.DataFrame, footprints: gpd.GeoDataFrame | None, *, crs: str,
+                      map_crs: str | None) -> tuple[gpd.GeoDataFrame, dict[Any, Any]]:
+    """Buildings with their footprints (``has_footprint``), and each building's anchor point
+    (inside its footprint, else its own location)."""
+    fp = _to_metric(footprints, "building_id", crs)
+    shapes = fp.dissolve(by="building_id").geometry if len(fp) else gpd.GeoSeries([], crs=crs)
+    building_geom = buildings["building_id"].map(shapes.to_dict()) if len(shapes) else pd.Series([None] * len(buildings))
+    building_pts = _located_points(buildings, crs=crs, map_crs=map_crs)
+    buildings_gdf = gpd.GeoDataFrame(buildings, geometry=gpd.GeoSeries(building_geom.to_numpy(dtype=object), crs=crs), crs=crs)
+    buildings_gdf["has_footprint"] = buildings_gdf.geometry.notna() & ~buildings_gdf.geometry.is_empty
+    anchor = buildings_gdf.geometry.representative_point()
+    anchor = gpd.GeoSeries(np.where(buildings_gdf["has_footprint"], anchor.values, building_pts.values), crs=crs)
+    return buildings_gdf, dict(zip(buildings_gdf["building_id"], anchor.values, strict=True))
+
+
+def _rooms_on_map(rooms: pd.DataFrame, rooms_geometry: gpd.GeoDataFrame | None, building_anchor: dict[Any, Any],
+                  *, crs: str, map_crs: str | None) -> tuple[gpd.GeoDataFrame, dict[Any, Any]]:
+    """Rooms with their floor-plan shapes, and each room's anchor (its shape, its location, else its
+    building's anchor)."""
+    rg = _to_metric(rooms_geometry, "room_id", crs)
+    room_shapes = rg.dissolve(by="room_id").geometry.to_dict() if len(rg) else {}
+    rooms_gdf = gpd.GeoDataFrame(rooms, geometry=gpd.GeoSeries(rooms["room_id"].map(room_shapes).to_numpy(dtype=object) if room_shapes else [None] * len(rooms), crs=crs), crs=crs)
+    room_pts = _located_points(rooms, crs=crs, map_crs=map_crs)
+    room_anchor_geom = np.where(rooms_gdf.geometry.notna(), rooms_gdf.geometry.representative_point().values, room_pts.values)
+    room_anchor_geom = np.where(pd.isna(room_anchor_geom), rooms["building_id"].map(building_anchor).values, room_anchor_geom)
+    return rooms_gdf, dict(zip(rooms["room_id"], room_anchor_geom, strict=True))
+
+
+def _assets_on_map(frame: pd.DataFrame, *, room_anchor: dict[Any, Any], building_anchor: dict[Any, Any],
+                   crs: str, map_crs: str | None) -> gpd.GeoDataFrame:
+    """An asset table with points: its own location (``located``), else its room's or building's anchor."""
+    points = _located_points(frame, crs=crs, map_crs=map_crs)
+    located = points.notna().to_numpy()
+    fallback = np.array([None] * len(frame), dtype=object)
+    if "room_id" in frame:
+        fallback = frame["room_id"].map(room_anchor).to_numpy(dtype=object).copy()
+    missing = pd.isna(fallback)
+    fallback[missing] = frame["building_id"].map(building_anchor).to_numpy(dtype=object)[missing]
+    geoms = np.where(located, points.values, fallback)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs, index=frame.index), crs=crs)
+    gdf["located"] = pd.array(located, dtype="boolean")
+    return gdf
+
+
 def make_district(
     tables: Mapping[str, pd.DataFrame | None],
     *,
@@ -444,83 +531,20 @@ def make_district(
               "parking": parking, "walls": walls}
     if map_crs is None and footprints is not None and footprints.crs is not None:
         map_crs = footprints.crs.to_string()
-
     if crs is None:
-        lon_parts, lat_parts = [], []
-        for name in (*ASSET_TABLES, "buildings", "rooms"):
-            lon_parts.append(typed[name]["lon"].to_numpy(dtype=float))
-            lat_parts.append(typed[name]["lat"].to_numpy(dtype=float))
-        for layer in layers.values():
-            if layer is not None and len(layer) and layer.crs is not None:
-                centroid = layer.to_crs(settings.lonlat_crs).geometry.representative_point()
-                lon_parts.append(centroid.x.to_numpy())
-                lat_parts.append(centroid.y.to_numpy())
-        crs = choose_metric_crs(np.concatenate(lon_parts), np.concatenate(lat_parts))
+        crs = _analysis_crs(typed, layers)
     crs = crs if isinstance(crs, str) else f"EPSG:{crs}"
-
-    def located_points(frame: pd.DataFrame) -> gpd.GeoSeries:
-        lon, lat = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
-        x, y = frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float)
-        has_ll = np.isfinite(lon) & np.isfinite(lat)
-        points = gpd.GeoSeries(shapely.points(np.where(has_ll, lon, np.nan), np.where(has_ll, lat, np.nan)),
-                               crs=settings.lonlat_crs).to_crs(crs)
-        has_xy = ~has_ll & np.isfinite(x) & np.isfinite(y)
-        if has_xy.any() and map_crs is not None:
-            xy = gpd.GeoSeries(shapely.points(x[has_xy], y[has_xy]), crs=map_crs).to_crs(crs)
-            values = points.values.copy()
-            values[has_xy] = xy.values
-            points = gpd.GeoSeries(values, crs=crs)
-        geoms = points.values
-        geoms[shapely.is_empty(geoms) | ~(has_ll | (has_xy if map_crs is not None else False))] = None
-        return gpd.GeoSeries(geoms, crs=crs, index=frame.index)
-
-    def to_metric(layer: gpd.GeoDataFrame | None, key: str, columns: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
-        if layer is None or not len(layer):
-            return _empty_geo([key, *columns], crs)
-        out = layer.to_crs(crs) if layer.crs is not None else layer.set_crs(crs)
-        out = out.copy()
-        out[key] = out[key].astype("string")
-        return out.reset_index(drop=True)
-
-    fp = to_metric(footprints, "building_id")
-    buildings = typed["buildings"]
-    shapes = fp.dissolve(by="building_id").geometry if len(fp) else gpd.GeoSeries([], crs=crs)
-    building_geom = buildings["building_id"].map(shapes.to_dict()) if len(shapes) else pd.Series([None] * len(buildings))
-    building_pts = located_points(buildings)
-    buildings_gdf = gpd.GeoDataFrame(buildings, geometry=gpd.GeoSeries(building_geom.values, crs=crs), crs=crs)
-    buildings_gdf["has_footprint"] = buildings_gdf.geometry.notna() & ~buildings_gdf.geometry.is_empty
-    anchor = buildings_gdf.geometry.representative_point()
-    anchor = gpd.GeoSeries(np.where(buildings_gdf["has_footprint"], anchor.values, building_pts.values), crs=crs)
-    building_anchor = dict(zip(buildings_gdf["building_id"], anchor.values, strict=True))
-
-    rg = to_metric(rooms_geometry, "room_id")
-    rooms = typed["rooms"]
-    room_shapes = rg.dissolve(by="room_id").geometry.to_dict() if len(rg) else {}
-    rooms_gdf = gpd.GeoDataFrame(rooms, geometry=gpd.GeoSeries(rooms["room_id"].map(room_shapes).values if room_shapes else [None] * len(rooms), crs=crs), crs=crs)
-    room_pts = located_points(rooms)
-    room_anchor_geom = np.where(rooms_gdf.geometry.notna(), rooms_gdf.geometry.representative_point().values, room_pts.values)
-    room_anchor_geom = np.where(pd.isna(room_anchor_geom), rooms["building_id"].map(building_anchor).values, room_anchor_geom)
-    room_anchor = dict(zip(rooms["room_id"], room_anchor_geom, strict=True))
-
-    assets: dict[str, gpd.GeoDataFrame] = {}
-    for name in ASSET_TABLES:
-        frame = typed[name]
-        points = located_points(frame)
-        located = points.notna().to_numpy()
-        fallback = np.array([None] * len(frame), dtype=object)
-        if "room_id" in frame:
-            fallback = frame["room_id"].map(room_anchor).to_numpy(dtype=object).copy()
-        missing = pd.isna(fallback)
-        fallback[missing] = frame["building_id"].map(building_anchor).to_numpy(dtype=object)[missing]
-        geoms = np.where(located, points.values, fallback)
-        gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs, index=frame.index), crs=crs)
-        gdf["located"] = pd.array(located, dtype="boolean")
-        assets[name] = gdf
-
+    buildings_gdf, building_anchor = _buildings_on_map(typed["buildings"], footprints, crs=crs,
+                                                       map_crs=map_crs)
+    rooms_gdf, room_anchor = _rooms_on_map(typed["rooms"], rooms_geometry, building_anchor, crs=crs,
+                                           map_crs=map_crs)
+    assets = {name: _assets_on_map(typed[name], room_anchor=room_anchor, building_anchor=building_anchor,
+                                   crs=crs, map_crs=map_crs) for name in ASSET_TABLES}
     return District(
         sites=typed["sites"], buildings=buildings_gdf, rooms=rooms_gdf, programs=typed["programs"],
-        checklist=typed["checklist"], site_boundaries=to_metric(site_boundaries, "site_id"),
-        parking=to_metric(parking, "site_id"), walls=to_metric(walls, "building_id", ("floor", "material")),
+        checklist=typed["checklist"], site_boundaries=_to_metric(site_boundaries, "site_id", crs),
+        parking=_to_metric(parking, "site_id", crs),
+        walls=_to_metric(walls, "building_id", crs, ("floor", "material")),
         crs=crs, **assets,
     )
 

@@ -25,6 +25,11 @@ LONG_FUNCTIONS_BEING_SPLIT = {
     ("facility_planner/mapping.py", "build_map"),
     ("facility_planner/io/inventory.py", "_read_table"),
     ("facility_planner/geo/radio.py", "radio_coverage"),
+    # not split yet (geo and io areas, being edited on other branches): the lead splits them
+    ("facility_planner/geo/cameras.py", "camera_views"),
+    ("facility_planner/geo/reach.py", "asset_reach"),
+    ("facility_planner/geo/reach.py", "walk_grid"),
+    ("facility_planner/io/maps.py", "_classify"),
 }
 CORE = ("facility_planner.model", "facility_planner.facts", "facility_planner.rules",
         "facility_planner.scoring", "facility_planner.geo", "facility_planner.planning",

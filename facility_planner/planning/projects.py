@@ -83,6 +83,60 @@ def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any]) ->
     return float(fallback), f"{opt.quantity} unknown: catalog default_quantity assumed", True
 
 
+def _gaps(rows: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The gaps per (building, measure): evidence, closed rule weight, tiers, rules and status."""
+    gaps: dict[tuple[str, str], dict[str, Any]] = {}
+    cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "layer", "component", "tier", "measure",
+                        "status", "evidence", "closed") if c in rows.columns]
+    for rec in rows[cols].astype(object).to_dict("records"):
+        key = (str(rec["building_id"]), str(rec["measure"]))
+        gap = gaps.setdefault(key, {"evidence": {}, "closed": 0.0, "tiers": {}, "rule_ids": {},
+                                    "status": "partial", "site_id": rec.get("site_id")})
+        gap["evidence"].update(dict.fromkeys(_as_list(rec["evidence"])))
+        gap["closed"] += float(rec["closed"])
+        if pd.notna(rec.get("rule_id")):
+            gap["rule_ids"][str(rec["rule_id"])] = None
+        if rec["status"] == "unmet":
+            gap["status"] = "unmet"
+        tier = pd.to_numeric(rec.get("tier"), errors="coerce")
+        if pd.notna(tier) and pd.notna(rec.get("layer")) and pd.notna(rec.get("component")):
+            tkey = (str(rec["pack"]), str(rec["layer"]), str(rec["component"]))
+            gap["tiers"][tkey] = min(gap["tiers"].get(tkey, np.inf), float(tier))
+    for gap in gaps.values():
+        gap["evidence"], gap["rule_ids"] = list(gap["evidence"]), list(gap["rule_ids"])
+    return gaps
+
+
+def _project_row(bid: str, measure: str, opt: CostOption, *, gap: dict[str, Any],
+                 gaps: dict[tuple[str, str], dict[str, Any]], closes: list[str], evidence: list[str],
+                 quantity: tuple[float, str, bool], cost: float, upkeep: float, reduction: float,
+                 risk_before: float, catalog: CostCatalog, single: bool) -> dict[str, Any]:
+    """One project (an option of a measure in a building) as a row of ``PROJECT_COLUMNS``."""
+    qty, basis, estimated = quantity
+    annuity = _annuity(catalog.discount_rate, opt.lifetime_years)
+    grant_shares = [catalog.grants[g].local_match for g in opt.grants]
+    tiers = [t for m in closes for t in gaps[(bid, m)]["tiers"].values()]
+    return {
+        "project_id": f"{bid}:{measure}" + ("" if single else f":{opt.option}"),
+        "building_id": bid, "site_id": gap["site_id"], "measure": measure, "option": opt.option,
+        "title": opt.title, "closes": closes,
+        "status": "unmet" if any(gaps[(bid, m)]["status"] == "unmet" for m in closes) else "partial",
+        "rule_ids": list(dict.fromkeys(r for m in closes for r in gaps[(bid, m)]["rule_ids"])),
+        "tier": min(tiers) if tiers else np.nan, "evidence": evidence,
+        "quantity": qty, "unit": opt.unit, "quantity_basis": basis, "quantity_estimated": estimated,
+        "unit_cost_low": opt.low, "unit_cost_typical": opt.typical, "unit_cost_high": opt.high,
+        "cost_low": opt.base_low + qty * opt.low, "cost": cost, "cost_high": opt.base_high + qty * opt.high,
+        "lifetime_years": opt.lifetime_years, "annual_upkeep": upkeep,
+        "life_cycle_cost": cost + upkeep * annuity, "annual_cost": cost / annuity + upkeep,
+        "risk_before": risk_before, "risk_after": risk_before - reduction,
+        "risk_reduction": reduction, "choice_group": f"{bid}:{measure}",
+        "grants": list(opt.grants),
+        "local_match_share": min(grant_shares) if grant_shares else 1.0,
+        "estimate": opt.estimate or estimated, "source": opt.source,
+        "_tiers": {k: v for m in closes for k, v in gaps[(bid, m)]["tiers"].items()},
+    }
+
+
 def build_projects(
     results: pd.DataFrame,
     district: District,
@@ -115,25 +169,7 @@ def build_projects(
     rows = rows.assign(measure=rows["measure"].astype("string"), closed=rows["rule_weight"] * rows["shortfall"])
     buildings = district.buildings.assign(building_id=district.buildings["building_id"].astype("string")).set_index("building_id")
 
-    gaps: dict[tuple[str, str], dict[str, Any]] = {}
-    cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "layer", "component", "tier", "measure",
-                        "status", "evidence", "closed") if c in rows.columns]
-    for rec in rows[cols].astype(object).to_dict("records"):
-        key = (str(rec["building_id"]), str(rec["measure"]))
-        gap = gaps.setdefault(key, {"evidence": {}, "closed": 0.0, "tiers": {}, "rule_ids": {},
-                                    "status": "partial", "site_id": rec.get("site_id")})
-        gap["evidence"].update(dict.fromkeys(_as_list(rec["evidence"])))
-        gap["closed"] += float(rec["closed"])
-        if pd.notna(rec.get("rule_id")):
-            gap["rule_ids"][str(rec["rule_id"])] = None
-        if rec["status"] == "unmet":
-            gap["status"] = "unmet"
-        tier = pd.to_numeric(rec.get("tier"), errors="coerce")
-        if pd.notna(tier) and pd.notna(rec.get("layer")) and pd.notna(rec.get("component")):
-            tkey = (str(rec["pack"]), str(rec["layer"]), str(rec["component"]))
-            gap["tiers"][tkey] = min(gap["tiers"].get(tkey, np.inf), float(tier))
-    for gap in gaps.values():
-        gap["evidence"], gap["rule_ids"] = list(gap["evidence"]), list(gap["rule_ids"])
+    gaps = _gaps(rows)
     building_data = buildings[["gross_area", "floors"]].astype(object).to_dict("index")
     risk_before, risk_scale = risk["risk"].to_dict(), risk["risk_scale"].to_dict()
 
@@ -151,29 +187,10 @@ def build_projects(
             reduction = float(risk_scale[bid] * closed)
             cost = opt.base_typical + qty * opt.typical
             upkeep = qty * opt.annual_upkeep
-            annuity = _annuity(catalog.discount_rate, opt.lifetime_years)
-            grant_shares = [catalog.grants[g].local_match for g in opt.grants]
-            tiers = [t for m in closes for t in gaps[(bid, m)]["tiers"].values()]
-            records.append({
-                "project_id": f"{bid}:{measure}" + ("" if len(options) == 1 else f":{opt.option}"),
-                "building_id": bid, "site_id": gap["site_id"], "measure": measure, "option": opt.option,
-                "title": opt.title, "closes": closes,
-                "status": "unmet" if any(gaps[(bid, m)]["status"] == "unmet" for m in closes) else "partial",
-                "rule_ids": list(dict.fromkeys(r for m in closes for r in gaps[(bid, m)]["rule_ids"])),
-                "tier": min(tiers) if tiers else np.nan, "evidence": evidence,
-                "quantity": qty, "unit": opt.unit, "quantity_basis": basis, "quantity_estimated": estimated,
-                "unit_cost_low": opt.low, "unit_cost_typical": opt.typical, "unit_cost_high": opt.high,
-                "cost_low": opt.base_low + qty * opt.low, "cost": cost, "cost_high": opt.base_high + qty * opt.high,
-                "lifetime_years": opt.lifetime_years, "annual_upkeep": upkeep,
-                "life_cycle_cost": cost + upkeep * annuity, "annual_cost": cost / annuity + upkeep,
-                "risk_before": float(risk_before[bid]),
-                "risk_after": float(risk_before[bid]) - reduction,
-                "risk_reduction": reduction, "choice_group": f"{bid}:{measure}",
-                "grants": list(opt.grants),
-                "local_match_share": min(grant_shares) if grant_shares else 1.0,
-                "estimate": opt.estimate or estimated, "source": opt.source,
-                "_tiers": {k: v for m in closes for k, v in gaps[(bid, m)]["tiers"].items()},
-            })
+            records.append(_project_row(
+                bid, measure, opt, gap=gap, gaps=gaps, closes=closes, evidence=evidence,
+                quantity=(qty, basis, estimated), cost=cost, upkeep=upkeep, reduction=reduction,
+                risk_before=float(risk_before[bid]), catalog=catalog, single=len(options) == 1))
     projects = pd.DataFrame.from_records(records)
     if projects.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in PROJECT_COLUMNS})
