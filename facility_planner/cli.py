@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from facility_planner import __version__
 from facility_planner.errors import FacilityPlannerError
 from facility_planner.model import ValidationReport
 
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="facility-planner",
         description="School facility security planning: validate inventories, assess buildings "
                     "against the COPS minimum measures and PASS tiers, and plan retrofits to a budget.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_inputs(p: argparse.ArgumentParser) -> None:

@@ -140,3 +140,12 @@ def test_the_long_function_allowlist_is_not_stale() -> None:
     still_long = {(rel, name) for rel, name, _ in _long_functions()}
     stale = sorted(LONG_FUNCTIONS_BEING_SPLIT - still_long)
     assert not stale, f"split already: remove from LONG_FUNCTIONS_BEING_SPLIT: {stale}"
+
+
+def test_the_package_is_typed_and_versioned() -> None:
+    from importlib.metadata import version
+
+    import facility_planner
+
+    assert (PACKAGE / "py.typed").is_file()
+    assert facility_planner.__version__ == version("facility-planner")

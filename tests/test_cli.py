@@ -209,3 +209,12 @@ def test_hostile_names_export_inert(tmp_path):
     html = (out / "map.html").read_text()
     assert "<script>alert(1)</script>" not in html
     shutil.rmtree(out)
+
+
+def test_version_prints_the_installed_version(capsys):
+    import facility_planner
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"facility-planner {facility_planner.__version__}"

@@ -2,7 +2,7 @@
 features of coverage.gpkg, against figures worked out by hand below.
 
 The district is one school, one building, two classrooms (built here with openpyxl, as a facilities
-manager would upload it, with the headers ``Door #``, ``BLDG`` and ``Range (ft)``):
+manager would upload it (written by openpyxl), with the headers ``Door #``, ``BLDG`` and ``Range (ft)``):
 
 - door GS-01-A-D01 locks from inside, door GS-01-A-D02 does not (nor remotely): 1 of 2 classroom
   doors lockable = 50 %, so rule M2-LOCKS (``>= 100``, partial from 50) is ``partial`` and measure
@@ -33,6 +33,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 import shapely
 
@@ -61,14 +62,10 @@ def _workbook() -> bytes:
                      "Range (ft)", "status"],
                     ["GS-01-C01", "GS-01-A", "exterior", CAMERA_LON, CAMERA_LAT, 180, 90, 100, "working"]],
     }
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
     buffer = io.BytesIO()
-    wb.save(buffer)
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, (header, *rows) in sheets.items():
+            pd.DataFrame(rows, columns=header).to_excel(writer, sheet_name=name, index=False)
     return buffer.getvalue()
 
 
