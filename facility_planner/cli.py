@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -20,6 +21,22 @@ from facility_planner.errors import FacilityPlannerError
 from facility_planner.model import ValidationReport
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+_DOLLARS = re.compile(r"\$?\s*(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+                      r"\s*(?P<unit>[kKmM]?)")
+_DOLLAR_FORMS = "250000, 250,000, $250,000, 250k or 1.2m"
+
+
+def parse_dollars(text: str) -> float:
+    """An amount of dollars as people write it: ``250000``, ``250,000``, ``$250,000``, ``250k``,
+    ``1.2m`` (k = thousand, m = million). Anything else is a usage error naming the forms."""
+    match = _DOLLARS.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an amount of dollars; write it as {_DOLLAR_FORMS}")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match["unit"].lower()]
+    return float(match["number"].replace(",", "")) * scale
 
 
 def _map_sources(paths: Sequence[str]) -> list[tuple[str, bytes]]:
@@ -94,7 +111,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
                              edition=args.edition)
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    budgets = [float(b) for b in args.budget] if args.budget else None
+    budgets = list(args.budget) if args.budget else None
     result = assess(district, report, settings=settings, budget=budgets, years=args.years, as_of=as_of)
     written = write_outputs(result, Path(args.out))
     print(format_report(report, limit=20))
@@ -152,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
     p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
     p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
-    p.add_argument("--budget", nargs="+", metavar="USD", help="budget in dollars; with --years, one figure per year or one for every year")
+    p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
+                   help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
     p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")

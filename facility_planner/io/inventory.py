@@ -12,7 +12,6 @@ import difflib
 import io
 import os
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from facility_planner import settings
-from facility_planner.errors import InputError, UploadRejected
+from facility_planner.errors import InputError
+from facility_planner.io.uploads import check_size, check_upload, inspect_zip
 from facility_planner.model import (
     TABLES,
     Column,
@@ -189,33 +189,42 @@ def _source_files(source: object, *, filename: str | None) -> list[tuple[str | N
     elif isinstance(source, Mapping):
         files = [(str(name), bytes(data)) for name, data in source.items()]
     elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if path.is_dir():
-            paths = sorted(p for p in path.iterdir() if p.is_file()
-                           and p.suffix.lower() in (*CSV_SUFFIXES, *WORKBOOK_SUFFIXES)
-                           and not p.name.startswith(("~$", ".")))
-            if not paths:
-                raise InputError("The folder holds no CSV files or workbooks.", file=path.name)
-        elif path.is_file():
-            paths = [path]
-        else:
-            raise InputError("The file or folder does not exist.", file=path.name)
-        for p in paths:
-            if p.stat().st_size > settings.max_upload_bytes:
-                raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
-                                     file=p.name)
-        files = [(p.name, p.read_bytes()) for p in paths]
+        files = _path_files(Path(source))
     else:
         raise InputError(f"Cannot read an inventory from a {type(source).__name__}.")
     for name, data in files:
-        if len(data) > settings.max_upload_bytes:
-            raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
-                                 file=name)
+        check_upload(data, filename=name, allow_empty=True)
     return files
 
 
+def _path_files(path: Path) -> list[tuple[str | None, bytes]]:
+    """The files of a workbook path or of a folder of CSV files (read as bytes, size-checked)."""
+    if path.is_dir():
+        paths = sorted(p for p in path.iterdir() if p.is_file()
+                       and p.suffix.lower() in (*CSV_SUFFIXES, *WORKBOOK_SUFFIXES)
+                       and not p.name.startswith(("~$", ".")))
+        if not paths:
+            raise InputError("The folder holds no CSV files or workbooks: put the inventory's CSV "
+                             "files (sites.csv, buildings.csv, doors.csv, ...) in it, or give one "
+                             "workbook.", file=path.name)
+    elif path.is_file():
+        if path.suffix.lower() in CSV_SUFFIXES:
+            table = _table_for(path.name)
+            what = f"the {table} table" if table else "one table"
+            raise InputError(
+                f"This is a single CSV file ({what}), but an inventory is a folder of CSV files "
+                "named like the sheets (sites.csv, buildings.csv, doors.csv, ...) or one workbook: "
+                f"give the folder that holds {path.name} and the other CSV files.", file=path.name)
+        paths = [path]
+    else:
+        raise InputError("The file or folder does not exist.", file=path.name)
+    for p in paths:
+        check_size(p.stat().st_size, filename=p.name)
+    return [(p.name, p.read_bytes()) for p in paths]
+
+
 def _is_workbook(name: str | None, data: bytes) -> bool:
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data[:4] == b"PK\x03\x04" or data[:8] == _OLE_MAGIC:
         return True
     return bool(name) and name.lower().endswith(WORKBOOK_SUFFIXES)
 
@@ -232,54 +241,81 @@ def _raw_sheets(files: list[tuple[str | None, bytes]]) -> list[_RawSheet]:
     return sheets
 
 
-def _check_zip(data: bytes, *, filename: str | None) -> None:
-    """Refuse workbooks (zip files) whose content would be a zip bomb."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as err:
-        raise InputError("The workbook is damaged or is not an .xlsx file.", file=filename) from err
-    if len(members) > settings.max_zip_members:
-        raise UploadRejected(f"The workbook holds more than {settings.max_zip_members:,} parts.",
-                             file=filename)
-    total = sum(m.file_size for m in members)
-    if total > settings.max_zip_uncompressed_bytes:
-        raise UploadRejected("The workbook is too large once unpacked.", file=filename)
-    for m in members:
-        if m.file_size > 1_000_000 and m.file_size > settings.max_zip_ratio * max(m.compress_size, 1):
-            raise UploadRejected("The workbook is compressed suspiciously well (a zip bomb?).",
-                                 file=filename)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RESAVE = "open it in Excel, LibreOffice or Google Sheets, save it again as .xlsx and use the new copy"
 
 
 def _read_workbook(data: bytes, *, filename: str | None) -> list[_RawSheet]:
     from python_calamine import CalamineWorkbook
 
+    if not data:
+        raise InputError("The workbook is empty (0 bytes), so there is nothing to read; save or "
+                         "export it again and use the new copy.", file=filename)
     if data[:4] == b"PK\x03\x04":
-        _check_zip(data, filename=filename)
+        inspect_zip(data, filename=filename, unreadable=(
+            "The workbook is damaged or cut short (its zip container is incomplete, as when a "
+            f"copy or download did not finish); {_RESAVE}."))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as err:  # calamine raises its own error types for every damaged file
-        raise InputError(f"The workbook cannot be read ({err}).", file=filename) from err
-    sheets = []
-    for sheet_name in book.sheet_names:
+    except Exception:  # calamine raises its own error types for every damaged file
+        protected = data[:8] == _OLE_MAGIC and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00" in data[:65536]
+        why = ("it is protected with a password; remove the password in Excel (File > Info > "
+               "Protect Workbook) and save it again" if protected else
+               "it is damaged, cut short, or another kind of file renamed like a workbook; " + _RESAVE)
+        raise InputError(f"The workbook cannot be opened: {why}.", file=filename) from None
+    return [_read_book_sheet(book, sheet_name, filename=filename) for sheet_name in book.sheet_names]
+
+
+def _read_book_sheet(book: Any, sheet_name: str, *, filename: str | None) -> _RawSheet:
+    try:
+        rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    except Exception:
+        raise InputError(f'Sheet "{sheet_name}" of the workbook is damaged: its content is cut '
+                         f"short or not valid, so its rows cannot be read; {_RESAVE}.",
+                         file=filename, sheet=sheet_name) from None
+    width = max((len(r) for r in rows), default=0)
+    rows = [r if len(r) == width else [*r, *[None] * (width - len(r))] for r in rows]
+    columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)] if width else []
+    return _RawSheet(file=filename, name=sheet_name, is_csv=False, columns=columns)
+
+
+def _decode(data: bytes, *, filename: str) -> str:
+    """CSV bytes as text, in the encodings Excel writes: UTF-8 (with or without BOM), UTF-16
+    ("Unicode text", with BOM), else Windows-1252."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
-            rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        except Exception as err:
-            raise InputError(f"The sheet cannot be read ({err}).", file=filename,
-                             sheet=sheet_name) from err
-        width = max((len(r) for r in rows), default=0)
-        columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)] if width else []
-        sheets.append(_RawSheet(file=filename, name=sheet_name, is_csv=False, columns=columns))
-    return sheets
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("The file says it is UTF-16 (Unicode text) but is cut short or "
+                             "damaged; save it again from Excel as CSV UTF-8 and use the new copy.",
+                             file=filename) from None
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        return data.decode("utf-16-le", errors="strict")  # UTF-16 without its BOM
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")  # what Excel on Windows saves as "CSV"
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # every byte is a character: nothing is dropped
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter Excel used: ``sep=`` on the first line, else the most frequent of , ; tab |
+    over the first lines (notes above the header weigh little against the rows)."""
+    first = text.split("\n", 1)[0].strip()
+    if re.fullmatch(r"sep=.", first):
+        return first[-1]
+    head = text[:20_000].split("\n")[:30]
+    counts = {sep: sum(line.count(sep) for line in head) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")  # what Excel on Windows saves
-    first = text.split("\n", 1)[0]
-    sep = max((",", ";", "\t", "|"), key=first.count) if first else ","
+    text = _decode(data, filename=filename)
+    sep = _delimiter(text)
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, sep=sep, engine="c")
@@ -287,7 +323,7 @@ def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
     except pd.errors.EmptyDataError:
         columns = []
     except pd.errors.ParserError:
-        # Rows of unequal length: the csv module pads instead of failing.
+        # Rows of unequal length (notes above the header, ragged rows): the csv module pads.
         import csv
 
         rows = list(csv.reader(io.StringIO(text), delimiter=sep))

@@ -216,6 +216,7 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
         used.update(n for n in members if n.startswith(gdb + "/"))
 
     shapefiles = [n for n in members if n.lower().endswith(".shp") and n not in used]
+    _check_shapefile_parts(shapefiles, members, filename=filename)
     if shapefiles:
         packed_members: list[tuple[str, bytes]] = []
         stems: set[str] = set()
@@ -253,8 +254,41 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
     return datasets
 
 
-def _gdal_message(err: Exception) -> str:
-    return re.sub(r"'?/vsi\S*'?", "the file", str(err)).split(";")[0]
+def _check_shapefile_parts(shapefiles: list[str], members: dict[str, bytes], *, filename: str) -> None:
+    """A Shapefile is several files; say which part a zip lacks, in a sentence."""
+    names = {n.lower() for n in members}
+    for shp in shapefiles:
+        stem = shp[:-4]
+        base = stem.rsplit("/", 1)[-1]
+        lacking = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in names]
+        if lacking:
+            parts = " or ".join(base + ext for ext in lacking)
+            raise InputError(f"the zip has {base}.shp but not {parts}; a Shapefile is several files "
+                             "that belong together: export the Shapefile again with all its parts "
+                             "(.shp, .shx, .dbf, .prj) and zip them together", file=filename)
+
+
+def _sqlite_cut_short(content: bytes) -> bool:
+    """True when a SQLite file (GeoPackage) is shorter than its header says: a copy cut short."""
+    if not content.startswith(b"SQLite format 3\x00") or len(content) < 100:
+        return content.startswith(b"SQLite format 3")
+    page_size = int.from_bytes(content[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(content[28:32], "big")
+    return bool(pages) and len(content) < page_size * pages
+
+
+def _unreadable(fmt: Format, content: bytes, *, label: str, layer: str | None = None) -> InputError:
+    """The sentence for a map file GDAL cannot read, in the user's words (no GDAL or SQLite)."""
+    name = _FORMAT_NAMES[fmt]
+    if fmt == "gpkg" and _sqlite_cut_short(content):
+        why = ("the GeoPackage is cut short (the file is smaller than its own header says, as when "
+               "a copy or download did not finish); copy or export it again and use the new copy")
+    else:
+        where = f"layer {layer} of " if layer else ""
+        why = (f"{where}the {name} is damaged or is not a complete {name} file, so it cannot be "
+               f"read; export it again from the GIS or CAD program and use the new copy")
+    return InputError(why, file=label, sheet=layer)
 
 
 def _ids(values: pd.Series) -> pd.Series:
@@ -303,8 +337,9 @@ def _resolve_crs(frame: gpd.GeoDataFrame, *, crs: str | int | None, label: str, 
                  report: ValidationReport) -> gpd.GeoDataFrame:
     if frame.crs is None:
         if crs is None:
-            err = MissingCRSError(f"map {label} has no coordinate reference system; give its "
-                                  "EPSG code (for example 2227 or 32610)")
+            err = MissingCRSError(f"map {label} has no coordinate reference system (a Shapefile "
+                                  "without its .prj, or a CAD drawing); give its EPSG code, for "
+                                  "example 2227 or 32610 (--map-crs on the command line)")
             err.file, err.sheet = label, layer
             raise err
         try:
@@ -541,12 +576,10 @@ def _read_layers(fmt: Format, content: bytes, *, label: str, layers: Sequence[st
         listed = _layer_names(content, label=label)
         with _quiet_gdal():
             driver = pyogrio.read_info(io.BytesIO(content), layer=0)["driver"] if listed else None
-    except Exception as err:  # GDAL raises several types; all mean "unreadable"
-        raise InputError(f"cannot be read as {_FORMAT_NAMES[fmt]}: {_gdal_message(err)}",
-                         file=label) from None
+    except Exception:  # GDAL raises several types; all mean "unreadable"
+        raise _unreadable(fmt, content, label=label) from None
     if driver not in _DRIVERS[fmt]:
-        raise InputError(f"looks like {_FORMAT_NAMES[fmt]} but GDAL read it as {driver}; "
-                         "it was not used", file=label)
+        raise _unreadable(fmt, content, label=label)
     chosen = list(enumerate(listed))
     if layers and fmt != "dxf":
         chosen = [(i, name) for i, name in chosen if name in set(layers)]
@@ -555,9 +588,8 @@ def _read_layers(fmt: Format, content: bytes, *, label: str, layers: Sequence[st
         try:
             with _quiet_gdal():
                 frame = pyogrio.read_dataframe(io.BytesIO(content), layer=index)
-        except Exception as err:
-            raise InputError(f"layer {layer} cannot be read: {_gdal_message(err)}", file=label,
-                             sheet=layer) from None
+        except Exception:
+            raise _unreadable(fmt, content, label=label, layer=layer) from None
         if not isinstance(frame, gpd.GeoDataFrame):
             report.add("warning", f"layer {layer} has no geometry; it is not used", file=label,
                        sheet=layer)
