@@ -80,8 +80,12 @@ def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
         lines.append(f"{problem.severity.upper():7} {where}: {problem.message}")
     if limit is not None and len(problems) > limit:
         lines.append(f"... and {len(problems) - limit} more (use --all to list every problem)")
-    lines.append(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-                 f"{report.rejected_count} row(s) could not be used")
+    summary = (f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+               f"{report.rejected_count} row(s) could not be used")
+    cells = sum(p.count for p in report.problems)
+    if cells > len(report.problems):
+        summary += f"; {cells:,} problem rows in all (--problems FILE.csv writes every one)"
+    lines.append(summary)
     return "\n".join(lines)
 
 
@@ -95,11 +99,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(format_report(report, limit=None if args.all else 200))
-    if args.rejected:
-        from facility_planner.io.exports import write_csv
+    from facility_planner.io.exports import write_csv
 
+    if args.rejected:
         write_csv(args.rejected, report.rejected_frame())
         print(f"rejected rows written to {args.rejected}", file=sys.stderr)
+    if args.problems:
+        write_csv(args.problems, report.cells_frame())
+        print(f"every problem, one line per row, written to {args.problems}", file=sys.stderr)
     return EXIT_INVALID if report.errors else EXIT_OK
 
 
@@ -161,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
     p.add_argument("--rejected", metavar="CSV", help="write the rows that could not be used to this CSV")
+    p.add_argument("--problems", metavar="CSV", help="write every problem to this CSV, one line per row "
+                   "(a problem repeated in many rows is listed once on screen)")
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
@@ -197,7 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FacilityPlannerError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
-    except (OSError, ValueError) as err:
+    except OSError as err:  # a file that cannot be read or written: not a usage error
+        print(f"error: {err.filename or 'a file'}: {err.strerror or err}.", file=sys.stderr)
+        return EXIT_INVALID
+    except ValueError as err:
         if os.environ.get("FACILITY_PLANNER_DEBUG"):
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)

@@ -803,6 +803,9 @@ def _parse_dates(text: pd.Series) -> pd.Series:
             attempt = pd.to_datetime(uniques[left], format=fmt, errors="coerce")
         except (ValueError, OverflowError):
             continue
+        # Years outside 1800-2200 are not dates of a building's life (and 0001-01-01 or -3326
+        # do not fit nanosecond timestamps): left unparsed, so reported.
+        attempt = attempt.where(attempt.dt.year.between(1800, 2200))
         parsed[left] = attempt.astype("datetime64[ns]")
     parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
     serial = pd.to_numeric(uniques.where(parsed.isna()), errors="coerce")
