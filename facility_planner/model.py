@@ -403,7 +403,7 @@ def _group_problem(severity: Severity, kind: str, group: pd.DataFrame, *, where:
                    file: str | None, sheet: str | None, column: str | None) -> Problem:
     """One sentence for a problem found in many rows; every row stays in ``cells``."""
     n = len(group)
-    rows = [r for r in group["row"] if r is not None and not pd.isna(r)]
+    rows = pd.to_numeric(group["row"], errors="coerce").dropna().astype("int64").tolist()
     values = group["value"].dropna().astype(str)
     distinct = values.unique()
     single_value = len(distinct) == 1 and len(values) == n
