@@ -12,6 +12,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import geopandas as gpd
 import openpyxl
@@ -288,6 +289,47 @@ def test_workbook_with_notes_above_the_header(tmp_path):
     tables, report = read_inventory(save(book, tmp_path / "inventory.xlsx"))
     assert report.errors == []
     assert tables["doors"]["source_row"].iloc[0] == 4
+
+
+def ods_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """A LibreOffice Calc (.ods) workbook: content.xml with one table per sheet."""
+    body = []
+    for name, rows in sheets.items():
+        body.append(f'<table:table table:name="{escape(name)}">')
+        for row in rows:
+            cells = []
+            for v in row:
+                if v is None:
+                    cells.append("<table:table-cell/>")
+                elif isinstance(v, (int, float)):
+                    cells.append(f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>')
+                else:
+                    cells.append(f'<table:table-cell office:value-type="string"><text:p>{escape(str(v))}</text:p></table:table-cell>')
+            body.append("<table:table-row>" + "".join(cells) + "</table:table-row>")
+        body.append("</table:table>")
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               '<office:body><office:spreadsheet>' + "".join(body) + '</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("META-INF/manifest.xml", manifest)
+        z.writestr("content.xml", content)
+    return buf.getvalue()
+
+
+def test_libreoffice_ods_reads_like_the_xlsx(sample_sheets):
+    sheets = {name: [list(frame.columns), *frame.astype(object).where(frame.notna(), None).values.tolist()]
+              for name, frame in sample_sheets.items()}
+    tables, report = read_inventory(ods_bytes(sheets), filename="inventory.ods")
+    assert report.errors == []
+    for name, frame in sample_sheets.items():
+        assert len(tables[name]) == len(frame), name
 
 
 # --- units are converted before the plausibility check ---------------------------------------
