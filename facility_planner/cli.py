@@ -84,7 +84,8 @@ def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
                f"{report.rejected_count} row(s) could not be used")
     cells = sum(p.count for p in report.problems)
     if cells > len(report.problems):
-        summary += f"; {cells:,} problem rows in all (--problems FILE.csv writes every one)"
+        summary += (f"; {cells:,} problem rows in all (validate --problems FILE.csv writes every "
+                    "one; assess writes problems.csv)")
     lines.append(summary)
     return "\n".join(lines)
 
@@ -121,6 +122,11 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     budgets = list(args.budget) if args.budget else None
     result = assess(district, report, settings=settings, budget=budgets, years=args.years, as_of=as_of)
     written = write_outputs(result, Path(args.out))
+    if any(p.count > 1 for p in report.problems):  # the workbook lists repeated problems once
+        from facility_planner.io.exports import write_csv
+
+        written["problems"] = Path(args.out) / "problems.csv"
+        write_csv(written["problems"], report.cells_frame())
     print(format_report(report, limit=20))
     for path in written.values():
         print(f"wrote {path}")

@@ -722,7 +722,13 @@ def _parse(text: pd.Series, col: Column, table: Table, *,
     if kind == "date":
         values = _parse_dates(known)
         return values, (known.notna() & values.isna()).to_numpy(), f"is not a date; expected {_EXPECTED['date']}."
-    # numbers
+    return _parse_number(known, col, factor=factor)
+
+
+def _parse_number(known: pd.Series, col: Column, *,
+                  factor: float | None) -> tuple[pd.Series, np.ndarray, dict[str, str] | str]:
+    """Numbers (thousands separators allowed), whole for int columns, converted, then in range."""
+    kind = col.kind
     numbers = pd.to_numeric(known, errors="coerce").astype("float64")
     retry = (known.notna() & numbers.isna()).to_numpy()
     if retry.any():  # thousands separators: 1,200
@@ -745,7 +751,8 @@ def _parse(text: pd.Series, col: Column, table: Table, *,
         low, high = low_high
         outside = numbers.notna() & ((numbers < low) | (numbers > high))
         if outside.any():
-            message = f"is outside the plausible range {low:g} to {high:g}."
+            unit = " (in metres or square metres, once converted)" if factor is not None else ""
+            message = f"is outside the plausible range {low:g} to {high:g}{unit}."
             base = expected if isinstance(expected, _ExpectedMap) else _ExpectedMap(expected, {})
             for v in known[outside.to_numpy()]:
                 base[v] = message

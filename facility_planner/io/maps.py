@@ -450,14 +450,12 @@ def _label_footprints(frame: gpd.GeoDataFrame, footprints: np.ndarray, *, label:
 
 def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
               dxf_layers: Sequence[str] | None, report: ValidationReport) -> dict[str, gpd.GeoDataFrame]:
-    n = len(frame)
     frame = frame.copy()
     for key in ("building_id", "site_id", "room_id", "floor", *ASSET_IDS.values()):
         frame[key] = _ids(frame[key]) if key in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
     hint = pd.Series(_layer_hint(layer), index=frame.index, dtype=object)
     if fmt == "dxf":
         frame, hint = _dxf_prepare(frame, dxf_layers=dxf_layers, label=label, layer=layer, report=report)
-        n = len(frame)
     frame = _repair(frame, label=label, layer=layer, report=report)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     type_id = shapely.get_type_id(geoms)
@@ -466,14 +464,28 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
     point = np.isin(type_id, (0, 4))
     empty = pd.isna(geoms) | shapely.is_empty(geoms)
     hint_arr = hint.to_numpy(dtype=object)
+    roles = _roles(frame, hint_arr, polygon=polygon, line=line)
+    _asset_points(frame, hint, hint_arr, roles, point=point)
 
-    parking_kind = np.zeros(n, dtype=bool)
+    if fmt == "dxf":
+        _label_footprints(frame, roles == "footprints", label=label, layer=layer, report=report)
+    dxf_label = point & (fmt == "dxf") & (frame["text"].notna().to_numpy() if "text" in frame else False)
+    unused = ~empty & pd.isna(roles) & ~dxf_label
+    _report_unused(frame, roles, empty=empty, unused=unused, kinds={
+        "polygon": polygon, "line": line, "point": point}, label=label, layer=layer, report=report)
+    return _split_roles(frame, roles, fmt=fmt)
+
+
+def _roles(frame: gpd.GeoDataFrame, hint_arr: np.ndarray, *, polygon: np.ndarray,
+           line: np.ndarray) -> np.ndarray:
+    """What each feature is (footprint, room, site, parking, wall; None when not known)."""
+    parking_kind = np.zeros(len(frame), dtype=bool)
     for col in ("kind", "type", "use", "category"):
         if col in frame:
             values = frame[col].astype("string").map(lambda v: None if pd.isna(v) else normalise_header(v))
             parking_kind |= values.isin(_PARKING_VALUES).to_numpy(dtype=bool, na_value=False)
     has = {key: frame[key].notna().to_numpy() for key in ("building_id", "site_id", "room_id")}
-    roles = np.full(n, None, dtype=object)
+    roles = np.full(len(frame), None, dtype=object)
     rest = polygon.copy()
     for role, mask in (
         ("parking", parking_kind | (hint_arr == "parking")),
@@ -489,7 +501,12 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
         rest &= ~pick
     wall_cols = "material" in frame
     roles[line & ((hint_arr == "walls") | has["building_id"] | wall_cols)] = "walls"
+    return roles
 
+
+def _asset_points(frame: gpd.GeoDataFrame, hint: pd.Series, hint_arr: np.ndarray, roles: np.ndarray,
+                  *, point: np.ndarray) -> None:
+    """Points with an asset id (door_id, camera_id, ...; or ``id`` in a layer named like one)."""
     asset_table = pd.Series(pd.NA, index=frame.index, dtype="string")
     asset_id = pd.Series(pd.NA, index=frame.index, dtype="string")
     for table, col in ASSET_IDS.items():
@@ -505,17 +522,16 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
     roles[is_asset] = "points"
     frame["asset_table"], frame["asset_id"] = asset_table, asset_id
 
-    if fmt == "dxf":
-        _label_footprints(frame, roles == "footprints", label=label, layer=layer, report=report)
-    dxf_label = point & (fmt == "dxf") & (frame["text"].notna().to_numpy() if "text" in frame else False)
-    unused = ~empty & pd.isna(roles) & ~dxf_label
+
+def _report_unused(frame: gpd.GeoDataFrame, roles: np.ndarray, *, empty: np.ndarray,
+                   unused: np.ndarray, kinds: dict[str, np.ndarray], label: str, layer: str,
+                   report: ValidationReport) -> None:
     if empty.any():
         numbers = frame["map_feature"].to_numpy()[empty]
         report.add("warning", f"{int(empty.sum())} feature(s) in layer {layer} have no geometry and "
                    "are not used: feature " + ", ".join(map(str, numbers[:20])), file=label, sheet=layer)
     if unused.any():
-        kinds = {"polygon": polygon & unused, "line": line & unused, "point": point & unused}
-        what = ", ".join(f"{int(m.sum())} {k}(s)" for k, m in kinds.items() if m.any())
+        what = ", ".join(f"{int((m & unused).sum())} {k}(s)" for k, m in kinds.items() if (m & unused).any())
         numbers = frame["map_feature"].to_numpy()[unused]
         report.add("warning", f"{what} in layer {layer} are not used: no building_id, site_id, "
                    "room_id or asset id (door_id, camera_id, ...), and the layer's name does not "
@@ -528,6 +544,9 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
                    + ", ".join(map(str, frame["map_feature"].to_numpy()[no_id][:20])),
                    file=label, sheet=layer, column="building_id")
 
+
+def _split_roles(frame: gpd.GeoDataFrame, roles: np.ndarray, *, fmt: Format) -> dict[str, gpd.GeoDataFrame]:
+    """One frame per role, with its key columns, other attributes and provenance."""
     noise = [c for c in frame.columns if c in _KML_NOISE or c in ASSET_IDS.values() or c == "layer"
              and fmt != "dxf"]
     out: dict[str, gpd.GeoDataFrame] = {}
