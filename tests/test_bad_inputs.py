@@ -468,3 +468,22 @@ def test_dates_beyond_what_a_timestamp_holds_are_reported_not_raised():
     assert {(p.row, p.column) for p in report.errors} == {(2, "pads_expiry"), (2, "battery_expiry"),
                                                           (3, "pads_expiry")}
     assert tables["aeds"]["battery_expiry"].iloc[1] == pd.Timestamp("2027-05-01")
+
+
+@pytest.mark.parametrize("data", [
+    b"site_id,name\nES-01,Ma\x00ple\n", b"\xef\xbb\xbf", b"\xff\xfe", b"site_id,name\rES-01,Maple\r",
+    b'site_id,name\nES-01,"Maple\nHS-01,Oak\n', b"site_id,site_id\nES-01,HS-01\n", b"  \n\t\n",
+    bytes(range(256)) * 4, b"\xff\xfes\x00i\x00t", b"site_id,enrollment\nES-01,#DIV/0!\n"],
+    ids=["nul", "bom-only", "utf16-bom-only", "cr-line-ends", "unclosed-quote", "repeated-header",
+         "blank-lines", "binary", "cut-utf16", "excel-error-value"])
+def test_odd_csv_bytes_are_read_or_refused_in_a_sentence(data):
+    from facility_planner.errors import InputError
+    from tests.test_inventory import BUILDINGS, csv_bytes
+
+    try:
+        tables, report = read_inventory({"sites.csv": data, "buildings.csv": csv_bytes(BUILDINGS)})
+    except InputError as err:
+        assert str(err).startswith("file sites.csv: ") and "save" in str(err) or "export" in str(err)
+        return
+    assert len(tables["sites"]) + len(report.rejected.get("sites", ())) <= 2
+    assert all(p.sheet for p in report.errors)

@@ -237,8 +237,21 @@ def _raw_sheets(files: list[tuple[str | None, bytes]]) -> list[_RawSheet]:
         elif name is None or name.lower().endswith(CSV_SUFFIXES):
             sheets.append(_read_csv(data, filename=name or "inventory.csv"))
         else:
-            raise InputError("This is neither a workbook (.xlsx) nor a CSV file.", file=name)
+            looks = _looks_like(data)
+            raise InputError(f"This is neither a workbook (.xlsx) nor a CSV file{looks}; an "
+                             "inventory is one workbook or a folder of CSV files.", file=name)
     return sheets
+
+
+def _looks_like(data: bytes) -> str:
+    """What a file given as an inventory seems to be instead, for the message."""
+    if data.startswith(b"SQLite format 3"):
+        return " (it looks like a GeoPackage map: give maps with --map)"
+    if data.lstrip()[:1] in (b"{", b"["):
+        return " (it looks like a GeoJSON map: give maps with --map)"
+    if data[:4] == b"%PDF":
+        return " (it is a PDF: export the inventory from the spreadsheet instead)"
+    return ""
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -263,7 +276,8 @@ def _read_workbook(data: bytes, *, filename: str | None) -> list[_RawSheet]:
                "Protect Workbook) and save it again" if protected else
                "it is damaged, cut short, or another kind of file renamed like a workbook; " + _RESAVE)
         raise InputError(f"The workbook cannot be opened: {why}.", file=filename) from None
-    return [_read_book_sheet(book, sheet_name, filename=filename) for sheet_name in book.sheet_names]
+    return [_read_book_sheet(book, meta.name, filename=filename) for meta in book.sheets_metadata
+            if str(meta.typ).rsplit(".", 1)[-1] in ("WorkSheet", "DialogSheet")]  # not chart sheets
 
 
 def _read_book_sheet(book: Any, sheet_name: str, *, filename: str | None) -> _RawSheet:
@@ -326,7 +340,12 @@ def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
         # Rows of unequal length (notes above the header, ragged rows): the csv module pads.
         import csv
 
-        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        except csv.Error:
+            raise InputError("The file cannot be read as CSV: it holds binary content, as when a "
+                             "workbook, PDF or picture is renamed .csv; export the sheet from the "
+                             "spreadsheet as CSV and use that.", file=filename) from None
         width = max((len(r) for r in rows), default=0)
         rows = [r + [""] * (width - len(r)) for r in rows]
         columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)]

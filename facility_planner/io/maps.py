@@ -247,6 +247,10 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
     if ignored:
         report.add("warning", f"ignored {len(ignored)} archive member(s) that are not maps: "
                    + ", ".join(ignored[:10]) + (" ..." if len(ignored) > 10 else ""), file=filename)
+    if not datasets and "[Content_Types].xml" in members:
+        raise InputError("this is a workbook (an inventory), not a map: give it as the inventory "
+                         "and the campus map (GeoPackage, GeoJSON, zipped Shapefile, ...) as the map",
+                         file=filename)
     if not datasets:
         raise InputError("the zip archive holds no map: expected a Shapefile (.shp with .shx, "
                          ".dbf, .prj), a File Geodatabase folder (.gdb), KML, GeoJSON, GeoPackage "
