@@ -103,6 +103,7 @@ class _RawSheet:
     is_csv: bool
     columns: list[pd.Series]        # one per spreadsheet column, all the same length
     table: str | None = None
+    warnings: list[str] = field(default_factory=list)   # said once the sheet is known
 
     @property
     def where(self) -> str:
@@ -349,7 +350,15 @@ def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
         width = max((len(r) for r in rows), default=0)
         rows = [r + [""] * (width - len(r)) for r in rows]
         columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)]
-    return _RawSheet(file=filename, name=filename, is_csv=True, columns=columns)
+    sheet = _RawSheet(file=filename, name=filename, is_csv=True, columns=columns)
+    spill = re.compile(f"\n[^\n]*{re.escape(sep)}")
+    swallowed = sum(sum(1 for v in c[c.str.contains("\n", regex=False, na=False).to_numpy(bool)]
+                        if spill.search(v)) for c in columns)
+    if swallowed:
+        sheet.warnings.append(f'{sheet.where}: {swallowed} cell(s) hold line breaks with "{sep}" in '
+                              'them, as when a quote (") is not closed and the rows after it were read '
+                              "into one cell; check the quotes in the file.")
+    return sheet
 
 
 def _table_for(name: str) -> str | None:
@@ -366,6 +375,8 @@ def _table_for(name: str) -> str | None:
 def _assign_table(sheet: _RawSheet, context: _Context) -> None:
     table = _table_for(sheet.name)
     report = context.report
+    for message in sheet.warnings:
+        report.add("warning", message, file=sheet.file, sheet=table or sheet.name)
     if table is None:
         if normalise_header(sheet.name) not in _PEOPLE_SHEETS and _has_data(sheet):
             report.add("warning", f'{sheet.where} is not an inventory sheet and was not read; '
