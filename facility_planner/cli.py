@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -21,6 +22,22 @@ from facility_planner.errors import FacilityPlannerError
 from facility_planner.model import ValidationReport
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+_DOLLARS = re.compile(r"\$?\s*(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+                      r"\s*(?P<unit>[kKmM]?)")
+_DOLLAR_FORMS = "250000, 250,000, $250,000, 250k or 1.2m"
+
+
+def parse_dollars(text: str) -> float:
+    """An amount of dollars as people write it: ``250000``, ``250,000``, ``$250,000``, ``250k``,
+    ``1.2m`` (k = thousand, m = million). Anything else is a usage error naming the forms."""
+    match = _DOLLARS.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an amount of dollars; write it as {_DOLLAR_FORMS}")
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[match["unit"].lower()]
+    return float(match["number"].replace(",", "")) * scale
 
 
 def _map_sources(paths: Sequence[str]) -> list[tuple[str, bytes]]:
@@ -64,8 +81,13 @@ def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
         lines.append(f"{problem.severity.upper():7} {where}: {problem.message}")
     if limit is not None and len(problems) > limit:
         lines.append(f"... and {len(problems) - limit} more (use --all to list every problem)")
-    lines.append(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
-                 f"{report.rejected_count} row(s) could not be used")
+    summary = (f"{len(report.errors)} error(s), {len(report.warnings)} warning(s), "
+               f"{report.rejected_count} row(s) could not be used")
+    cells = sum(p.count for p in report.problems)
+    if cells > len(report.problems):
+        summary += (f"; {cells:,} problem rows in all (validate --problems FILE.csv writes every "
+                    "one; assess writes problems.csv)")
+    lines.append(summary)
     return "\n".join(lines)
 
 
@@ -79,11 +101,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, default=str))
     else:
         print(format_report(report, limit=None if args.all else 200))
-    if args.rejected:
-        from facility_planner.io.exports import write_csv
+    from facility_planner.io.exports import write_csv
 
+    if args.rejected:
         write_csv(args.rejected, report.rejected_frame())
         print(f"rejected rows written to {args.rejected}", file=sys.stderr)
+    if args.problems:
+        write_csv(args.problems, report.cells_frame())
+        print(f"every problem, one line per row, written to {args.problems}", file=sys.stderr)
     return EXIT_INVALID if report.errors else EXIT_OK
 
 
@@ -95,9 +120,14 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
                              edition=args.edition)
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
-    budgets = [float(b) for b in args.budget] if args.budget else None
+    budgets = list(args.budget) if args.budget else None
     result = assess(district, report, settings=settings, budget=budgets, years=args.years, as_of=as_of)
     written = write_outputs(result, Path(args.out))
+    if any(p.count > 1 for p in report.problems):  # the workbook lists repeated problems once
+        from facility_planner.io.exports import write_csv
+
+        written["problems"] = Path(args.out) / "problems.csv"
+        write_csv(written["problems"], report.cells_frame())
     print(format_report(report, limit=20))
     for path in written.values():
         print(f"wrote {path}")
@@ -146,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
     p.add_argument("--rejected", metavar="CSV", help="write the rows that could not be used to this CSV")
+    p.add_argument("--problems", metavar="CSV", help="write every problem to this CSV, one line per row "
+                   "(a problem repeated in many rows is listed once on screen)")
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
@@ -154,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
     p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
     p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
-    p.add_argument("--budget", nargs="+", metavar="USD", help="budget in dollars; with --years, one figure per year or one for every year")
+    p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
+                   help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
     p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -181,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FacilityPlannerError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
-    except (OSError, ValueError) as err:
+    except OSError as err:  # a file that cannot be read or written: not a usage error
+        print(f"error: {err.filename or 'a file'}: {err.strerror or err}.", file=sys.stderr)
+        return EXIT_INVALID
+    except ValueError as err:
         if os.environ.get("FACILITY_PLANNER_DEBUG"):
             traceback.print_exc()
         print(f"error: {err}", file=sys.stderr)

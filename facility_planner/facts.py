@@ -44,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from facility_planner.errors import RulesPackError
 from facility_planner.model import EXTERIOR_DOOR_ROLES, District, FactTable
 
 FactKind = Literal["share", "count", "min", "value"]
@@ -191,7 +192,9 @@ def _run(district: District, *, as_of: date, index: pd.Index, scope: Scope,
     if names is not None:
         unknown = sorted(set(names) - {s.name for s in specs})
         if unknown:
-            raise KeyError(f"no {scope} fact named {', '.join(unknown)}")
+            known = ", ".join(sorted(s.name for s in specs))
+            raise RulesPackError(f"there is no {scope} fact named {', '.join(unknown)}; the {scope} "
+                                 f"facts measured here are {known}")
         specs = [s for s in specs if s.name in names]
     values, evidence, subjects = {}, {}, {}
     for spec in specs:

@@ -21,6 +21,7 @@ Conventions of the typed tables (what ``make_district`` returns and every stage 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -260,9 +261,20 @@ def coerce_table(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
+#: A problem found in more than this many rows of one column is reported once, with the count,
+#: the first rows and (``Problem.cells``) every row; ``ValidationReport.cells_frame`` lists them all.
+GROUP_ABOVE = 10
+_PROBLEM_COLUMNS = ["severity", "file", "sheet", "row", "column", "value", "message"]
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One row of the validation report: where, how bad, and a sentence a facilities manager reads."""
+    """One row of the validation report: where, how bad, and a sentence a facilities manager reads.
+
+    A problem repeated in many rows is one ``Problem`` with ``count`` > 1: ``row`` is the first
+    row, ``message`` says how many and which, and ``cells`` holds one line per row (the columns of
+    ``ValidationReport.cells_frame``).
+    """
 
     severity: Severity
     message: str
@@ -271,10 +283,18 @@ class Problem:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+    count: int = 1
+    cells: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "file": self.file, "sheet": self.sheet, "row": self.row,
-                "column": self.column, "value": self.value, "message": self.message}
+                "column": self.column, "value": self.value, "message": self.message,
+                "count": self.count}
+
+
+def _preview(values: Iterable[Any], total: int, *, limit: int = 5) -> str:
+    shown = ", ".join(str(v) for v in itertools.islice(values, limit))
+    return shown + (" ..." if total > limit else "")
 
 
 @dataclass
@@ -290,6 +310,38 @@ class ValidationReport:
 
     def add(self, severity: Severity, message: str, **where: Any) -> None:
         self.problems.append(Problem(severity, message, **where))
+
+    def add_cells(self, severity: Severity, *, rows: Any, values: Any, messages: Any, kinds: Any,
+                  where: str, then: str = "", file: str | None = None, sheet: str | None = None,
+                  column: str | None = None) -> None:
+        """Report one problem per cell, grouping a kind of problem found in many rows.
+
+        Parameters
+        ----------
+        rows, values, messages, kinds
+            Equal-length arrays: spreadsheet row, the value as the user sees it (or None), the
+            sentence for that cell alone, and the problem without its row (cells of one kind
+            are grouped when there are more than ``GROUP_ABOVE``).
+        where, then
+            How the group sentence starts (``File "doors.csv", column "role"``) and ends (what
+            was done: ``The value was left blank (unknown).``). A kind reads after its value
+            (``is not a number``), or as a whole clause when the cells have no value.
+        """
+        cells = pd.DataFrame({"row": np.asarray(rows, dtype=object),
+                              "value": np.asarray(values, dtype=object),
+                              "message": np.asarray(messages, dtype=object),
+                              "kind": np.asarray(kinds, dtype=object)})
+        if not len(cells):
+            return
+        for kind, group in cells.groupby("kind", sort=False):
+            if len(group) <= GROUP_ABOVE:
+                for row, value, message in zip(group["row"], group["value"], group["message"],
+                                               strict=True):
+                    self.add(severity, message, file=file, sheet=sheet, row=_int_or_none(row),
+                             column=column, value=None if value is None else str(value))
+                continue
+            self.problems.append(_group_problem(severity, str(kind), group, where=where, then=then,
+                                                file=file, sheet=sheet, column=column))
 
     def reject(self, sheet: str, raw_row: Mapping[str, Any], *, source_row: int | None, reason: str) -> None:
         record: dict[str, Any] = {k: (None if v is None else str(v)) for k, v in raw_row.items()}
@@ -315,14 +367,58 @@ class ValidationReport:
         return sum(len(rows) for rows in self.rejected.values())
 
     def to_frame(self) -> pd.DataFrame:
-        columns = ["severity", "file", "sheet", "row", "column", "value", "message"]
+        """The report as read: one line per problem (a repeated problem once, with its count)."""
+        columns = [*_PROBLEM_COLUMNS, "count"]
         return pd.DataFrame([p.as_dict() for p in self.problems], columns=columns)
+
+    def cells_frame(self) -> pd.DataFrame:
+        """The full list: one line per problem and row (repeated problems expanded to every row)."""
+        parts = []
+        single = [p.as_dict() for p in self.problems if p.cells is None]
+        if single:
+            parts.append(pd.DataFrame(single, columns=_PROBLEM_COLUMNS))
+        for p in self.problems:
+            if p.cells is not None:
+                parts.append(p.cells.assign(severity=p.severity, file=p.file, sheet=p.sheet,
+                                            column=p.column)[_PROBLEM_COLUMNS])
+        if not parts:
+            return pd.DataFrame(columns=_PROBLEM_COLUMNS)
+        out = pd.concat(parts, ignore_index=True)
+        return out.sort_values(["sheet", "row"], kind="stable", na_position="first",
+                               key=lambda s: s.astype("string") if s.name == "sheet" else
+                               pd.to_numeric(s, errors="coerce")).reset_index(drop=True)
 
     def rejected_frame(self) -> pd.DataFrame:
         """All rejected rows in one frame with a ``sheet`` column."""
         if not self.rejected:
             return pd.DataFrame(columns=["sheet", "source_row", "reason"])
         return pd.concat([rows.assign(sheet=sheet) for sheet, rows in self.rejected.items()], ignore_index=True)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def _group_problem(severity: Severity, kind: str, group: pd.DataFrame, *, where: str, then: str,
+                   file: str | None, sheet: str | None, column: str | None) -> Problem:
+    """One sentence for a problem found in many rows; every row stays in ``cells``."""
+    n = len(group)
+    rows = pd.to_numeric(group["row"], errors="coerce").dropna().astype("int64").tolist()
+    values = group["value"].dropna().astype(str)
+    distinct = values.unique()
+    single_value = len(distinct) == 1 and len(values) == n
+    if single_value:
+        head = f'"{distinct[0]}" '
+    elif len(distinct):
+        head = f"each of {len(distinct):,} different values ("
+        head += _preview((f'"{v}"' for v in distinct), len(distinct), limit=3) + ") "
+    else:
+        head = ""
+    message = (f"{where}: {head}{kind.rstrip('.')}, in {n:,} rows ({_preview(rows, n)}; every row is "
+               f"in the full problem list). {then}").rstrip()
+    return Problem(severity, message, file=file, sheet=sheet, row=_int_or_none(rows[0]) if rows else None,
+                   column=column, value=str(distinct[0]) if single_value else None, count=n,
+                   cells=group[["row", "value", "message"]].reset_index(drop=True))
 
 
 @dataclass

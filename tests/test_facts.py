@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from facility_planner.errors import RulesPackError
 from facility_planner.facts import (
     FACTS,
     FactResult,
@@ -175,5 +176,5 @@ def test_registry_plugs_in_new_facts(district):
             catalog.loc[catalog["provider"] == "coverage", "name"])
     finally:
         del FACTS["building"]["test_doors_total"]
-    with pytest.raises(KeyError):
+    with pytest.raises(RulesPackError, match='no building fact named nope'):
         building_facts(district, as_of=AS_OF, names=["nope"])

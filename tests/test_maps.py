@@ -144,8 +144,8 @@ def test_shapefile_without_prj_needs_a_crs(tmp_path):
     frame.to_file(folder / "bldgs.shp")
     (folder / "bldgs.prj").unlink()
     data = zip_dir(folder)
-    with pytest.raises(MissingCRSError, match="map bldgs.zip has no coordinate reference system; "
-                                              "give its EPSG code") as err:
+    with pytest.raises(MissingCRSError, match=r"map bldgs.zip has no coordinate reference system "
+                                              r"\(a Shapefile without its .prj.*give its EPSG code") as err:
         read_map(data, filename="bldgs.zip")
     assert err.value.file == "bldgs.zip"
     maps = read_map(data, filename="bldgs.zip", crs=32618)
@@ -306,7 +306,7 @@ def test_unreadable_content_named_clearly():
         read_map(b"\x00\x00\x27\x0a" + bytes(100), filename="roads.shp")
     with pytest.raises(InputError, match="save the drawing as DXF"):
         read_map(b"AC1032" + bytes(100), filename="campus.dwg")
-    with pytest.raises(InputError, match="cannot be read as GeoJSON"):
+    with pytest.raises(InputError, match="the GeoJSON is damaged or is not a complete GeoJSON file"):
         read_map(b'{"type": "FeatureCollection", "features": [', filename="broken.geojson")
     assert detect_format(b"  0\nSECTION\n", filename="anything") == "dxf"
 

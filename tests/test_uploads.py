@@ -131,3 +131,23 @@ def test_safe_basename_and_repack():
         safe_basename("dir/.hidden", filename="x")
     packed = repack_zip([("a.txt", b"1"), ("b.txt", b"2")])
     assert read_zip_members(packed, filename="packed") == {"a.txt": b"1", "b.txt": b"2"}
+
+
+def test_one_size_and_zip_check_for_inventories_maps_and_the_app(monkeypatch, tmp_path):
+    """The inventory reader, the map reader and the app's upload form share io.uploads' limits."""
+    from facility_planner.io.inventory import read_inventory
+    from facility_planner.io.uploads import refused_upload
+
+    monkeypatch.setattr(settings, "max_upload_bytes", 1_000)
+    assert refused_upload([("a.csv", b"x" * 1_000), ("b.gpkg", b"x")]) is None
+    message = refused_upload([("a.csv", b"x" * 10), ("big.xlsx", b"x" * 1_001)])
+    assert message.startswith("file big.xlsx: the file is 0.0 MB, more than the upload limit")
+    with pytest.raises(UploadRejected, match="more than the upload limit"):
+        read_inventory({"sites.csv": b"site_id\n" + b"S1\n" * 500})
+    (tmp_path / "sites.csv").write_bytes(b"site_id\n" + b"S1\n" * 500)
+    with pytest.raises(UploadRejected, match="more than the upload limit"):
+        read_inventory(tmp_path)
+    monkeypatch.setattr(settings, "max_upload_bytes", 200 * 1024 * 1024)
+    bomb = make_zip([("[Content_Types].xml", b"<x/>"), ("xl/worksheets/sheet1.xml", bytes(8 * 1024 * 1024))])
+    with pytest.raises(UploadRejected, match="zip bomb"):  # same ratio and floor as map zips
+        read_inventory(bomb, filename="inventory.xlsx")

@@ -12,19 +12,21 @@ import difflib
 import io
 import os
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from facility_planner import settings
-from facility_planner.errors import InputError, UploadRejected
+from facility_planner.errors import InputError
+from facility_planner.io.uploads import check_size, check_upload, inspect_zip
 from facility_planner.model import (
     TABLES,
     Column,
+    Severity,
     Table,
     ValidationReport,
     coerce_table,
@@ -101,6 +103,7 @@ class _RawSheet:
     is_csv: bool
     columns: list[pd.Series]        # one per spreadsheet column, all the same length
     table: str | None = None
+    warnings: list[str] = field(default_factory=list)   # said once the sheet is known
 
     @property
     def where(self) -> str:
@@ -187,33 +190,42 @@ def _source_files(source: object, *, filename: str | None) -> list[tuple[str | N
     elif isinstance(source, Mapping):
         files = [(str(name), bytes(data)) for name, data in source.items()]
     elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if path.is_dir():
-            paths = sorted(p for p in path.iterdir() if p.is_file()
-                           and p.suffix.lower() in (*CSV_SUFFIXES, *WORKBOOK_SUFFIXES)
-                           and not p.name.startswith(("~$", ".")))
-            if not paths:
-                raise InputError("The folder holds no CSV files or workbooks.", file=path.name)
-        elif path.is_file():
-            paths = [path]
-        else:
-            raise InputError("The file or folder does not exist.", file=path.name)
-        for p in paths:
-            if p.stat().st_size > settings.max_upload_bytes:
-                raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
-                                     file=p.name)
-        files = [(p.name, p.read_bytes()) for p in paths]
+        files = _path_files(Path(source))
     else:
         raise InputError(f"Cannot read an inventory from a {type(source).__name__}.")
     for name, data in files:
-        if len(data) > settings.max_upload_bytes:
-            raise UploadRejected(f"The file is larger than {settings.max_upload_bytes:,} bytes.",
-                                 file=name)
+        check_upload(data, filename=name, allow_empty=True)
     return files
 
 
+def _path_files(path: Path) -> list[tuple[str | None, bytes]]:
+    """The files of a workbook path or of a folder of CSV files (read as bytes, size-checked)."""
+    if path.is_dir():
+        paths = sorted(p for p in path.iterdir() if p.is_file()
+                       and p.suffix.lower() in (*CSV_SUFFIXES, *WORKBOOK_SUFFIXES)
+                       and not p.name.startswith(("~$", ".")))
+        if not paths:
+            raise InputError("The folder holds no CSV files or workbooks: put the inventory's CSV "
+                             "files (sites.csv, buildings.csv, doors.csv, ...) in it, or give one "
+                             "workbook.", file=path.name)
+    elif path.is_file():
+        if path.suffix.lower() in CSV_SUFFIXES:
+            table = _table_for(path.name)
+            what = f"the {table} table" if table else "one table"
+            raise InputError(
+                f"This is a single CSV file ({what}), but an inventory is a folder of CSV files "
+                "named like the sheets (sites.csv, buildings.csv, doors.csv, ...) or one workbook: "
+                f"give the folder that holds {path.name} and the other CSV files.", file=path.name)
+        paths = [path]
+    else:
+        raise InputError("The file or folder does not exist.", file=path.name)
+    for p in paths:
+        check_size(p.stat().st_size, filename=p.name)
+    return [(p.name, p.read_bytes()) for p in paths]
+
+
 def _is_workbook(name: str | None, data: bytes) -> bool:
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if data[:4] == b"PK\x03\x04" or data[:8] == _OLE_MAGIC:
         return True
     return bool(name) and name.lower().endswith(WORKBOOK_SUFFIXES)
 
@@ -226,58 +238,99 @@ def _raw_sheets(files: list[tuple[str | None, bytes]]) -> list[_RawSheet]:
         elif name is None or name.lower().endswith(CSV_SUFFIXES):
             sheets.append(_read_csv(data, filename=name or "inventory.csv"))
         else:
-            raise InputError("This is neither a workbook (.xlsx) nor a CSV file.", file=name)
+            looks = _looks_like(data)
+            raise InputError(f"This is neither a workbook (.xlsx) nor a CSV file{looks}; an "
+                             "inventory is one workbook or a folder of CSV files.", file=name)
     return sheets
 
 
-def _check_zip(data: bytes, *, filename: str | None) -> None:
-    """Refuse workbooks (zip files) whose content would be a zip bomb."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except zipfile.BadZipFile as err:
-        raise InputError("The workbook is damaged or is not an .xlsx file.", file=filename) from err
-    if len(members) > settings.max_zip_members:
-        raise UploadRejected(f"The workbook holds more than {settings.max_zip_members:,} parts.",
-                             file=filename)
-    total = sum(m.file_size for m in members)
-    if total > settings.max_zip_uncompressed_bytes:
-        raise UploadRejected("The workbook is too large once unpacked.", file=filename)
-    for m in members:
-        if m.file_size > 1_000_000 and m.file_size > settings.max_zip_ratio * max(m.compress_size, 1):
-            raise UploadRejected("The workbook is compressed suspiciously well (a zip bomb?).",
-                                 file=filename)
+def _looks_like(data: bytes) -> str:
+    """What a file given as an inventory seems to be instead, for the message."""
+    if data.startswith(b"SQLite format 3"):
+        return " (it looks like a GeoPackage map: give maps with --map)"
+    if data.lstrip()[:1] in (b"{", b"["):
+        return " (it looks like a GeoJSON map: give maps with --map)"
+    if data[:4] == b"%PDF":
+        return " (it is a PDF: export the inventory from the spreadsheet instead)"
+    return ""
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RESAVE = "open it in Excel, LibreOffice or Google Sheets, save it again as .xlsx and use the new copy"
 
 
 def _read_workbook(data: bytes, *, filename: str | None) -> list[_RawSheet]:
     from python_calamine import CalamineWorkbook
 
+    if not data:
+        raise InputError("The workbook is empty (0 bytes), so there is nothing to read; save or "
+                         "export it again and use the new copy.", file=filename)
     if data[:4] == b"PK\x03\x04":
-        _check_zip(data, filename=filename)
+        inspect_zip(data, filename=filename, unreadable=(
+            "The workbook is damaged or cut short (its zip container is incomplete, as when a "
+            f"copy or download did not finish); {_RESAVE}."))
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as err:  # calamine raises its own error types for every damaged file
-        raise InputError(f"The workbook cannot be read ({err}).", file=filename) from err
-    sheets = []
-    for sheet_name in book.sheet_names:
+    except Exception:  # calamine raises its own error types for every damaged file
+        protected = data[:8] == _OLE_MAGIC and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00" in data[:65536]
+        why = ("it is protected with a password; remove the password in Excel (File > Info > "
+               "Protect Workbook) and save it again" if protected else
+               "it is damaged, cut short, or another kind of file renamed like a workbook; " + _RESAVE)
+        raise InputError(f"The workbook cannot be opened: {why}.", file=filename) from None
+    return [_read_book_sheet(book, meta.name, filename=filename) for meta in book.sheets_metadata
+            if str(meta.typ).rsplit(".", 1)[-1] in ("WorkSheet", "DialogSheet")]  # not chart sheets
+
+
+def _read_book_sheet(book: Any, sheet_name: str, *, filename: str | None) -> _RawSheet:
+    try:
+        rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    except Exception:
+        raise InputError(f'Sheet "{sheet_name}" of the workbook is damaged: its content is cut '
+                         f"short or not valid, so its rows cannot be read; {_RESAVE}.",
+                         file=filename, sheet=sheet_name) from None
+    width = max((len(r) for r in rows), default=0)
+    rows = [r if len(r) == width else [*r, *[None] * (width - len(r))] for r in rows]
+    columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)] if width else []
+    return _RawSheet(file=filename, name=sheet_name, is_csv=False, columns=columns)
+
+
+def _decode(data: bytes, *, filename: str) -> str:
+    """CSV bytes as text, in the encodings Excel writes: UTF-8 (with or without BOM), UTF-16
+    ("Unicode text", with BOM), else Windows-1252."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
-            rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        except Exception as err:
-            raise InputError(f"The sheet cannot be read ({err}).", file=filename,
-                             sheet=sheet_name) from err
-        width = max((len(r) for r in rows), default=0)
-        columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)] if width else []
-        sheets.append(_RawSheet(file=filename, name=sheet_name, is_csv=False, columns=columns))
-    return sheets
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("The file says it is UTF-16 (Unicode text) but is cut short or "
+                             "damaged; save it again from Excel as CSV UTF-8 and use the new copy.",
+                             file=filename) from None
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        return data.decode("utf-16-le", errors="strict")  # UTF-16 without its BOM
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")  # what Excel on Windows saves as "CSV"
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # every byte is a character: nothing is dropped
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter Excel used: ``sep=`` on the first line, else the most frequent of , ; tab |
+    over the first lines (notes above the header weigh little against the rows)."""
+    first = text.split("\n", 1)[0].strip()
+    if re.fullmatch(r"sep=.", first):
+        return first[-1]
+    head = text[:20_000].split("\n")[:30]
+    counts = {sep: sum(line.count(sep) for line in head) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
 
 
 def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")  # what Excel on Windows saves
-    first = text.split("\n", 1)[0]
-    sep = max((",", ";", "\t", "|"), key=first.count) if first else ","
+    text = _decode(data, filename=filename)
+    sep = _delimiter(text)
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                             na_filter=False, skip_blank_lines=False, sep=sep, engine="c")
@@ -285,14 +338,27 @@ def _read_csv(data: bytes, *, filename: str) -> _RawSheet:
     except pd.errors.EmptyDataError:
         columns = []
     except pd.errors.ParserError:
-        # Rows of unequal length: the csv module pads instead of failing.
+        # Rows of unequal length (notes above the header, ragged rows): the csv module pads.
         import csv
 
-        rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+        except csv.Error:
+            raise InputError("The file cannot be read as CSV: it holds binary content, as when a "
+                             "workbook, PDF or picture is renamed .csv; export the sheet from the "
+                             "spreadsheet as CSV and use that.", file=filename) from None
         width = max((len(r) for r in rows), default=0)
         rows = [r + [""] * (width - len(r)) for r in rows]
         columns = [pd.Series(np.array(col, dtype=object)) for col in zip(*rows, strict=True)]
-    return _RawSheet(file=filename, name=filename, is_csv=True, columns=columns)
+    sheet = _RawSheet(file=filename, name=filename, is_csv=True, columns=columns)
+    spill = re.compile(f"\n[^\n]*{re.escape(sep)}")
+    swallowed = sum(sum(1 for v in c[c.str.contains("\n", regex=False, na=False).to_numpy(bool)]
+                        if spill.search(v)) for c in columns)
+    if swallowed:
+        sheet.warnings.append(f'{sheet.where}: {swallowed} cell(s) hold line breaks with "{sep}" in '
+                              'them, as when a quote (") is not closed and the rows after it were read '
+                              "into one cell; check the quotes in the file.")
+    return sheet
 
 
 def _table_for(name: str) -> str | None:
@@ -309,6 +375,8 @@ def _table_for(name: str) -> str | None:
 def _assign_table(sheet: _RawSheet, context: _Context) -> None:
     table = _table_for(sheet.name)
     report = context.report
+    for message in sheet.warnings:
+        report.add("warning", message, file=sheet.file, sheet=table or sheet.name)
     if table is None:
         if normalise_header(sheet.name) not in _PEOPLE_SHEETS and _has_data(sheet):
             report.add("warning", f'{sheet.where} is not an inventory sheet and was not read; '
@@ -411,33 +479,69 @@ def _match_header(header: str, lookup: dict[str, tuple[Column, float | None]]) -
     return None
 
 
+@dataclass
+class _Columns:
+    """Where a sheet's header is and which spreadsheet column gives which schema column."""
+
+    header_at: int
+    data_at: np.ndarray
+    headers: list[str]                                  # header as written, one per column
+    found: dict[str, tuple[int, float | None]]          # schema column -> (position, unit factor)
+
+
 def _read_table(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFrame:
-    report = context.report
-    name = table.name
+    """One sheet -> one typed table, in named steps; every problem goes to the report."""
     texts = [_to_text(c) for c in sheet.columns]
-    if not texts:
-        return _empty_sheet(sheet, table, context)
-    filled = np.column_stack([t.notna().to_numpy() for t in texts])
-    nonblank_rows = np.flatnonzero(filled.any(axis=1))
+    filled = np.column_stack([t.notna().to_numpy() for t in texts]) if texts else np.zeros((0, 0), bool)
+    nonblank_rows = np.flatnonzero(filled.any(axis=1)) if texts else np.array([], dtype=int)
     if not len(nonblank_rows):
         return _empty_sheet(sheet, table, context)
-    # Headers -> schema columns. The header is the first non-blank row, unless a title sits
-    # above it: then the row among the first few that names the most columns.
-    lookup = _header_lookup(table)
+    columns = _match_columns(sheet, table, texts, filled, nonblank_rows, context.report)
+    name = table.name
+    raw = pd.DataFrame({h: t.iloc[columns.data_at].to_numpy()
+                        for h, t in zip(columns.headers, texts, strict=True)})
+    source_row = pd.array(columns.data_at + 1, dtype="Int64")
+    context.originals[name] = {c: columns.headers[j] for c, (j, _) in columns.found.items()}
+    if not len(raw):
+        return _empty_sheet(sheet, table, context, headers_only=True)
+    missing = [c.name for c in table.columns if c.required and c.name not in columns.found]
+    if missing:
+        return _reject_sheet(sheet, table, raw, source_row, missing, context)
+    frame, unreadable = _parse_columns(sheet, table, texts, columns, source_row, context.report)
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    _check_required(frame, unreadable, reasons, sheet, table, context)
+    _check_duplicates(frame, reasons, sheet, table, context)
+    for col in table.columns:
+        if col.kind == "ref" and col.name in frame:
+            _check_reference(frame, col, reasons, sheet, table, context)
+    _check_room_buildings(frame, sheet, table, context)
+    return _keep_rows(frame, raw, reasons, table, context)
+
+
+def _find_header(texts: list[pd.Series], nonblank_rows: np.ndarray,
+                 lookup: dict[str, tuple[Column, float | None]]) -> int:
+    """Position of the header row: the first non-blank row, unless notes or a title sit above it;
+    then the row among the first ten that names the most columns."""
     scores = [sum(_match_header(str(t.iloc[r]), lookup) is not None for t in texts if pd.notna(t.iloc[r]))
               for r in nonblank_rows[:10]]
-    pick = int(np.argmax(scores)) if max(scores) > 0 else 0
+    return int(np.argmax(scores)) if max(scores) > 0 else 0
+
+
+def _match_columns(sheet: _RawSheet, table: Table, texts: list[pd.Series], filled: np.ndarray,
+                   nonblank_rows: np.ndarray, report: ValidationReport) -> _Columns:
+    """Headers -> schema columns; unknown, unnamed and repeated columns are warned about."""
+    name = table.name
+    lookup = _header_lookup(table)
+    pick = _find_header(texts, nonblank_rows, lookup)
     header_at = int(nonblank_rows[pick])
     data_at = nonblank_rows[pick + 1:]
-    source_row = pd.array(data_at + 1, dtype="Int64")
     found: dict[str, tuple[int, float | None]] = {}
     headers: list[str] = []
     for j, text in enumerate(texts):
         header = text.iloc[header_at]
-        has_data = bool(filled[data_at, j].any()) if len(data_at) else False
         if pd.isna(header):
             headers.append(f"column {_column_letter(j)}")
-            if has_data:
+            if len(data_at) and filled[data_at, j].any():
                 report.add("warning", f"{sheet.where}, column {_column_letter(j)} has values but no "
                            "header; it was not read.", file=sheet.file, sheet=name,
                            column=_column_letter(j))
@@ -457,76 +561,103 @@ def _read_table(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFra
                        file=sheet.file, sheet=name, column=header)
             continue
         found[col.name] = (j, factor)
-    raw = pd.DataFrame({h: t.iloc[data_at].to_numpy() for h, t in zip(headers, texts, strict=True)})
-    context.originals[name] = {c: headers[j] for c, (j, _) in found.items()}
-    label = context.originals[name]
+    return _Columns(header_at, data_at, headers, found)
 
-    missing = [c.name for c in table.columns if c.required and c.name not in found]
-    if missing:
-        for column in missing:
-            col = table.column(column)
-            alias = f" (or {', '.join(col.aliases[:3])})" if col.aliases else ""
-            report.add("error", f'{sheet.where} has no "{column}" column{alias}; it is required, so '
-                       f"none of its {_rows(len(raw))} could be used.",
-                       file=sheet.file, sheet=name, column=column)
-        reason = f"the sheet has no {', '.join(missing)} column"
-        _reject_rows(report, name, raw, source_row, pd.Series(reason, index=raw.index))
-        context.unusable[name] = f"the {name} sheet has no {', '.join(missing)} column"
-        context.kept_keys[name] = pd.Index([], dtype="string")
-        return empty_table(name)
 
-    # Values, column by column
-    frame = pd.DataFrame(index=raw.index)
-    unreadable: dict[str, np.ndarray] = {}
-    for column, (j, factor) in found.items():
+def _reject_sheet(sheet: _RawSheet, table: Table, raw: pd.DataFrame, source_row: Any,
+                  missing: list[str], context: _Context) -> pd.DataFrame:
+    """A required column is missing: every row is set aside, and later sheets are told why."""
+    name = table.name
+    for column in missing:
         col = table.column(column)
-        text = texts[j].iloc[data_at].reset_index(drop=True)
-        values, bad, expected = _parse(text, col, table)
-        if factor is not None:
-            values = values * factor
+        alias = f" (or {', '.join(col.aliases[:3])})" if col.aliases else ""
+        context.report.add("error", f'{sheet.where} has no "{column}" column{alias}; it is required, '
+                           f"so none of its {_rows(len(raw))} could be used. Add the column and "
+                           "fill it in.", file=sheet.file, sheet=name, column=column)
+    reason = f"the sheet has no {', '.join(missing)} column"
+    _reject_rows(context.report, name, raw, source_row, pd.Series(reason, index=raw.index))
+    context.unusable[name] = f"the {name} sheet has no {', '.join(missing)} column"
+    context.kept_keys[name] = pd.Index([], dtype="string")
+    return empty_table(name)
+
+
+def _parse_columns(sheet: _RawSheet, table: Table, texts: list[pd.Series], columns: _Columns,
+                   source_row: Any, report: ValidationReport) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Values, column by column (units converted before ranges are checked); bad cells reported."""
+    frame = pd.DataFrame(index=pd.RangeIndex(len(columns.data_at)))
+    unreadable: dict[str, np.ndarray] = {}
+    rows = np.asarray(source_row, dtype=np.int64)
+    for column, (j, factor) in columns.found.items():
+        col = table.column(column)
+        text = texts[j].iloc[columns.data_at].reset_index(drop=True)
+        values, bad, expected = _parse(text, col, table, factor=factor)
         frame[column] = values
         unreadable[column] = bad
         outcome = "The row was not used." if col.required else "The value was left blank (unknown)."
-        _report_bad_values(report, sheet, name, headers[j], text, bad, expected, source_row, outcome)
+        _report_bad_values(report, sheet, table.name, columns.headers[j], text, bad, expected,
+                           rows, outcome)
     frame["source_row"] = source_row
+    return frame, unreadable
 
-    # Rows
-    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+
+def _check_required(frame: pd.DataFrame, unreadable: dict[str, np.ndarray], reasons: pd.Series,
+                    sheet: _RawSheet, table: Table, context: _Context) -> None:
+    label = context.originals[table.name]
     for column in (c.name for c in table.columns if c.required):
         blank = np.array(frame[column].isna() & reasons.isna(), dtype=bool)
         unread = blank & unreadable[column]
         reasons[unread] = f"{column} could not be read"
         blank &= ~unread
-        for i in np.flatnonzero(blank):
-            report.add("error", f'{sheet.where}, row {source_row[i]}: "{label[column]}" is blank; '
-                       f"the row was not used.", file=sheet.file, sheet=name,
-                       row=int(source_row[i]), column=label[column])
+        if not blank.any():
+            continue
+        rows = frame["source_row"].to_numpy(dtype=np.int64)[blank]
+        header = label[column]
+        context.report.add_cells(
+            "error", rows=rows, values=np.full(len(rows), None),
+            messages=[f'{sheet.where}, row {r}: "{header}" is blank; the row was not used.' for r in rows],
+            kinds=np.full(len(rows), f'"{header}" is blank'), where=sheet.where,
+            then="These rows were not used.", file=sheet.file, sheet=table.name, column=header)
         reasons[blank] = f"{column} is blank"
+
+
+def _check_duplicates(frame: pd.DataFrame, reasons: pd.Series, sheet: _RawSheet, table: Table,
+                      context: _Context) -> None:
+    label = context.originals[table.name]
     keyed = reasons.isna()
-    key_cols = list(table.key)
-    present = [c for c in key_cols if c in frame]
+    present = [c for c in table.key if c in frame]
     dup = pd.Series(False, index=frame.index)
     dup[keyed] = frame.loc[keyed].duplicated(subset=present, keep="first")
-    if dup.any():
-        first_row = (frame.loc[keyed].groupby(present, dropna=False)["source_row"]
-                     .transform("first").reindex(frame.index))
-        key_label = " + ".join(label.get(c, c) for c in present)
-        for i in np.flatnonzero(dup):
-            key_text = ", ".join(str(frame.at[i, c]) for c in present)
-            report.add("error", f'{sheet.where}, row {source_row[i]}: {key_label} "{key_text}" is '
-                       f"already used in row {first_row[i]}; this row was not used.",
-                       file=sheet.file, sheet=name, row=int(source_row[i]),
-                       column=label.get(present[0]), value=key_text)
-        reasons[dup] = "duplicate of row " + first_row[dup].astype("string")
+    if not dup.any():
+        return
+    first_row = (frame.loc[keyed].groupby(present, dropna=False)["source_row"]
+                 .transform("first").reindex(frame.index))
+    key_label = " + ".join(label.get(c, c) for c in present)
+    mask = dup.to_numpy()
+    key_text = frame.loc[mask, present[0]].astype(str)
+    for c in present[1:]:
+        key_text = key_text + ", " + frame.loc[mask, c].astype(str)
+    rows = frame["source_row"].to_numpy(dtype=np.int64)[mask]
+    firsts = first_row[mask].to_numpy(dtype=np.int64)
+    messages = [f'{sheet.where}, row {r}: {key_label} "{k}" is already used in row {f}; this row '
+                "was not used." for r, k, f in zip(rows, key_text, firsts, strict=True)]
+    context.report.add_cells(
+        "error", rows=rows, values=key_text.to_numpy(dtype=object), messages=messages,
+        kinds=np.full(len(rows), "is already used in an earlier row"),
+        where=f"{sheet.where}, {key_label}", then="These rows were not used.", file=sheet.file,
+        sheet=table.name, column=label.get(present[0]))
+    reasons[dup] = "duplicate of row " + first_row[dup].astype("string")
 
-    for col in table.columns:
-        if col.kind == "ref" and col.name in frame:
-            _check_reference(frame, col, reasons, sheet, table, context)
-    _check_room_buildings(frame, sheet, table, context)
 
+def _keep_rows(frame: pd.DataFrame, raw: pd.DataFrame, reasons: pd.Series, table: Table,
+               context: _Context) -> pd.DataFrame:
+    """Set rejected rows aside in the report; remember kept keys for the sheets that refer to them."""
+    name = table.name
+    key_cols = list(table.key)
     rejected = reasons.notna().to_numpy()
+    source_row = frame["source_row"]
     if rejected.any():
-        _reject_rows(report, name, raw[rejected], source_row[rejected], reasons[rejected])
+        _reject_rows(context.report, name, raw[rejected], source_row[rejected].to_numpy(),
+                     reasons[rejected])
         if len(key_cols) == 1:
             ids = frame.loc[rejected, key_cols[0]]
             rows = source_row[rejected]
@@ -542,11 +673,13 @@ def _read_table(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFra
     return kept
 
 
-def _empty_sheet(sheet: _RawSheet, table: Table, context: _Context) -> pd.DataFrame:
+def _empty_sheet(sheet: _RawSheet, table: Table, context: _Context, *,
+                 headers_only: bool = False) -> pd.DataFrame:
     if table.name in REQUIRED_SHEETS:
-        context.report.add("error", f"{sheet.where} is empty; it is required.",
-                           file=sheet.file, sheet=table.name)
-        context.unusable[table.name] = f"the {table.name} sheet is empty"
+        what = "has headers but no rows" if headers_only else "is empty"
+        context.report.add("error", f"{sheet.where} {what}; it is required: fill in one row per "
+                           f"{table.name.removesuffix('s')}.", file=sheet.file, sheet=table.name)
+        context.unusable[table.name] = f"the {table.name} sheet {what}"
     context.kept_keys[table.name] = pd.Index([], dtype="string")
     return empty_table(table.name)
 
@@ -576,20 +709,32 @@ def _reject_rows(report: ValidationReport, sheet: str, raw: pd.DataFrame, source
 
 def _report_bad_values(report: ValidationReport, sheet: _RawSheet, table: str, header: str,
                        text: pd.Series, bad: np.ndarray, expected: dict[str, str] | str,
-                       source_row: pd.api.extensions.ExtensionArray, outcome: str) -> None:
-    for i in np.flatnonzero(bad):
-        value = str(text.iloc[i])
-        what = expected if isinstance(expected, str) else expected[value]
-        report.add("error", f'{sheet.where}, row {source_row[i]}, column "{header}": "{value}" '
-                   f"{what} {outcome}", file=sheet.file, sheet=table,
-                   row=int(source_row[i]), column=header, value=value)
+                       rows: np.ndarray, outcome: str) -> None:
+    """Each unreadable cell, located; a problem repeated in many rows is grouped (vectorised)."""
+    if not bad.any():
+        return
+    values = text[bad].astype(object).to_numpy()
+    if isinstance(expected, str):
+        whats = np.full(len(values), expected, dtype=object)
+    else:
+        uniques = pd.unique(values)
+        whats = pd.Series(values).map({u: expected[u] for u in uniques}).to_numpy(dtype=object)
+    bad_rows = rows[bad]
+    start, middle = f"{sheet.where}, row ", f', column "{header}": "'
+    messages = [f'{start}{r}{middle}{v}" {w} {outcome}'
+                for r, v, w in zip(bad_rows.tolist(), values.tolist(), whats.tolist(), strict=True)]
+    report.add_cells("error", rows=bad_rows, values=values, messages=messages,
+                     kinds=whats, where=f'{sheet.where}, column "{header}"', then=outcome,
+                     file=sheet.file, sheet=table, column=header)
 
 
 # ----------------------------------------------------------------------------------------------
 # Parsing: text column -> typed column, mask of bad values, and what was expected
 
 
-def _parse(text: pd.Series, col: Column, table: Table) -> tuple[pd.Series, np.ndarray, dict[str, str] | str]:
+def _parse(text: pd.Series, col: Column, table: Table, *,
+           factor: float | None = None) -> tuple[pd.Series, np.ndarray, dict[str, str] | str]:
+    """Text -> typed values; numbers in another unit (feet) are converted before any range check."""
     kind = col.kind
     if kind in ("id", "ref", "text"):
         if kind != "text":
@@ -607,7 +752,13 @@ def _parse(text: pd.Series, col: Column, table: Table) -> tuple[pd.Series, np.nd
     if kind == "date":
         values = _parse_dates(known)
         return values, (known.notna() & values.isna()).to_numpy(), f"is not a date; expected {_EXPECTED['date']}."
-    # numbers
+    return _parse_number(known, col, factor=factor)
+
+
+def _parse_number(known: pd.Series, col: Column, *,
+                  factor: float | None) -> tuple[pd.Series, np.ndarray, dict[str, str] | str]:
+    """Numbers (thousands separators allowed), whole for int columns, converted, then in range."""
+    kind = col.kind
     numbers = pd.to_numeric(known, errors="coerce").astype("float64")
     retry = (known.notna() & numbers.isna()).to_numpy()
     if retry.any():  # thousands separators: 1,200
@@ -623,12 +774,15 @@ def _parse(text: pd.Series, col: Column, table: Table) -> tuple[pd.Series, np.nd
                                                             "is not a whole number."))
             numbers[fractional] = np.nan
             bad |= fractional.to_numpy()
+    if factor is not None:
+        numbers = numbers * factor
     low_high = _RANGES.get(col.name)
     if low_high is not None:
         low, high = low_high
         outside = numbers.notna() & ((numbers < low) | (numbers > high))
         if outside.any():
-            message = f"is outside the plausible range {low:g} to {high:g}."
+            unit = " (in metres or square metres, once converted)" if factor is not None else ""
+            message = f"is outside the plausible range {low:g} to {high:g}{unit}."
             base = expected if isinstance(expected, _ExpectedMap) else _ExpectedMap(expected, {})
             for v in known[outside.to_numpy()]:
                 base[v] = message
@@ -686,6 +840,9 @@ def _parse_dates(text: pd.Series) -> pd.Series:
             attempt = pd.to_datetime(uniques[left], format=fmt, errors="coerce")
         except (ValueError, OverflowError):
             continue
+        # Years outside 1800-2200 are not dates of a building's life (and 0001-01-01 or -3326
+        # do not fit nanosecond timestamps): left unparsed, so reported.
+        attempt = attempt.where(attempt.dt.year.between(1800, 2200))
         parsed[left] = attempt.astype("datetime64[ns]")
     parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
     serial = pd.to_numeric(uniques.where(parsed.isna()), errors="coerce")
@@ -704,60 +861,90 @@ def _parse_dates(text: pd.Series) -> pd.Series:
 
 def _check_reference(frame: pd.DataFrame, col: Column, reasons: pd.Series, sheet: _RawSheet,
                      table: Table, context: _Context) -> None:
-    report = context.report
     target = col.refers_to
     assert target is not None
-    name = table.name
-    header = context.originals[name].get(col.name, col.name)
     values = frame[col.name]
-    open_rows = reasons.isna()
     if target not in context.sheets and target not in context.unusable:
         context.unusable[target] = f"there is no {target} sheet"
     if target in context.unusable:
-        why = context.unusable[target]
-        hit = open_rows & values.notna()
-        if hit.any() and col.required:
-            report.add("error", f'{sheet.where}: {_rows(int(hit.sum()))} could not be used because '
-                       f'{why} (their "{header}" cannot be checked).', file=sheet.file, sheet=name,
-                       column=header)
-            reasons[hit] = why
-        elif hit.any():
-            report.add("warning", f'{sheet.where}: column "{header}" was left blank in '
-                       f"{_rows(int(hit.sum()))} because {why}.", file=sheet.file, sheet=name,
-                       column=header)
-            frame.loc[hit, col.name] = pd.NA
+        _reference_to_unusable(frame, col, reasons, sheet, table, context)
         return
     keys = context.kept_keys.get(target, pd.Index([]))
-    dangling = values.notna().to_numpy() & ~_isin(values, keys) & open_rows.to_numpy()
+    dangling = values.notna().to_numpy() & ~_isin(values, keys) & reasons.isna().to_numpy()
     if not dangling.any():
         return
     # A difference of case or spacing only: repair it and say so.
     folded = {normalise_header(k): k for k in keys}
     rejected_keys = context.rejected_keys.get(target, {})
-    source_row = frame["source_row"]
-    for i in np.flatnonzero(dangling):
-        value = str(values.iat[i])
-        row = int(source_row.iat[i])
-        where = f'{sheet.where}, row {row}, column "{header}"'
-        fixed = folded.get(normalise_header(value))
-        if fixed is not None and value not in rejected_keys:
-            frame.loc[i, col.name] = fixed
-            report.add("warning", f'{where}: "{value}" was read as {target.removesuffix("s")} "{fixed}" (same id '
-                       "written differently).", file=sheet.file, sheet=name, row=row,
-                       column=header, value=value)
-            continue
-        noun = target.removesuffix("s")
-        problem = f'there is no {noun} "{value}" in the {target} sheet'
-        if value in rejected_keys:
-            problem += f" (its row {rejected_keys[value]} there could not be used)"
-        if col.required:
-            report.add("error", f"{where}: {problem}; the row was not used.",
-                       file=sheet.file, sheet=name, row=row, column=header, value=value)
-            reasons.iat[i] = f'{noun} "{value}" is not in the {target} sheet'
-        else:
-            report.add("error", f"{where}: {problem}; the value was left blank and the row kept.",
-                       file=sheet.file, sheet=name, row=row, column=header, value=value)
-            frame.loc[i, col.name] = pd.NA
+    given = values[dangling].astype(object).to_numpy()
+    uniques = pd.unique(given)
+    fix_of = {u: folded.get(normalise_header(str(u))) if u not in rejected_keys else None for u in uniques}
+    fixed = pd.Series(given).map(fix_of).to_numpy(dtype=object)
+    repaired = np.zeros(len(frame), dtype=bool)
+    repaired[np.flatnonzero(dangling)[pd.notna(fixed)]] = True
+    noun = target.removesuffix("s")
+    header = context.originals[table.name].get(col.name, col.name)
+    if repaired.any():
+        new = fixed[pd.notna(fixed)]
+        frame.loc[repaired, col.name] = new
+        old = given[pd.notna(fixed)]
+        _report_rows(context, sheet, table, frame, repaired, header=header, severity="warning",
+                     values=old, kinds=[f'was read as {noun} "{f}" (same id written differently)'
+                                        for f in new],
+                     tails=[f'"{v}" was read as {noun} "{f}" (same id written differently).'
+                            for v, f in zip(old, new, strict=True)])
+    broken = dangling & ~repaired
+    if not broken.any():
+        return
+    left = given[pd.isna(fixed)]
+    extra = [f" (its row {rejected_keys[v]} there could not be used)" if v in rejected_keys else ""
+             for v in left]
+    then = ("the row was not used" if col.required
+            else "the value was left blank and the row kept")
+    tails = [f'there is no {noun} "{v}" in the {target} sheet{e}; {then}.'
+             for v, e in zip(left, extra, strict=True)]
+    _report_rows(context, sheet, table, frame, broken, header=header, severity="error", values=left,
+                 kinds=[f"is not a {noun} in the {target} sheet{e}" for e in extra], tails=tails,
+                 then=then.capitalize() + ".")
+    if col.required:
+        reasons[broken] = [f'{noun} "{v}" is not in the {target} sheet' for v in left]
+    else:
+        frame.loc[broken, col.name] = pd.NA
+
+
+def _reference_to_unusable(frame: pd.DataFrame, col: Column, reasons: pd.Series, sheet: _RawSheet,
+                           table: Table, context: _Context) -> None:
+    """The sheet referred to is missing or unusable: required references reject the row."""
+    target = col.refers_to
+    assert target is not None
+    why = context.unusable[target]
+    header = context.originals[table.name].get(col.name, col.name)
+    hit = reasons.isna() & frame[col.name].notna()
+    if not hit.any():
+        return
+    if col.required:
+        context.report.add("error", f'{sheet.where}: {_rows(int(hit.sum()))} could not be used because '
+                           f'{why} (their "{header}" cannot be checked).', file=sheet.file,
+                           sheet=table.name, column=header)
+        reasons[hit] = why
+    else:
+        context.report.add("warning", f'{sheet.where}: column "{header}" was left blank in '
+                           f"{_rows(int(hit.sum()))} because {why}.", file=sheet.file,
+                           sheet=table.name, column=header)
+        frame.loc[hit, col.name] = pd.NA
+
+
+def _report_rows(context: _Context, sheet: _RawSheet, table: Table, frame: pd.DataFrame,
+                 mask: np.ndarray, *, header: str, severity: Severity, values: Any, kinds: Any,
+                 tails: Any, then: str = "") -> None:
+    """A problem for each masked row of ``frame`` (grouped by kind when repeated)."""
+    rows = frame["source_row"].to_numpy(dtype=np.int64)[mask]
+    start = f'{sheet.where}, row '
+    messages = [f'{start}{r}, column "{header}": {t}' for r, t in zip(rows, tails, strict=True)]
+    context.report.add_cells(severity, rows=rows, values=np.asarray(values, dtype=object),
+                             messages=messages, kinds=np.asarray(kinds, dtype=object),
+                             where=f'{sheet.where}, column "{header}"', then=then, file=sheet.file,
+                             sheet=table.name, column=header)
 
 
 def _check_room_buildings(frame: pd.DataFrame, sheet: _RawSheet, table: Table, context: _Context) -> None:
@@ -765,15 +952,17 @@ def _check_room_buildings(frame: pd.DataFrame, sheet: _RawSheet, table: Table, c
         return
     room_building = frame["room_id"].map(context.room_building)
     clash = (room_building.notna() & frame["building_id"].notna()
-             & (room_building != frame["building_id"])).fillna(False).to_numpy()
-    for i in np.flatnonzero(clash):
-        row = int(frame["source_row"].iat[i])
-        report_room = frame["room_id"].iat[i]
-        context.report.add(
-            "warning", f'{sheet.where}, row {row}: room "{report_room}" is in building '
-            f'"{room_building.iat[i]}", not in building "{frame["building_id"].iat[i]}" as this '
-            "row says.", file=sheet.file, sheet=table.name, row=row,
-            column=context.originals[table.name].get("room_id", "room_id"), value=str(report_room))
+             & (room_building != frame["building_id"])).fillna(False).to_numpy(dtype=bool)
+    if not clash.any():
+        return
+    header = context.originals[table.name].get("room_id", "room_id")
+    rooms = frame["room_id"][clash].astype(str).to_numpy(dtype=object)
+    pairs = list(zip(rooms, room_building[clash], frame["building_id"][clash], strict=True))
+    _report_rows(context, sheet, table, frame, clash, header=header, severity="warning", values=rooms,
+                 kinds=[f'is a room of building "{b}", not of building "{own}" as these rows say'
+                        for _, b, own in pairs],
+                 tails=[f'room "{r}" is in building "{b}", not in building "{own}" as this row says.'
+                        for r, b, own in pairs])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -783,46 +972,17 @@ _LOCATED_TABLES = ("buildings", "rooms", "doors", "cameras", "repeaters", "aeds"
 
 
 def _check_locations(tables: dict[str, pd.DataFrame], context: _Context) -> None:
-    report = context.report
+    """Half locations, out-of-range and swapped lon/lat, and points far from their building."""
     pools = []
     for name in _LOCATED_TABLES:
         frame = tables[name]
         sheet = context.sheets.get(name)
         if sheet is None or not len(frame):
             continue
-        label = context.originals[name]
-        for a, b in (("lon", "lat"), ("x", "y")):
-            if a not in frame and b not in frame:
-                continue
-            va = frame[a] if a in frame else pd.Series(np.nan, index=frame.index)
-            vb = frame[b] if b in frame else pd.Series(np.nan, index=frame.index)
-            half = (va.isna() != vb.isna()).to_numpy()
-            for i in np.flatnonzero(half):
-                given, lacking = (a, b) if pd.notna(va.iat[i]) else (b, a)
-                _location_problem(report, sheet, frame, i, label.get(given, given),
-                                  f"has {given} but no {lacking}; the location was not used.",
-                                  str(frame[given].iat[i]), clear=(a, b))
+        _check_half_locations(frame, sheet, context)
         if "lon" not in frame or "lat" not in frame:
             continue
-        lon, lat = frame["lon"], frame["lat"]
-        has = np.array(lon.notna() & lat.notna(), dtype=bool)
-        lon_ok, lat_ok = lon.abs() <= 180, lat.abs() <= 90
-        out = has & ~(lon_ok & lat_ok).to_numpy()
-        swapped = out & ((lat.abs() <= 180) & (lon.abs() <= 90)).to_numpy()
-        zero = has & ((lon == 0) & (lat == 0)).to_numpy()
-        for i in np.flatnonzero(out | zero):
-            value = f"{lon.iat[i]:g}, {lat.iat[i]:g}"
-            if swapped[i]:
-                message = (f"lon/lat appear swapped (lon {lon.iat[i]:g}, lat {lat.iat[i]:g}); the "
-                           "location was not used and the item is placed at its building.")
-            elif zero[i]:
-                message = "lon/lat 0, 0 is not a real location; the location was not used."
-            else:
-                message = (f"lon {lon.iat[i]:g}, lat {lat.iat[i]:g} is out of range (longitude "
-                           "-180 to 180, latitude -90 to 90); the location was not used.")
-            _location_problem(report, sheet, frame, i, f"{label.get('lon', 'lon')}/"
-                              f"{label.get('lat', 'lat')}", message, value)
-        has &= ~(out | zero)
+        has = _check_lonlat_ranges(frame, sheet, context)
         if "building_id" in frame and has.any():
             building = frame["building_id"]
             site = building.map(context.building_site) if name != "buildings" else frame["site_id"]
@@ -830,20 +990,69 @@ def _check_locations(tables: dict[str, pd.DataFrame], context: _Context) -> None
                 "table": name, "pos": np.flatnonzero(has),
                 "building_id": building[has].astype(object).to_numpy(),
                 "site_id": site[has].astype(object).to_numpy(),
-                "lon": lon[has].to_numpy(float), "lat": lat[has].to_numpy(float)}))
+                "lon": frame["lon"][has].to_numpy(float), "lat": frame["lat"][has].to_numpy(float)}))
     if pools:
-        _check_distances(tables, pd.concat(pools, ignore_index=True), context)
+        _check_points_near_their_building(tables, pd.concat(pools, ignore_index=True), context)
 
 
-def _location_problem(report: ValidationReport, sheet: _RawSheet, frame: pd.DataFrame, i: int,
-                      column: str, message: str, value: str, *, severity: str = "error",
-                      clear: tuple[str, ...] = ("lon", "lat")) -> None:
-    row = int(frame["source_row"].iat[i])
-    report.add(severity, f"{sheet.where}, row {row}: {message}", file=sheet.file,
-               sheet=sheet.table, row=row, column=column, value=value)
+def _check_half_locations(frame: pd.DataFrame, sheet: _RawSheet, context: _Context) -> None:
+    label = context.originals[sheet.table or ""]
+    for a, b in (("lon", "lat"), ("x", "y")):
+        if a not in frame and b not in frame:
+            continue
+        va = frame[a] if a in frame else pd.Series(np.nan, index=frame.index)
+        vb = frame[b] if b in frame else pd.Series(np.nan, index=frame.index)
+        for given, lacking, present in ((a, b, va), (b, a, vb)):
+            mask = ((va.isna() != vb.isna()) & present.notna()).to_numpy(dtype=bool)
+            if mask.any():
+                _location_cells(context, sheet, frame, mask, column=label.get(given, given),
+                                values=frame[given][mask].astype(str),
+                                kinds=[f"is a {given} without a {lacking}"] * int(mask.sum()),
+                                tails=[f"has {given} but no {lacking}; the location was not used."]
+                                * int(mask.sum()), then="The location was not used.", clear=(a, b))
+
+
+def _check_lonlat_ranges(frame: pd.DataFrame, sheet: _RawSheet, context: _Context) -> np.ndarray:
+    """Clear impossible lon/lat (out of range, swapped, 0/0); return which rows keep a location."""
+    label = context.originals[sheet.table or ""]
+    column = f"{label.get('lon', 'lon')}/{label.get('lat', 'lat')}"
+    lon, lat = frame["lon"], frame["lat"]
+    has = np.array(lon.notna() & lat.notna(), dtype=bool)
+    out = has & ~((lon.abs() <= 180) & (lat.abs() <= 90)).to_numpy(dtype=bool)
+    swapped = out & ((lat.abs() <= 180) & (lon.abs() <= 90)).to_numpy(dtype=bool)
+    zero = has & ((lon == 0) & (lat == 0)).to_numpy(dtype=bool)
+    placed = "the location was not used and the item is placed at its building"
+    for mask, kind, tail in (
+        (swapped, f"lon/lat appear swapped; {placed}",
+         "lon/lat appear swapped (lon {lon:g}, lat {lat:g}); " + placed + "."),
+        (out & ~swapped, "is out of range (longitude -180 to 180, latitude -90 to 90); the location "
+         "was not used", "lon {lon:g}, lat {lat:g} is out of range (longitude -180 to 180, latitude "
+         "-90 to 90); the location was not used."),
+        (zero, "lon/lat 0, 0 is not a real location; the location was not used",
+         "lon/lat 0, 0 is not a real location; the location was not used."),
+    ):
+        if not mask.any():
+            continue
+        pairs = list(zip(lon[mask], lat[mask], strict=True))
+        _location_cells(context, sheet, frame, mask, column=column,
+                        values=[f"{x:g}, {y:g}" for x, y in pairs], kinds=[kind] * len(pairs),
+                        tails=[tail.format(lon=x, lat=y) for x, y in pairs])
+    return has & ~(out | zero)
+
+
+def _location_cells(context: _Context, sheet: _RawSheet, frame: pd.DataFrame, mask: np.ndarray, *,
+                    column: str, values: Any, kinds: Any, tails: Any, severity: Severity = "error",
+                    then: str = "", clear: tuple[str, ...] = ("lon", "lat")) -> None:
+    """Report a location problem in each masked row (grouped when repeated); clear ``clear``."""
+    rows = frame["source_row"].to_numpy(dtype=np.int64)[mask]
+    messages = [f"{sheet.where}, row {r}: {t}" for r, t in zip(rows, tails, strict=True)]
+    context.report.add_cells(severity, rows=rows, values=np.asarray(values, dtype=object),
+                             messages=messages, kinds=np.asarray(kinds, dtype=object),
+                             where=f'{sheet.where}, column "{column}"', then=then, file=sheet.file,
+                             sheet=sheet.table, column=column)
     for c in clear:
         if c in frame:
-            frame.loc[frame.index[i], c] = np.nan
+            frame.loc[mask, c] = np.nan
 
 
 def _metres(lon: np.ndarray, lat: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.ndarray:
@@ -853,61 +1062,89 @@ def _metres(lon: np.ndarray, lat: np.ndarray, lon0: np.ndarray, lat0: np.ndarray
     return np.hypot(dx, dy)
 
 
-def _check_distances(tables: dict[str, pd.DataFrame], pool: pd.DataFrame, context: _Context) -> None:
+def _median_of_others(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point, the median of the *other* points of its group (NaN when it is alone),
+    and its group's size; exact and vectorised (sorted once, neighbours read by rank)."""
+    n = len(values)
+    order = np.lexsort((values, groups))
+    sorted_groups, sorted_values = groups[order], values[order]
+    starts = np.r_[0, np.flatnonzero(sorted_groups[1:] != sorted_groups[:-1]) + 1] if n else np.array([], int)
+    sizes = np.diff(np.r_[starts, n])
+    base = np.repeat(starts, sizes)
+    rank = np.arange(n) - base
+    others = np.repeat(sizes, sizes) - 1
+    lo, hi = (others - 1) // 2, others // 2
+    ok = others >= 1
+    below_lo = base + lo + (lo >= rank)
+    below_hi = base + hi + (hi >= rank)
+    result = np.full(n, np.nan)
+    result[ok] = (sorted_values[below_lo[ok]] + sorted_values[below_hi[ok]]) / 2
+    out, size = np.empty(n), np.empty(n, dtype=np.int64)
+    out[order], size[order] = result, others + 1
+    return out, size
+
+
+def _check_points_near_their_building(tables: dict[str, pd.DataFrame], pool: pd.DataFrame,
+                                      context: _Context) -> None:
     """Swapped lon/lat inside the valid range, and points far from the rest of their building.
 
     Each point is compared with the median of the *other* located points of its building (or of
     its site when the building has no other), so one wrong point cannot hide itself.
     """
     limit = settings.max_asset_distance_m
-    suspects = []
+    lon, lat = pool["lon"].to_numpy(float), pool["lat"].to_numpy(float)
+    far = np.zeros(len(pool), dtype=bool)
+    ref_lon, ref_lat = np.full(len(pool), np.nan), np.full(len(pool), np.nan)
+    level_of = np.full(len(pool), "", dtype=object)
+    building_codes, _ = pd.factorize(pool["building_id"])
+    building_size = np.bincount(building_codes[building_codes >= 0], minlength=1)
+    alone = (building_codes < 0) | (building_size[np.maximum(building_codes, 0)] <= 1)
     for level in ("building_id", "site_id"):
-        grouped = pool[pool[level].notna()].groupby(level)
-        med = grouped[["lon", "lat"]].transform("median")
-        size = grouped["lon"].transform("size")
-        d = _metres(pool.loc[med.index, "lon"].to_numpy(), pool.loc[med.index, "lat"].to_numpy(),
-                    med["lon"].to_numpy(), med["lat"].to_numpy())
-        # Only points already far from the median (with it) need the exact leave-one-out test.
-        suspects.append(pd.DataFrame({"level": level, "size": size.to_numpy()}, index=med.index)[
-            (d > limit / 2) & (size.to_numpy() > 1)])
-    suspects = pd.concat(suspects)
-    building_size = pool["building_id"].value_counts()
-    done: set[int] = set()
-    for level in ("building_id", "site_id"):
-        level_suspects = suspects.index[suspects["level"] == level]
-        if not len(level_suspects):
+        codes, _ = pd.factorize(pool[level])
+        judged = (codes >= 0) & ~far & (alone if level == "site_id" else True)
+        if not judged.any():
             continue
-        groups = pool[pool[level].notna()].groupby(level).groups
-        for idx in level_suspects:
-            if idx in done:
-                continue
-            point = pool.loc[idx]
-            if level == "site_id" and building_size.get(point["building_id"], 0) > 1:
-                continue  # judged against its own building already
-            others = pool.loc[groups[point[level]]].drop(index=idx)
-            if not len(others):
-                continue
-            mlon, mlat = float(others["lon"].median()), float(others["lat"].median())
-            d = float(_metres(point["lon"], point["lat"], mlon, mlat))
-            if d <= limit:
-                continue
-            done.add(idx)
-            d_swap = float(_metres(point["lat"], point["lon"], mlon, mlat))
-            frame = tables[point["table"]]
-            sheet = context.sheets[point["table"]]
-            label = context.originals[point["table"]]
-            column = f"{label.get('lon', 'lon')}/{label.get('lat', 'lat')}"
-            value = f"{point['lon']:g}, {point['lat']:g}"
-            what = "building" if level == "building_id" else "site"
-            if abs(point["lon"]) <= 90 and d_swap <= limit and d_swap < d / 10:
-                _location_problem(context.report, sheet, frame, int(point["pos"]), column,
-                                  f"lon/lat appear swapped (lon {point['lon']:g}, lat "
-                                  f"{point['lat']:g}: swapped, the point would lie with the rest of "
-                                  f"its {what}); the location was not used and the item is placed "
-                                  "at its building.", value)
-            else:
-                _location_problem(context.report, sheet, frame, int(point["pos"]), column,
-                                  f"the point (lon {point['lon']:g}, lat {point['lat']:g}) is "
-                                  f"{d / 1000:,.1f} km from the other items of its {what} "
-                                  f'"{point[level]}"; check it.', value, severity="warning",
-                                  clear=())
+        idx = np.flatnonzero(codes >= 0)
+        mlon, _ = _median_of_others(codes[idx], lon[idx])
+        mlat, _ = _median_of_others(codes[idx], lat[idx])
+        d = _metres(lon[idx], lat[idx], mlon, mlat)
+        hit = np.isfinite(d) & (d > limit) & judged[idx]
+        pick = idx[hit]
+        far[pick] = True
+        ref_lon[pick], ref_lat[pick], level_of[pick] = mlon[hit], mlat[hit], level
+    if far.any():
+        _report_far_points(tables, pool[far], ref_lon[far], ref_lat[far], level_of[far], context)
+
+
+def _report_far_points(tables: dict[str, pd.DataFrame], points: pd.DataFrame, mlon: np.ndarray,
+                       mlat: np.ndarray, levels: np.ndarray, context: _Context) -> None:
+    limit = settings.max_asset_distance_m
+    lon, lat = points["lon"].to_numpy(float), points["lat"].to_numpy(float)
+    d = _metres(lon, lat, mlon, mlat)
+    d_swap = _metres(lat, lon, mlon, mlat)
+    swapped = (np.abs(lon) <= 90) & (d_swap <= limit) & (d_swap < d / 10)
+    for (table, level, is_swapped), part in points.assign(level=levels, swapped=swapped, d=d).groupby(
+            ["table", "level", "swapped"], sort=False):
+        frame, sheet = tables[table], context.sheets[table]
+        label = context.originals[table]
+        column = f"{label.get('lon', 'lon')}/{label.get('lat', 'lat')}"
+        what = "building" if level == "building_id" else "site"
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[part["pos"].to_numpy()] = True
+        part = part.set_index("pos").reindex(np.flatnonzero(mask))
+        values = [f"{x:g}, {y:g}" for x, y in zip(part["lon"], part["lat"], strict=True)]
+        if is_swapped:
+            kind = (f"lon/lat appear swapped (swapped, the points would lie with the rest of their "
+                    f"{what}); the location was not used and the item is placed at its building")
+            tails = [f"lon/lat appear swapped (lon {x:g}, lat {y:g}: swapped, the point would lie "
+                     f"with the rest of its {what}); the location was not used and the item is "
+                     "placed at its building." for x, y in zip(part["lon"], part["lat"], strict=True)]
+            _location_cells(context, sheet, frame, mask, column=column, values=values,
+                            kinds=[kind] * len(values), tails=tails)
+        else:
+            tails = [f"the point (lon {x:g}, lat {y:g}) is {dist / 1000:,.1f} km from the other items "
+                     f'of its {what} "{key}"; check it.' for x, y, dist, key in
+                     zip(part["lon"], part["lat"], part["d"], part[level], strict=True)]
+            _location_cells(context, sheet, frame, mask, column=column, values=values,
+                            kinds=[f"is more than {limit / 1000:g} km from the other items of its {what}; "
+                                   "check it"] * len(values), tails=tails, severity="warning", clear=())

@@ -134,27 +134,39 @@ def _assign_by_location(district: District, report: ValidationReport, *, snap_m:
         hits = hits[~hits.index.duplicated(keep="first")]
         found = hits["building_id"].notna()
         assets.loc[hits.index[found], "building_id"] = hits.loc[found, "building_id"].astype("string")
-        for _, rec in hits.iterrows():
-            noun = f"{_SINGULAR[table]} {rec[key]}"
-            where = dict(sheet=table, row=_row(rec["source_row"]), column="building_id",
-                         value=str(rec[key]))
-            if pd.isna(rec["building_id"]):
-                report.add("warning", f"{noun} has no building_id and its location is in no "
-                           f"building footprint (none within {snap_m:g} m); it counts for no "
-                           "building", **where)
-            else:
-                how = ("its location is inside that footprint" if rec["distance_m"] == 0 else
-                       f"its location is {rec['distance_m']:.1f} m from that footprint")
-                report.add("warning", f"{noun} has no building_id; assigned to building "
-                           f"{rec['building_id']} because {how}", **where)
+        noun = _SINGULAR[table]
+        ids = hits[key].astype(str).to_numpy(dtype=object)
+        rows = hits["source_row"].astype("Int64").to_numpy(dtype=object, na_value=None)
+        lost = ~found.to_numpy()
+        where = f'Sheet "{table}", column "building_id"'
+        if lost.any():
+            report.add_cells(
+                "warning", rows=rows[lost], values=ids[lost], where=where, sheet=table, column="building_id",
+                messages=[f"{noun} {i} has no building_id and its location is in no building footprint "
+                          f"(none within {snap_m:g} m); it counts for no building" for i in ids[lost]],
+                kinds=np.full(int(lost.sum()), f"has no building_id and lies in no building footprint "
+                              f"(none within {snap_m:g} m); it counts for no building"))
+        if found.any():
+            got = hits[found]
+            how = ["its location is inside that footprint" if d == 0 else
+                   f"its location is {d:.1f} m from that footprint" for d in got["distance_m"]]
+            report.add_cells(
+                "warning", rows=rows[~lost], values=ids[~lost], where=where, sheet=table,
+                column="building_id",
+                messages=[f"{noun} {i} has no building_id; assigned to building {b} because {h}"
+                          for i, b, h in zip(ids[~lost], got["building_id"], how, strict=True)],
+                kinds=[f"has no building_id; assigned to building {b}, whose footprint holds it"
+                       for b in got["building_id"]])
 
 
-def _check_distances(district: District, report: ValidationReport) -> None:
-    """Warn about located assets implausibly far from their own building's footprint."""
+def _check_assets_near_footprints(district: District, report: ValidationReport) -> None:
+    """Located assets far from their own building's footprint; a building whose assets are all
+    far away means the map and the inventory disagree (another place, CRS or building_id)."""
     limit = settings.max_asset_distance_m
     shapes = district.buildings.set_index("building_id").geometry
     shapes = shapes[district.buildings.set_index("building_id")["has_footprint"].fillna(False)]
     shapes = shapes[~shapes.index.duplicated()]
+    per_building = []
     for table in ASSET_TABLES:
         assets = district.table(table)
         if not len(assets):
@@ -165,13 +177,83 @@ def _check_distances(district: District, report: ValidationReport) -> None:
             continue
         distance = np.full(len(assets), np.nan)
         distance[ok] = shapely.distance(assets.geometry.to_numpy()[ok], own[ok])
+        per_building.append(pd.DataFrame({"building_id": assets["building_id"].to_numpy()[ok],
+                                          "far": distance[ok] > limit, "distance": distance[ok]}))
+        far = distance > limit
+        if not far.any():
+            continue
         key = ASSET_IDS[table]
-        for pos in np.flatnonzero(distance > limit):
-            rec = assets.iloc[pos]
-            report.add("warning", f"{_SINGULAR[table]} {rec[key]} is {distance[pos]:,.0f} m "
-                       f"from the footprint of building {rec['building_id']} (more than {limit:,.0f} m); check its "
-                       "location or building_id", sheet=table, row=_row(rec["source_row"]),
-                       column="building_id", value=str(rec[key]))
+        ids = assets[key].astype(str).to_numpy(dtype=object)[far]
+        buildings = assets["building_id"].astype(str).to_numpy(dtype=object)[far]
+        report.add_cells(
+            "warning", rows=assets["source_row"].astype("Int64").to_numpy(dtype=object, na_value=None)[far],
+            values=ids, where=f'Sheet "{table}", column "building_id"', sheet=table, column="building_id",
+            messages=[f"{_SINGULAR[table]} {i} is {d:,.0f} m from the footprint of building {b} (more "
+                      f"than {limit:,.0f} m); check its location or building_id"
+                      for i, d, b in zip(ids, distance[far], buildings, strict=True)],
+            kinds=[f"is more than {limit:,.0f} m from the footprint of building {b}; check its "
+                   "location or building_id" for b in buildings])
+    if per_building:
+        _report_footprints_far_from_assets(pd.concat(per_building, ignore_index=True), report)
+
+
+def _report_footprints_far_from_assets(located: pd.DataFrame, report: ValidationReport) -> None:
+    """One warning per building whose located assets all lie far from its drawn footprint."""
+    stats = located.groupby("building_id").agg(n=("far", "size"), far=("far", "sum"),
+                                               median=("distance", "median"))
+    wrong = stats[(stats["far"] == stats["n"]) & (stats["n"] >= 2)]
+    if not len(wrong):
+        return
+    if len(wrong) == len(stats) and len(stats) > 1:
+        report.add("warning", f"the map and the inventory disagree: for every building, the located "
+                   f"doors, cameras and other items lie far from its footprint (median "
+                   f"{wrong['median'].median() / 1000:,.1f} km); the map may show another place, be "
+                   "in another coordinate system than it says, or use other building_ids",
+                   sheet="buildings", column="building_id")
+        return
+    for building_id, rec in wrong.iterrows():
+        report.add("warning", f"the footprint of building {building_id} on the map is "
+                   f"{rec['median'] / 1000:,.1f} km from all {int(rec['n'])} located items of that "
+                   "building in the inventory; the footprint may belong to another building",
+                   sheet="buildings", column="building_id", value=str(building_id))
+
+
+def _check_repeated_and_overlapping(maps: MapLayers | None, district: District,
+                                    report: ValidationReport) -> None:
+    """Footprints drawn more than once, and footprints of different buildings that overlap."""
+    if maps is None or not len(maps.footprints):
+        return
+    drawn = maps.footprints.dropna(subset=["building_id"])
+    repeated = drawn[drawn.duplicated("building_id", keep=False)]
+    for building_id, group in repeated.groupby("building_id", sort=True):
+        features = ", ".join(f"{f} ({layer})" for f, layer in
+                             zip(group["map_feature"], group["map_layer"], strict=True))
+        same = group.geometry.normalize().to_wkb().duplicated().any()
+        how = "some of them are the same shape drawn twice; " if same else ""
+        report.add("warning", f"building {building_id} has {len(group)} footprints on the map "
+                   f"(features {features}); {how}they are merged into one outline: check that "
+                   "none belongs to another building", file=group["map_file"].iloc[0],
+                   sheet=group["map_layer"].iloc[0], row=_row(group["map_feature"].iloc[0]),
+                   column="building_id", value=str(building_id))
+    shapes = district.buildings.loc[district.buildings["has_footprint"].fillna(False).to_numpy(),
+                                    ["building_id", "geometry"]].reset_index(drop=True)
+    if len(shapes) < 2:
+        return
+    left, right = shapes.sindex.query(shapes.geometry, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    if not len(left):
+        return
+    geoms = shapes.geometry.to_numpy()
+    area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    overlap = area > np.maximum(1.0, 0.05 * smaller)
+    ids = shapes["building_id"].to_numpy(dtype=object)
+    for i, j, a, m in zip(left[overlap], right[overlap], area[overlap], smaller[overlap], strict=True):
+        report.add("warning", f"the footprints of buildings {ids[i]} and {ids[j]} overlap by "
+                   f"{a:,.0f} m² ({a / m:.0%} of the smaller); one may be drawn in the wrong place "
+                   "or carry the wrong building_id", sheet="buildings", column="building_id",
+                   value=f"{ids[i]}, {ids[j]}")
 
 
 def assemble_district(
@@ -215,7 +297,8 @@ def assemble_district(
         map_crs = f"EPSG:{map_crs}"
     district = make_district(work, **layers, crs=crs, map_crs=map_crs)
     _assign_by_location(district, out, snap_m=snap_m)
-    _check_distances(district, out)
+    _check_assets_near_footprints(district, out)
+    _check_repeated_and_overlapping(map_layers, district, out)
     return district, out
 
 

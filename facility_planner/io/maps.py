@@ -216,6 +216,7 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
         used.update(n for n in members if n.startswith(gdb + "/"))
 
     shapefiles = [n for n in members if n.lower().endswith(".shp") and n not in used]
+    _check_shapefile_parts(shapefiles, members, filename=filename)
     if shapefiles:
         packed_members: list[tuple[str, bytes]] = []
         stems: set[str] = set()
@@ -246,6 +247,10 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
     if ignored:
         report.add("warning", f"ignored {len(ignored)} archive member(s) that are not maps: "
                    + ", ".join(ignored[:10]) + (" ..." if len(ignored) > 10 else ""), file=filename)
+    if not datasets and "[Content_Types].xml" in members:
+        raise InputError("this is a workbook (an inventory), not a map: give it as the inventory "
+                         "and the campus map (GeoPackage, GeoJSON, zipped Shapefile, ...) as the map",
+                         file=filename)
     if not datasets:
         raise InputError("the zip archive holds no map: expected a Shapefile (.shp with .shx, "
                          ".dbf, .prj), a File Geodatabase folder (.gdb), KML, GeoJSON, GeoPackage "
@@ -253,8 +258,41 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
     return datasets
 
 
-def _gdal_message(err: Exception) -> str:
-    return re.sub(r"'?/vsi\S*'?", "the file", str(err)).split(";")[0]
+def _check_shapefile_parts(shapefiles: list[str], members: dict[str, bytes], *, filename: str) -> None:
+    """A Shapefile is several files; say which part a zip lacks, in a sentence."""
+    names = {n.lower() for n in members}
+    for shp in shapefiles:
+        stem = shp[:-4]
+        base = stem.rsplit("/", 1)[-1]
+        lacking = [ext for ext in (".shx", ".dbf") if (stem + ext).lower() not in names]
+        if lacking:
+            parts = " or ".join(base + ext for ext in lacking)
+            raise InputError(f"the zip has {base}.shp but not {parts}; a Shapefile is several files "
+                             "that belong together: export the Shapefile again with all its parts "
+                             "(.shp, .shx, .dbf, .prj) and zip them together", file=filename)
+
+
+def _sqlite_cut_short(content: bytes) -> bool:
+    """True when a SQLite file (GeoPackage) is shorter than its header says: a copy cut short."""
+    if not content.startswith(b"SQLite format 3\x00") or len(content) < 100:
+        return content.startswith(b"SQLite format 3")
+    page_size = int.from_bytes(content[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(content[28:32], "big")
+    return bool(pages) and len(content) < page_size * pages
+
+
+def _unreadable(fmt: Format, content: bytes, *, label: str, layer: str | None = None) -> InputError:
+    """The sentence for a map file GDAL cannot read, in the user's words (no GDAL or SQLite)."""
+    name = _FORMAT_NAMES[fmt]
+    if fmt == "gpkg" and _sqlite_cut_short(content):
+        why = ("the GeoPackage is cut short (the file is smaller than its own header says, as when "
+               "a copy or download did not finish); copy or export it again and use the new copy")
+    else:
+        where = f"layer {layer} of " if layer else ""
+        why = (f"{where}the {name} is damaged or is not a complete {name} file, so it cannot be "
+               f"read; export it again from the GIS or CAD program and use the new copy")
+    return InputError(why, file=label, sheet=layer)
 
 
 def _ids(values: pd.Series) -> pd.Series:
@@ -303,8 +341,9 @@ def _resolve_crs(frame: gpd.GeoDataFrame, *, crs: str | int | None, label: str, 
                  report: ValidationReport) -> gpd.GeoDataFrame:
     if frame.crs is None:
         if crs is None:
-            err = MissingCRSError(f"map {label} has no coordinate reference system; give its "
-                                  "EPSG code (for example 2227 or 32610)")
+            err = MissingCRSError(f"map {label} has no coordinate reference system (a Shapefile "
+                                  "without its .prj, or a CAD drawing); give its EPSG code, for "
+                                  "example 2227 or 32610 (--map-crs on the command line)")
             err.file, err.sheet = label, layer
             raise err
         try:
@@ -415,14 +454,12 @@ def _label_footprints(frame: gpd.GeoDataFrame, footprints: np.ndarray, *, label:
 
 def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
               dxf_layers: Sequence[str] | None, report: ValidationReport) -> dict[str, gpd.GeoDataFrame]:
-    n = len(frame)
     frame = frame.copy()
     for key in ("building_id", "site_id", "room_id", "floor", *ASSET_IDS.values()):
         frame[key] = _ids(frame[key]) if key in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
     hint = pd.Series(_layer_hint(layer), index=frame.index, dtype=object)
     if fmt == "dxf":
         frame, hint = _dxf_prepare(frame, dxf_layers=dxf_layers, label=label, layer=layer, report=report)
-        n = len(frame)
     frame = _repair(frame, label=label, layer=layer, report=report)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     type_id = shapely.get_type_id(geoms)
@@ -431,14 +468,28 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
     point = np.isin(type_id, (0, 4))
     empty = pd.isna(geoms) | shapely.is_empty(geoms)
     hint_arr = hint.to_numpy(dtype=object)
+    roles = _roles(frame, hint_arr, polygon=polygon, line=line)
+    _asset_points(frame, hint, hint_arr, roles, point=point)
 
-    parking_kind = np.zeros(n, dtype=bool)
+    if fmt == "dxf":
+        _label_footprints(frame, roles == "footprints", label=label, layer=layer, report=report)
+    dxf_label = point & (fmt == "dxf") & (frame["text"].notna().to_numpy() if "text" in frame else False)
+    unused = ~empty & pd.isna(roles) & ~dxf_label
+    _report_unused(frame, roles, empty=empty, unused=unused, kinds={
+        "polygon": polygon, "line": line, "point": point}, label=label, layer=layer, report=report)
+    return _split_roles(frame, roles, fmt=fmt)
+
+
+def _roles(frame: gpd.GeoDataFrame, hint_arr: np.ndarray, *, polygon: np.ndarray,
+           line: np.ndarray) -> np.ndarray:
+    """What each feature is (footprint, room, site, parking, wall; None when not known)."""
+    parking_kind = np.zeros(len(frame), dtype=bool)
     for col in ("kind", "type", "use", "category"):
         if col in frame:
             values = frame[col].astype("string").map(lambda v: None if pd.isna(v) else normalise_header(v))
             parking_kind |= values.isin(_PARKING_VALUES).to_numpy(dtype=bool, na_value=False)
     has = {key: frame[key].notna().to_numpy() for key in ("building_id", "site_id", "room_id")}
-    roles = np.full(n, None, dtype=object)
+    roles = np.full(len(frame), None, dtype=object)
     rest = polygon.copy()
     for role, mask in (
         ("parking", parking_kind | (hint_arr == "parking")),
@@ -454,7 +505,12 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
         rest &= ~pick
     wall_cols = "material" in frame
     roles[line & ((hint_arr == "walls") | has["building_id"] | wall_cols)] = "walls"
+    return roles
 
+
+def _asset_points(frame: gpd.GeoDataFrame, hint: pd.Series, hint_arr: np.ndarray, roles: np.ndarray,
+                  *, point: np.ndarray) -> None:
+    """Points with an asset id (door_id, camera_id, ...; or ``id`` in a layer named like one)."""
     asset_table = pd.Series(pd.NA, index=frame.index, dtype="string")
     asset_id = pd.Series(pd.NA, index=frame.index, dtype="string")
     for table, col in ASSET_IDS.items():
@@ -470,17 +526,16 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
     roles[is_asset] = "points"
     frame["asset_table"], frame["asset_id"] = asset_table, asset_id
 
-    if fmt == "dxf":
-        _label_footprints(frame, roles == "footprints", label=label, layer=layer, report=report)
-    dxf_label = point & (fmt == "dxf") & (frame["text"].notna().to_numpy() if "text" in frame else False)
-    unused = ~empty & pd.isna(roles) & ~dxf_label
+
+def _report_unused(frame: gpd.GeoDataFrame, roles: np.ndarray, *, empty: np.ndarray,
+                   unused: np.ndarray, kinds: dict[str, np.ndarray], label: str, layer: str,
+                   report: ValidationReport) -> None:
     if empty.any():
         numbers = frame["map_feature"].to_numpy()[empty]
         report.add("warning", f"{int(empty.sum())} feature(s) in layer {layer} have no geometry and "
                    "are not used: feature " + ", ".join(map(str, numbers[:20])), file=label, sheet=layer)
     if unused.any():
-        kinds = {"polygon": polygon & unused, "line": line & unused, "point": point & unused}
-        what = ", ".join(f"{int(m.sum())} {k}(s)" for k, m in kinds.items() if m.any())
+        what = ", ".join(f"{int((m & unused).sum())} {k}(s)" for k, m in kinds.items() if (m & unused).any())
         numbers = frame["map_feature"].to_numpy()[unused]
         report.add("warning", f"{what} in layer {layer} are not used: no building_id, site_id, "
                    "room_id or asset id (door_id, camera_id, ...), and the layer's name does not "
@@ -493,6 +548,9 @@ def _classify(frame: gpd.GeoDataFrame, *, label: str, layer: str, fmt: Format,
                    + ", ".join(map(str, frame["map_feature"].to_numpy()[no_id][:20])),
                    file=label, sheet=layer, column="building_id")
 
+
+def _split_roles(frame: gpd.GeoDataFrame, roles: np.ndarray, *, fmt: Format) -> dict[str, gpd.GeoDataFrame]:
+    """One frame per role, with its key columns, other attributes and provenance."""
     noise = [c for c in frame.columns if c in _KML_NOISE or c in ASSET_IDS.values() or c == "layer"
              and fmt != "dxf"]
     out: dict[str, gpd.GeoDataFrame] = {}
@@ -541,12 +599,10 @@ def _read_layers(fmt: Format, content: bytes, *, label: str, layers: Sequence[st
         listed = _layer_names(content, label=label)
         with _quiet_gdal():
             driver = pyogrio.read_info(io.BytesIO(content), layer=0)["driver"] if listed else None
-    except Exception as err:  # GDAL raises several types; all mean "unreadable"
-        raise InputError(f"cannot be read as {_FORMAT_NAMES[fmt]}: {_gdal_message(err)}",
-                         file=label) from None
+    except Exception:  # GDAL raises several types; all mean "unreadable"
+        raise _unreadable(fmt, content, label=label) from None
     if driver not in _DRIVERS[fmt]:
-        raise InputError(f"looks like {_FORMAT_NAMES[fmt]} but GDAL read it as {driver}; "
-                         "it was not used", file=label)
+        raise _unreadable(fmt, content, label=label)
     chosen = list(enumerate(listed))
     if layers and fmt != "dxf":
         chosen = [(i, name) for i, name in chosen if name in set(layers)]
@@ -555,9 +611,8 @@ def _read_layers(fmt: Format, content: bytes, *, label: str, layers: Sequence[st
         try:
             with _quiet_gdal():
                 frame = pyogrio.read_dataframe(io.BytesIO(content), layer=index)
-        except Exception as err:
-            raise InputError(f"layer {layer} cannot be read: {_gdal_message(err)}", file=label,
-                             sheet=layer) from None
+        except Exception:
+            raise _unreadable(fmt, content, label=label, layer=layer) from None
         if not isinstance(frame, gpd.GeoDataFrame):
             report.add("warning", f"layer {layer} has no geometry; it is not used", file=label,
                        sheet=layer)

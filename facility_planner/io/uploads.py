@@ -29,8 +29,25 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def check_upload(data: bytes, *, filename: str, limit: int | None = None) -> None:
-    """Refuse an empty upload or one larger than ``limit`` bytes.
+def check_size(size: int, *, filename: str | None, limit: int | None = None) -> None:
+    """Refuse a file of ``size`` bytes when it is larger than ``limit`` (the one size check).
+
+    ``limit`` defaults to ``settings.max_upload_bytes``, read at call time.
+
+    Raises
+    ------
+    UploadRejected
+    """
+    limit = settings.max_upload_bytes if limit is None else limit
+    if size > limit:
+        raise UploadRejected(
+            f"the file is {_megabytes(size)}, more than the upload limit of {_megabytes(limit)}; "
+            "split it or raise FACILITY_PLANNER_MAX_UPLOAD_BYTES", file=filename)
+
+
+def check_upload(data: bytes, *, filename: str | None, limit: int | None = None,
+                 allow_empty: bool = False) -> None:
+    """Refuse an empty upload (unless ``allow_empty``) or one larger than ``limit`` bytes.
 
     Parameters
     ----------
@@ -40,21 +57,29 @@ def check_upload(data: bytes, *, filename: str, limit: int | None = None) -> Non
         The name the user gave; used in the message only.
     limit
         Largest size accepted; default ``settings.max_upload_bytes`` (read at call time).
+    allow_empty
+        Let a 0-byte file through (an inventory reports an empty sheet in its own words).
 
     Raises
     ------
     UploadRejected
     """
-    limit = settings.max_upload_bytes if limit is None else limit
     if not isinstance(data, bytes | bytearray | memoryview):
         raise UploadRejected(f"expected the file's bytes, got {type(data).__name__}", file=filename)
-    size = len(data)
-    if size == 0:
-        raise UploadRejected("the file is empty", file=filename)
-    if size > limit:
-        raise UploadRejected(
-            f"the file is {_megabytes(size)}, more than the upload limit of {_megabytes(limit)}; "
-            "split it or raise FACILITY_PLANNER_MAX_UPLOAD_BYTES", file=filename)
+    if len(data) == 0 and not allow_empty:
+        raise UploadRejected("the file is empty (0 bytes), so there is nothing to read; save or "
+                             "export it again and use the new copy", file=filename)
+    check_size(len(data), filename=filename, limit=limit)
+
+
+def refused_upload(files: Iterable[tuple[str, bytes]]) -> str | None:
+    """The sentence refusing the first of ``files`` over the size limit, or None when all fit."""
+    for name, data in files:
+        try:
+            check_size(len(data), filename=name)
+        except UploadRejected as err:
+            return str(err)
+    return None
 
 
 def is_zip(data: bytes) -> bool:
@@ -62,7 +87,7 @@ def is_zip(data: bytes) -> bool:
     return bytes(data[:4]) in _ZIP_MAGIC
 
 
-def check_member_name(name: str, *, filename: str) -> str:
+def check_member_name(name: str, *, filename: str | None) -> str:
     """Return ``name`` when it is a safe relative member name, else raise ``UploadRejected``.
 
     Refused: absolute paths, drive letters, ``..`` components, backslashes, control characters.
@@ -87,13 +112,15 @@ def check_member_name(name: str, *, filename: str) -> str:
     return name
 
 
-def inspect_zip(data: bytes, *, filename: str) -> list[zipfile.ZipInfo]:
+def inspect_zip(data: bytes, *, filename: str | None,
+                unreadable: str | None = None) -> list[zipfile.ZipInfo]:
     """Check a zip archive without extracting it and return its file members.
 
     Checks the member count (``settings.max_zip_members``), the total uncompressed size
     (``settings.max_zip_uncompressed_bytes``), each member's compression ratio
     (``settings.max_zip_ratio``, zip bombs), member names (see ``check_member_name``), symbolic
-    links, encryption and duplicate names.
+    links, encryption and duplicate names. ``unreadable`` is the sentence used when the archive
+    cannot be opened at all (a workbook says so in its own words).
 
     Raises
     ------
@@ -104,7 +131,8 @@ def inspect_zip(data: bytes, *, filename: str) -> list[zipfile.ZipInfo]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as err:
-        raise UploadRejected(f"is not a readable zip archive ({err})", file=filename) from None
+        raise UploadRejected(unreadable or f"is not a readable zip archive ({err})",
+                             file=filename) from None
     if len(infos) > settings.max_zip_members:
         raise UploadRejected(
             f"the archive holds {len(infos)} members, more than the limit of "

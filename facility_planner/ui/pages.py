@@ -19,6 +19,7 @@ from facility_planner import settings
 from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
 from facility_planner.io.template import write_template
+from facility_planner.io.uploads import refused_upload
 from facility_planner.model import TABLES
 from facility_planner.ui import state
 
@@ -155,9 +156,9 @@ def _upload_form() -> None:
     key = state.digest(*(n for n, _ in files + map_files), *(b for _, b in files + map_files))
     if st.session_state.get("upload_digest") == key:
         return  # already read in this session
-    too_big = [n for n, b in files + map_files if len(b) > settings.max_upload_bytes]
+    too_big = refused_upload(files + map_files)
     if too_big:
-        st.error(f"{md(', '.join(too_big))}: larger than the {settings.max_upload_bytes // 2**20} MB limit.")
+        st.error(md(too_big))
         return
     xlsx = [(n, b) for n, b in files if n.lower().endswith(".xlsx")]
     source: Any = xlsx[0][1] if xlsx else {n: b for n, b in files if n.lower().endswith(".csv")}
