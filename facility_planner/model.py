@@ -405,12 +405,20 @@ def _empty_geo(columns: list[str], crs: str) -> gpd.GeoDataFrame:
 
 
 def choose_metric_crs(lon: np.ndarray, lat: np.ndarray) -> str:
-    """The UTM zone (WGS84) of the median location: metres, small distortion over a district."""
+    """The CRS a run's tables are kept in: the UTM zone (WGS84) of the median location, or
+    EPSG:4326 when some point lies where that zone's scale factor passes 1.05 (a run spanning
+    a continent or more). Distances, areas and bearings are never taken in it: coverage measures
+    every campus group in its own local frame (``geo.local``)."""
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.any():
         return "EPSG:3857"
     mlon, mlat = float(np.median(lon[ok])), float(np.median(lat[ok]))
     zone = int((mlon + 180) // 6) % 60 + 1
+    central = zone * 6 - 183
+    off = np.radians((lon[ok] - central + 180) % 360 - 180)
+    spread = np.abs(np.cos(np.radians(lat[ok])) * np.sin(off))  # 1 / k^2 = 1 - spread^2 (sphere)
+    if (np.abs(off) > np.pi / 2).any() or (spread > 0.3).any() or np.ptp(lat[ok]) > 60:
+        return "EPSG:4326"
     return f"EPSG:{32600 + zone if mlat >= 0 else 32700 + zone}"
 
 

@@ -34,6 +34,8 @@ from facility_planner.model import District
 LONLAT = "EPSG:4326"
 #: Largest allowed error (m) of the fitted map of a frame at its check points.
 TOLERANCE_M = 1e-4
+#: Control points reach at least this far (m) beyond a group's data (views and reach areas).
+PAD_M = 1000.0
 #: Degree of the polynomial map of each frame.
 DEGREE = 4
 #: Tables with geometry, and how their rows find their campus.
@@ -48,7 +50,7 @@ def _to_lonlat(crs: str) -> Transformer:
     return Transformer.from_crs(crs, LONLAT, always_xy=True)
 
 
-def _tmerc(lon0: float, lat0: float) -> Transformer:
+def tmerc_transformer(lon0: float, lat0: float) -> Transformer:
     """Transverse Mercator (WGS84, scale 1) centred on (lon0, lat0), from degrees."""
     return Transformer.from_pipeline(
         "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
@@ -99,8 +101,9 @@ class LocalFrames:
 
     ``group_of`` maps each table to the group of each row (-1: no geometry); ``lon0``/``lat0``
     the centre of each group's transverse Mercator; ``angle`` its turn (radians, anticlockwise,
-    of the group's long axis from the frame's x axis); ``bands`` the x limits between groups in
-    the shared plane.
+    of the group's long axis from the frame's x axis); ``boxes`` the part of the shared plane
+    each group may reach; ``building_group`` and ``site_group`` the group of each building and
+    site id (how layer rows find their group on the way back).
     """
 
     crs: str
@@ -108,12 +111,14 @@ class LocalFrames:
     lon0: np.ndarray
     lat0: np.ndarray
     angle: np.ndarray
-    bands: np.ndarray
+    boxes: np.ndarray  # (g, 4) x0, y0, x1, y1 in the shared plane
     forward: _Poly
     inverse: _Poly
     exact: np.ndarray  # groups mapped point by point with PROJ (fitted map not good enough)
     shift: np.ndarray  # (g, 2): frame = R(-angle) (tmerc - centre) + shift
     centre: np.ndarray  # (g, 2) in each group's tmerc
+    building_group: pd.Series
+    site_group: pd.Series
 
     @property
     def n_groups(self) -> int:
@@ -135,8 +140,8 @@ class LocalFrames:
         if n_groups == 0:
             empty = np.empty(0)
             poly = _Poly(np.empty((0, 2)), empty, np.empty((0, len(_terms(empty, empty)), 2)))
-            return cls(crs, group_of, empty, empty, empty, empty, poly, poly, np.empty(0, bool),
-                       np.empty((0, 2)), np.empty((0, 2)))
+            return cls(crs, group_of, empty, empty, empty, np.empty((0, 4)), poly, poly, np.empty(0, bool),
+                       np.empty((0, 2)), np.empty((0, 2)), pd.Series(dtype=int), pd.Series(dtype=int))
         return _build(crs, coords, lonlat, group_of, n_groups, district=district, reach_m=reach_m)
 
     # ------------------------------------------------------------------ mapping coordinates
@@ -148,11 +153,10 @@ class LocalFrames:
             out[slow] = self._exact_forward(xy[slow], group[slow])
         return out
 
-    def to_run(self, xy: np.ndarray) -> np.ndarray:
-        """Shared-plane coordinates -> the run's CRS (the group is read from x)."""
+    def to_run(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Shared-plane coordinates of rows of ``group`` -> the run's CRS."""
         if not len(xy):
             return np.empty((0, 2))
-        group = np.searchsorted(self.bands, xy[:, 0])
         out = self.inverse(xy, group)
         slow = self.exact[group]
         if slow.any():
@@ -164,7 +168,7 @@ class LocalFrames:
         out = np.empty_like(xy)
         for g in np.unique(group).tolist():
             m = group == g
-            tx, ty = _tmerc(float(self.lon0[g]), float(self.lat0[g])).transform(lon[m], lat[m])
+            tx, ty = tmerc_transformer(float(self.lon0[g]), float(self.lat0[g])).transform(lon[m], lat[m])
             out[m] = self._turn(np.column_stack([tx, ty]), g)
         return out
 
@@ -174,7 +178,7 @@ class LocalFrames:
         for g in np.unique(group).tolist():
             m = group == g
             t = self._unturn(xy[m], g)
-            lon[m], lat[m] = _tmerc(float(self.lon0[g]), float(self.lat0[g])).transform(
+            lon[m], lat[m] = tmerc_transformer(float(self.lon0[g]), float(self.lat0[g])).transform(
                 t[:, 0], t[:, 1], direction="INVERSE")
         x, y = _to_lonlat(self.crs).transform(lon, lat, direction="INVERSE")
         return np.column_stack([x, y])
@@ -234,11 +238,29 @@ class LocalFrames:
     def restore(self, layer: gpd.GeoDataFrame, *, crs: str) -> gpd.GeoDataFrame:
         """A layer measured in the shared plane, back in the run's CRS ``crs``."""
         geoms = np.asarray(layer.geometry.values, dtype=object)
-        xy = shapely.get_coordinates(geoms)
-        back = self.to_run(xy)
+        xy, row = shapely.get_coordinates(geoms, return_index=True)
+        back = self.to_run(xy, self._row_groups(layer, geoms)[row])
         moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
         out = layer.copy()
         return out.set_geometry(gpd.GeoSeries(moved, index=layer.index, crs=crs), crs=crs)
+
+
+    def _row_groups(self, layer: pd.DataFrame, geoms: np.ndarray) -> np.ndarray:
+        """Group of each layer row: by its building, else its site, else where it lies."""
+        group = np.full(len(layer), -1, dtype=np.int64)
+        for column, lookup in (("building_id", self.building_group), ("site_id", self.site_group)):
+            if column in layer and len(lookup):
+                found = lookup.reindex(layer[column].astype(object).to_numpy()).to_numpy(dtype=float)
+                fill = (group < 0) & np.isfinite(found)
+                group[fill] = found[fill].astype(np.int64)
+        rest = np.flatnonzero((group < 0) & ~pd.isna(geoms))
+        if len(rest):
+            first = shapely.get_point(shapely.get_exterior_ring(geoms[rest]), 0)
+            first = np.where(pd.isna(first), shapely.get_point(geoms[rest], 0), first)
+            first = np.where(pd.isna(first), shapely.centroid(geoms[rest]), first)
+            pt_i, box_i = shapely.STRtree(shapely.box(*self.boxes.T)).query(first, predicate="intersects")
+            group[rest[pt_i]] = box_i
+        return np.maximum(group, 0)
 
 
 def _units(district: District) -> dict[str, np.ndarray]:
@@ -329,7 +351,7 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
     np.minimum.at(rlo, g_all[ok], xy_all[ok])
     np.maximum.at(rhi, g_all[ok], xy_all[ok])
     units_per_m = _units_per_metre(crs, (rlo + rhi) / 2, lat0)
-    pad = (2 * reach_m + 200.0) * units_per_m
+    pad = max(PAD_M, 2 * reach_m) * units_per_m
     n = _N_CONTROL
     t = np.linspace(0.0, 1.0, n)
     ctrl_u = np.concatenate([np.repeat(t, n), (np.repeat(t[:-1], n - 1) + 0.5 / (n - 1))])
@@ -342,19 +364,14 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
     clon, clat = clon.reshape(n_groups, -1), clat.reshape(n_groups, -1)
     tm = np.empty_like(src)
     for g in range(n_groups):
-        tm[g, :, 0], tm[g, :, 1] = _tmerc(float(lon0[g]), float(lat0[g])).transform(clon[g], clat[g])
+        tm[g, :, 0], tm[g, :, 1] = tmerc_transformer(float(lon0[g]), float(lat0[g])).transform(clon[g], clat[g])
     first = _Poly.fit(src[:, :fit_n], tm[:, :fit_n])
     centre, angle = _orientation(district, coords, group_of, first, n_groups)
     c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
     d = tm - centre[:, None, :]
     turned = np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
-    # Side by side along x with gaps wider than any reach.
-    gap = 2 * reach_m + 1000.0
-    width = turned[..., 0].max(axis=1) - turned[..., 0].min(axis=1)
-    start = np.r_[0.0, np.cumsum(width + gap)[:-1]]
-    shift = np.column_stack([start - turned[..., 0].min(axis=1), np.zeros(n_groups)])
+    shift, boxes = _slots(turned[:, :fit_n], lon0, lat0, reach_m=reach_m)
     local = turned + shift[:, None, :]
-    bands = (start + width + gap / 2)[:-1]
     forward = _Poly.fit(src[:, :fit_n], local[:, :fit_n])
     inverse = _Poly.fit(local[:, :fit_n], src[:, :fit_n])
     check_g = np.repeat(np.arange(n_groups), src.shape[1] - fit_n)
@@ -364,7 +381,43 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
     worst = np.zeros(n_groups)
     np.maximum.at(worst, check_g, np.maximum(f_err, i_err))
     exact = ~(worst <= TOLERANCE_M)
-    return LocalFrames(crs, group_of, lon0, lat0, angle, bands, forward, inverse, exact, shift, centre)
+    b_ids = district.buildings["building_id"].astype(object).to_numpy()
+    b_group = pd.Series(group_of["buildings"], index=b_ids)
+    b_group = b_group[(b_group >= 0).to_numpy() & ~b_group.index.duplicated()]
+    sites = district.buildings["site_id"].astype(object).to_numpy()
+    s_group = pd.Series(group_of["buildings"], index=sites)
+    for name in _BY_SITE:
+        table = district.table(name)
+        s_group = pd.concat([s_group, pd.Series(group_of[name], index=table["site_id"].astype(object).to_numpy())])
+    s_group = s_group[(s_group >= 0).to_numpy() & pd.notna(s_group.index)]
+    s_group = s_group[~s_group.index.duplicated()]
+    return LocalFrames(crs, group_of, lon0, lat0, angle, boxes, forward, inverse, exact, shift, centre,
+                       b_group, s_group)
+
+
+#: Groups are placed in the shared plane at their longitude and latitude (radians) times this
+#: many earth radii, so a group's place depends on nothing but itself (chunks of a run get the
+#: very same coordinates as the whole run).
+_SPREAD = 16 * 6_371_000.0
+
+
+def _slots(turned: np.ndarray, lon0: np.ndarray, lat0: np.ndarray, *,
+           reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Shift of each group into the shared plane, and the box each group may reach there.
+
+    Each group sits at ``_SPREAD`` x (lon, lat); if two boxes would still meet (groups nested
+    in each other's extent), all groups are laid side by side along x instead."""
+    half = np.abs(turned).max(axis=1) + reach_m + 100.0  # (g, 2)
+    shift = np.column_stack([np.radians(lon0), np.radians(lat0)]) * _SPREAD
+    boxes = np.column_stack([shift - half, shift + half])
+    tree = shapely.STRtree(shapely.box(*boxes.T))
+    left, right = tree.query(shapely.box(*boxes.T), predicate="intersects")
+    if (left != right).any():
+        width = 2 * half[:, 0] + reach_m
+        start = np.r_[0.0, np.cumsum(width)[:-1]] + half[:, 0]
+        shift = np.column_stack([start, np.zeros(len(start))])
+        boxes = np.column_stack([shift - half, shift + half])
+    return shift, boxes
 
 
 def _units_per_metre(crs: str, xy: np.ndarray, lat0: np.ndarray) -> np.ndarray:
