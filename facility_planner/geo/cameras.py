@@ -19,9 +19,7 @@ from facility_planner.geo._arrays import (
     Fact,
     bincount,
     index_of,
-    near_xy,
     percent,
-    points_along,
     timed,
     union_by,
 )
@@ -509,9 +507,10 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
                     config: CameraConfig) -> tuple[Fact, gpd.GeoDataFrame]:
     """Share of each building's perimeter watched by exterior cameras at ``perimeter_level``.
 
-    Sample points every ``perimeter_step_m`` along a line ``perimeter_offset_m`` outside the
-    footprint (the approach to the walls) count when within ``target_tolerance_m`` of a zone;
-    lengths are reported along the footprint. Unwatched stretches come back as lines.
+    Exact: the length of the line ``perimeter_offset_m`` outside the footprint (the approach to
+    the walls) that lies within ``target_tolerance_m`` of a zone (the zones grown by the
+    tolerance, 32 segments per quarter circle: within 5 mm), over the length of that line.
+    Lengths are reported along the footprint. Unwatched stretches come back as lines.
     """
     fact = Fact(frame.n)
     fp_b = np.flatnonzero(frame.has_footprint)
@@ -519,37 +518,31 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     offset = config.perimeter_offset_m.value
     ring = shapely.boundary(shapely.buffer(fps, offset, quad_segs=2) if offset > 0 else fps)
     length = shapely.length(shapely.boundary(fps))
-    n_s = np.maximum(4, np.ceil(shapely.length(ring) / config.perimeter_step_m.value)).astype(np.int64)
-    ring_of = np.repeat(np.arange(len(fp_b)), n_s)
-    j = np.arange(len(ring_of)) - np.repeat(np.cumsum(n_s) - n_s, n_s)
-    samples = points_along(ring, ring_of, (j + 0.5) / n_s[ring_of])
     zones = views.zones
     use = ((zones["level"] == config.perimeter_level.value)
            & (zones["mount"] != "interior")).fillna(False).to_numpy(dtype=bool) if len(zones) else np.empty(0, bool)
-    watched = near_xy(np.asarray(zones.geometry.values, dtype=object)[use], samples, ring_of,
-                      distance=config.target_tolerance_m.value)
-    share = np.bincount(ring_of, weights=watched.astype(float), minlength=len(fp_b)) / np.maximum(n_s, 1)
+    zg = np.asarray(zones.geometry.values, dtype=object)[use]
+    tol = config.target_tolerance_m.value
+    watched = np.full(len(fp_b), None, dtype=object)
+    if len(zg) and len(ring):
+        r_i, z_i = shapely.STRtree(zg).query(ring, predicate="dwithin", distance=tol)
+        near, z_i = np.unique(z_i, return_inverse=True)
+        grown = shapely.buffer(zg[near], tol, quad_segs=32) if tol > 0 else zg[near]
+        seen = union_by(grown[z_i], r_i, len(fp_b))  # polygons: one overlay per ring, no double count
+        has = ~pd.isna(seen)
+        watched[has] = shapely.intersection(ring[has], seen[has].astype(object))
+    watched = np.where(pd.isna(watched), EMPTY, watched)
+    ring_len = shapely.length(ring)
+    share = np.clip(np.where(ring_len > 0, shapely.length(watched) / np.where(ring_len > 0, ring_len, 1), 0), 0, 1)
     fact.values[fp_b] = 100.0 * share
     fact.subjects[fp_b] = length
     for k, b in enumerate(fp_b.tolist()):
         if share[k] < 1:
             fact.evidence[b].append(f"{(1 - share[k]) * length[k]:.0f} m of {length[k]:.0f} m perimeter unwatched")
-    # Unwatched runs as polylines through the sample-cell edges j/n .. (k+1)/n.
-    unw = ~watched
-    prev_unw = np.r_[False, unw[:-1]] & (np.r_[-1, ring_of[:-1]] == ring_of)
-    next_unw = np.r_[unw[1:], False] & (np.r_[ring_of[1:], -1] == ring_of)
-    run = np.cumsum(unw & ~prev_unw) - 1
-    s_idx = np.flatnonzero(unw)
-    e_idx = np.flatnonzero(unw & ~next_unw)
-    v_ring = np.r_[ring_of[s_idx], ring_of[e_idx]]
-    v_frac = np.r_[j[s_idx] / n_s[ring_of[s_idx]], (j[e_idx] + 1) / n_s[ring_of[e_idx]]]
-    v_run = np.r_[run[s_idx], run[e_idx]]
-    order = np.lexsort((v_frac, v_run))
-    coords = points_along(ring, v_ring[order], v_frac[order])
-    lines = shapely.linestrings(coords, indices=np.unique(v_run[order], return_inverse=True)[1]) \
-        if len(coords) else np.empty(0, dtype=object)
-    run_ring = v_ring[order][np.r_[True, v_run[order][1:] != v_run[order][:-1]]] if len(coords) else np.empty(0, int)
-    rb = fp_b[run_ring]
+    gaps = shapely.line_merge(shapely.difference(ring, watched)) if len(ring) else ring
+    parts, of = shapely.get_parts(gaps, return_index=True)
+    keep = shapely.length(parts) > 1e-6 if len(parts) else np.empty(0, bool)
+    lines, rb = parts[keep], fp_b[of[keep]]
     layer = gpd.GeoDataFrame({
         "building_id": np.asarray(frame.building_ids, dtype=object)[rb],
         "site_id": site_of(frame, rb), "length_m": shapely.length(lines),
