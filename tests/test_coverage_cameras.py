@@ -168,7 +168,8 @@ def test_perimeter_share_of_a_camera_watching_one_wall(coverage_campus):
     # the view is drawn from rays 1 degree apart: the wall's ends past the last ray that hits it
     # (under 0.35 m each at 20 m) are outside the drawn view
     assert cov.facts.values.loc["A", "camera_perimeter_coverage"] == pytest.approx(100 * 20 / 60, abs=1.2)
-    assert cov.facts.subjects.loc["A", "camera_perimeter_coverage"] == pytest.approx(60.0)
+    # true metres: 60 m on the UTM grid at its central meridian (scale 0.9996)
+    assert cov.facts.subjects.loc["A", "camera_perimeter_coverage"] == pytest.approx(60.0 / 0.9996)
     unwatched = cov.layers["unwatched_perimeter"]
     assert unwatched["length_m"].sum() == pytest.approx(40.0, abs=0.8)
 

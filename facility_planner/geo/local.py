@@ -398,7 +398,7 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
 #: Groups are placed in the shared plane at their longitude and latitude (radians) times this
 #: many earth radii, so a group's place depends on nothing but itself (chunks of a run get the
 #: very same coordinates as the whole run).
-_SPREAD = 16 * 6_371_000.0
+_SPREAD = 8 * 6_371_000.0
 
 
 def _slots(turned: np.ndarray, lon0: np.ndarray, lat0: np.ndarray, *,

@@ -106,6 +106,7 @@ def clip_convex_area(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, 
     if len(which) == 0:
         return np.empty(0)
     pts, count = _clip_convex_xy(polygons, which, xmin, ymin, xmax, ymax)
+    pts = pts - np.column_stack([xmin, ymin])[:, None, :]  # shoelace near 0: no cancellation
     col = np.arange(pts.shape[1])
     nxt = pts[np.arange(len(which))[:, None], (col + 1) % np.maximum(count, 1)[:, None]]
     term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]
