@@ -16,10 +16,14 @@ import pandas as pd
 import shapely
 
 from facility_planner.geo._arrays import (
+    EMPTY,
     Fact,
+    Frame,
+    asset_floor,
     bincount,
     index_of,
     percent,
+    site_of,
     timed,
     union_by,
 )
@@ -280,14 +284,6 @@ def _obstacles(district: District) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return geoms, kind, owner, floor
 
 
-def asset_floor(table: pd.DataFrame, default: int) -> np.ndarray:
-    """Floor of each asset: its ``floor`` column when the inventory carries one, else ``default``."""
-    if "floor" not in table:
-        return np.full(len(table), float(default))
-    floor = pd.to_numeric(table["floor"], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(floor), floor, float(default))
-
-
 def camera_views(district: District, *, config: CameraConfig,
                  profile: dict[str, float] | None = None) -> CameraViews:
     """Visibility polygons and density zones of every drawable camera of ``district``."""
@@ -408,35 +404,6 @@ def camera_views(district: District, *, config: CameraConfig,
     return CameraViews(camera_table, views, zone_gdf)
 
 
-EMPTY = shapely.from_wkt("POLYGON EMPTY")
-
-
-@dataclass
-class Frame:
-    """Positions shared by the coverage stages: buildings, their sites and footprints."""
-
-    building_ids: pd.Index
-    site_ids: pd.Index
-    building_site: np.ndarray  # site position of each building (-1: none)
-    footprints: np.ndarray  # object array, None where no footprint
-    has_footprint: np.ndarray
-
-    @classmethod
-    def of(cls, district: District) -> Frame:
-        b = district.buildings
-        site_ids = pd.Index(pd.unique(pd.concat([
-            district.sites["site_id"].astype("string"), b["site_id"].astype("string")]).dropna()),
-            name="site_id")
-        has = b["has_footprint"].to_numpy(dtype=bool)
-        fp = np.asarray(b.geometry.values, dtype=object).copy()
-        fp[~has] = None
-        return cls(district.building_ids, site_ids, index_of(b["site_id"], site_ids), fp, has)
-
-    @property
-    def n(self) -> int:
-        return len(self.building_ids)
-
-
 def camera_notes(frame: Frame, cameras: gpd.GeoDataFrame) -> tuple[np.ndarray, list[list[str]]]:
     """Which buildings' camera facts are unknown, and notes on their cameras that are not drawn.
 
@@ -541,19 +508,13 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
             fact.evidence[b].append(f"{(1 - share[k]) * length[k]:.0f} m of {length[k]:.0f} m perimeter unwatched")
     gaps = shapely.line_merge(shapely.difference(ring, watched)) if len(ring) else ring
     parts, of = shapely.get_parts(gaps, return_index=True)
-    keep = shapely.length(parts) > 1e-6 if len(parts) else np.empty(0, bool)
+    keep = shapely.length(parts) > 0.01 if len(parts) else np.empty(0, bool)  # no stretch under 1 cm
     lines, rb = parts[keep], fp_b[of[keep]]
     layer = gpd.GeoDataFrame({
         "building_id": np.asarray(frame.building_ids, dtype=object)[rb],
         "site_id": site_of(frame, rb), "length_m": shapely.length(lines),
     }, geometry=gpd.GeoSeries(lines, crs=district.crs), crs=district.crs)
     return fact, layer
-
-
-def site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
-    s = frame.building_site[b] if len(b) else np.empty(0, int)
-    ids = np.asarray(frame.site_ids, dtype=object)
-    return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None)
 
 
 def _by_site(layer: gpd.GeoDataFrame, frame: Frame) -> np.ndarray:

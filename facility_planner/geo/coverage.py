@@ -14,9 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from facility_planner.geo._arrays import Fact, index_of, timed
+from facility_planner.geo._arrays import Fact, Frame, index_of, timed
 from facility_planner.geo.cameras import (
-    Frame,
     camera_notes,
     camera_ranges,
     camera_views,

@@ -241,6 +241,10 @@ class LocalFrames:
         xy, row = shapely.get_coordinates(geoms, return_index=True)
         back = self.to_run(xy, self._row_groups(layer, geoms)[row])
         moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
+        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6)))
+        if len(poly):  # a hair of curvature can make a sliver of a valid polygon cross itself
+            bad = poly[~shapely.is_valid(moved[poly])]
+            moved[bad] = shapely.make_valid(moved[bad], method="structure", keep_collapsed=False)
         out = layer.copy()
         return out.set_geometry(gpd.GeoSeries(moved, index=layer.index, crs=crs), crs=crs)
 

@@ -14,8 +14,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Fact, bincount, index_of, percent
-from facility_planner.geo.cameras import EMPTY, Frame, asset_floor
+from facility_planner.geo._arrays import (
+    EMPTY,
+    Fact,
+    Frame,
+    asset_floor,
+    bincount,
+    index_of,
+    percent,
+)
 from facility_planner.geo.config import RadioConfig
 from facility_planner.model import District
 
