@@ -74,6 +74,9 @@ def test_chunked_layers_equal_unchunked(both):
         if name in GRID_LAYERS:  # cut along the campus frame's axes
             assert set(layer["building_id"].dropna()) == set(other["building_id"].dropna()), name
             continue
+        if name == "unwatched_perimeter":  # the same stretches, possibly cut into other pieces
+            assert layer["length_m"].sum() == pytest.approx(other["length_m"].sum(), rel=1e-3)
+            continue
         assert len(layer) == len(other), name
         assert list(layer.columns) == list(other.columns), name
         assert other.crs == layer.crs, name

@@ -490,15 +490,14 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
            & (zones["mount"] != "interior")).fillna(False).to_numpy(dtype=bool) if len(zones) else np.empty(0, bool)
     zg = np.asarray(zones.geometry.values, dtype=object)[use]
     tol = config.target_tolerance_m.value
-    watched = np.full(len(fp_b), None, dtype=object)
+    seen = np.full(len(fp_b), EMPTY, dtype=object)
     if len(zg) and len(ring):
         r_i, z_i = shapely.STRtree(zg).query(ring, predicate="dwithin", distance=tol)
         near, z_i = np.unique(z_i, return_inverse=True)
         grown = shapely.buffer(zg[near], tol, quad_segs=32) if tol > 0 else zg[near]
-        seen = union_by(grown[z_i], r_i, len(fp_b))  # polygons: one overlay per ring, no double count
-        has = ~pd.isna(seen)
-        watched[has] = shapely.intersection(ring[has], seen[has].astype(object))
-    watched = np.where(pd.isna(watched), EMPTY, watched)
+        merged = union_by(grown[z_i], r_i, len(fp_b))  # polygons: one overlay per ring, no double count
+        seen = np.where(pd.isna(merged), EMPTY, merged)
+    watched = shapely.intersection(ring, seen) if len(ring) else ring
     ring_len = shapely.length(ring)
     share = np.clip(np.where(ring_len > 0, shapely.length(watched) / np.where(ring_len > 0, ring_len, 1), 0), 0, 1)
     fact.values[fp_b] = 100.0 * share
@@ -506,7 +505,7 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     for k, b in enumerate(fp_b.tolist()):
         if share[k] < 1:
             fact.evidence[b].append(f"{(1 - share[k]) * length[k]:.0f} m of {length[k]:.0f} m perimeter unwatched")
-    gaps = shapely.line_merge(shapely.difference(ring, watched)) if len(ring) else ring
+    gaps = shapely.line_merge(shapely.difference(ring, seen)) if len(ring) else ring
     parts, of = shapely.get_parts(gaps, return_index=True)
     keep = shapely.length(parts) > 0.01 if len(parts) else np.empty(0, bool)  # no stretch under 1 cm
     lines, rb = parts[keep], fp_b[of[keep]]
