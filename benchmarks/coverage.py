@@ -21,8 +21,8 @@ import shapely
 
 from facility_planner.demo import demo_district
 from facility_planner.geo import compute_coverage, load_coverage_config
-from facility_planner.geo._arrays import points_along, union_by
-from facility_planner.geo.cameras import Frame, _obstacles, outdoor_areas
+from facility_planner.geo._arrays import Frame, points_along, union_by
+from facility_planner.geo.cameras import _obstacles, outdoor_areas
 from facility_planner.geo.coverage import CHUNK_BUILDINGS
 
 

@@ -294,6 +294,8 @@ def summary_dict(assessment: Assessment) -> dict[str, Any]:
         "version": SUMMARY_VERSION,
         "as_of": assessment.as_of.isoformat(),
         "crs": assessment.district.crs,
+        "output_crs": OUTPUT_CRS,
+        "measured_in": "a transverse Mercator centred on each group of nearby campuses (geo.local)",
         "pass_edition": assessment.settings.edition,
         "district": _plain(scores.district_rollup.iloc[0].to_dict()) if len(scores.district_rollup) else {},
         "sites": _plain(scores.site_rollup.reset_index().to_dict("records")),
@@ -310,8 +312,15 @@ def summary_dict(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def write_outputs(assessment: Assessment, out_dir: Path) -> dict[str, Path]:
-    """Write every export of an assessment into ``out_dir`` (created if needed)."""
+#: CRS of the outputs that hold many campuses (coverage.gpkg), unless the user names one.
+OUTPUT_CRS = "EPSG:4326"
+
+
+def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = None) -> dict[str, Path]:
+    """Write every export of an assessment into ``out_dir`` (created if needed).
+
+    ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
+    always in longitude/latitude."""
     from facility_planner.geo import coverage_layers_for_export
     from facility_planner.io.exports import (
         write_assessment_workbook,
@@ -333,7 +342,9 @@ def write_outputs(assessment: Assessment, out_dir: Path) -> dict[str, Path]:
     write_projects_csv(paths["projects.csv"], assessment.projects)
     if paths["coverage.gpkg"].exists():
         paths["coverage.gpkg"].unlink()
-    write_geopackage(paths["coverage.gpkg"], coverage_layers_for_export(assessment.coverage))
+    write_geopackage(paths["coverage.gpkg"], {
+        name: layer.to_crs(crs or OUTPUT_CRS) if layer.crs is not None else layer
+        for name, layer in coverage_layers_for_export(assessment.coverage).items()})
     paths["map.html"].write_text(map_html(build_map(assessment.district, coverage=assessment.coverage,
                                                     scores=assessment.scores)), encoding="utf-8")
     paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")

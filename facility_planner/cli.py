@@ -63,7 +63,7 @@ def _load(args: argparse.Namespace):
         raise InputError("the inventory does not exist: give an .xlsx workbook or a folder of CSV files.",
                          file=str(inventory))
     return load_district(inventory, maps=_map_sources(args.map or []), crs=args.crs,
-                         map_crs=args.map_crs)
+                         map_crs=args.map_crs, dxf_layers=args.cad_layer)
 
 
 def format_report(report: ValidationReport, *, limit: int | None = None) -> str:
@@ -122,7 +122,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
     budgets = list(args.budget) if args.budget else None
     result = assess(district, report, settings=settings, budget=budgets, years=args.years, as_of=as_of)
-    written = write_outputs(result, Path(args.out))
+    written = write_outputs(result, Path(args.out), crs=args.out_crs)
     if any(p.count > 1 for p in report.problems):  # the workbook lists repeated problems once
         from facility_planner.io.exports import write_csv
 
@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "FileGDB or DXF (repeatable)")
         p.add_argument("--crs", help="metric CRS for the analysis, e.g. EPSG:32618 (default: the UTM zone of the data)")
         p.add_argument("--map-crs", help="CRS of map files that carry none (DXF), and of x/y columns")
+        p.add_argument("--cad-layer", action="append", metavar="NAME",
+                       help="CAD layer of a DXF drawing to read footprints from (repeatable; default: "
+                            "layers named like buildings/footprints, rooms, walls, parking, site)")
 
     p = sub.add_parser("validate", help="check an inventory and maps; exit 1 if any error")
     add_inputs(p)
@@ -191,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out-crs", metavar="CRS", help="CRS of coverage.gpkg (default EPSG:4326)")
     p.set_defaults(handler=_cmd_assess)
 
     p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")

@@ -164,7 +164,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         Column("building_id", "ref", "Building the camera is mounted on or in.", aliases=("building", "bldg", "bldg_id"), refers_to="buildings", example="ES-01-A"),
         Column("mount", "enum", "exterior or interior.", aliases=("location_type", "placement"), enum=CAMERA_MOUNTS, example="exterior"),
         *_location(-77.03655, 38.89775),
-        Column("heading_deg", "float", "Direction the camera faces, degrees clockwise from north.", aliases=("heading", "azimuth", "bearing"), example=180.0),
+        Column("heading_deg", "float", "Direction the camera faces: a compass bearing, degrees clockwise from true north (see Bearings).", aliases=("heading", "azimuth", "bearing"), example=180.0),
         Column("hfov_deg", "float", "Horizontal field of view, degrees.", aliases=("hfov", "fov", "fov_deg"), example=90.0),
         Column("range_m", "float", "Useful range, metres (or range_ft in feet). Blank: derived from resolution.", aliases=("range",), converted={"range_ft": FEET}, example=30.0),
         Column("resolution_px", "int", "Horizontal resolution in pixels.", aliases=("resolution", "horizontal_px", "width_px"), example=1920),
@@ -501,12 +501,20 @@ def _empty_geo(columns: list[str], crs: str) -> gpd.GeoDataFrame:
 
 
 def choose_metric_crs(lon: np.ndarray, lat: np.ndarray) -> str:
-    """The UTM zone (WGS84) of the median location: metres, small distortion over a district."""
+    """The CRS a run's tables are kept in: the UTM zone (WGS84) of the median location, or
+    EPSG:4326 when some point lies where that zone's scale factor passes 1.05 (a run spanning
+    a continent or more). Distances, areas and bearings are never taken in it: coverage measures
+    every campus group in its own local frame (``geo.local``)."""
     ok = np.isfinite(lon) & np.isfinite(lat)
     if not ok.any():
         return "EPSG:3857"
     mlon, mlat = float(np.median(lon[ok])), float(np.median(lat[ok]))
     zone = int((mlon + 180) // 6) % 60 + 1
+    central = zone * 6 - 183
+    off = np.radians((lon[ok] - central + 180) % 360 - 180)
+    spread = np.abs(np.cos(np.radians(lat[ok])) * np.sin(off))  # 1 / k^2 = 1 - spread^2 (sphere)
+    if (np.abs(off) > np.pi / 2).any() or (spread > 0.3).any() or np.ptp(lat[ok]) > 60:
+        return "EPSG:4326"
     return f"EPSG:{32600 + zone if mlat >= 0 else 32700 + zone}"
 
 
@@ -655,7 +663,15 @@ def schema_markdown() -> str:
              "aliases below. " + _YES_NO + " Dates as ISO (2025-08-15), US (8/15/2025) or Excel "
              "dates. Lengths in metres, or feet where the header says so (`range_ft`). Locations as "
              "`lon`/`lat` (WGS84), or `x`/`y` in the campus map's CRS, or blank: the asset is then "
-             "placed at its room or building and counted, but draws no coverage geometry.", ""]
+             "placed at its room or building and counted, but draws no coverage geometry.", "",
+             "## Bearings", "",
+             "Every bearing in the inventory (`heading_deg`) is a compass bearing: degrees clockwise "
+             "from **true north** (0 = north, 90 = east), whatever CRS the maps come in; a field of "
+             "view (`hfov_deg`) is centred on it. For measuring, each bearing is turned into a grid "
+             "bearing of the local frame its campus is measured in, with the meridian convergence "
+             "at the camera (and the frame's own turn): a camera far from a UTM zone's or state "
+             "plane's central meridian still points where it points on the ground. A map drawn in "
+             "a CRS whose grid north is not true north needs no correction in the inventory.", ""]
     for t in TABLES.values():
         lines += [f"## {t.name}", "", f"Key: `{' + '.join(t.key)}`. {t.note}", "",
                   "| column | kind | other accepted headers | meaning |", "|---|---|---|---|"]

@@ -159,16 +159,19 @@ def test_no_cameras_at_all_is_zero_coverage(coverage_campus):
 
 
 def test_perimeter_share_of_a_camera_watching_one_wall(coverage_campus):
-    # Perimeter line on the footprint itself (offset 0, tolerance 0.25 m): the north wall, 20 of
-    # 60 one-metre samples, is in view; the side walls hide behind the corners.
-    config = config_with("cameras", perimeter_offset_m=0.0, target_tolerance_m=0.25)
+    # Perimeter line on the footprint itself (offset 0, no tolerance): the north wall, 20 m of
+    # 60 m, is in view (exactly); the side walls hide behind the corners.
+    config = config_with("cameras", perimeter_offset_m=0.0, target_tolerance_m=0.0)
     d = coverage_campus(buildings={"A": (0, 0, 20, 10)},
                         cameras=[camera(x=10, y=30, heading=180, range_m=100)])
     cov = compute_coverage(d, config=config, as_of=AS_OF)
-    assert cov.facts.values.loc["A", "camera_perimeter_coverage"] == pytest.approx(100 * 20 / 60)
-    assert cov.facts.subjects.loc["A", "camera_perimeter_coverage"] == pytest.approx(60.0)
+    # the view is drawn from rays 1 degree apart: the wall's ends past the last ray that hits it
+    # (under 0.35 m each at 20 m) are outside the drawn view
+    assert cov.facts.values.loc["A", "camera_perimeter_coverage"] == pytest.approx(100 * 20 / 60, abs=1.2)
+    # true metres: 60 m on the UTM grid at its central meridian (scale 0.9996)
+    assert cov.facts.subjects.loc["A", "camera_perimeter_coverage"] == pytest.approx(60.0 / 0.9996)
     unwatched = cov.layers["unwatched_perimeter"]
-    assert unwatched["length_m"].sum() == pytest.approx(40.0, abs=0.5)
+    assert unwatched["length_m"].sum() == pytest.approx(40.0, abs=0.8)
 
 
 def test_outdoor_share_and_blind_spots(coverage_campus):

@@ -100,4 +100,5 @@ def test_critical_areas_use_mapped_corridors(coverage_campus):
     facts = compute_coverage(d, as_of=AS_OF).facts
     assert facts.values.loc["A", "radio_area_coverage"] == pytest.approx(50.0)
     assert facts.values.loc["A", "radio_critical_coverage"] == 0.0
-    assert facts.subjects.loc["A", "radio_critical_coverage"] == pytest.approx(300.0)
+    # true m²: the fixture's grid is UTM 18N at its central meridian (scale 0.9996)
+    assert facts.subjects.loc["A", "radio_critical_coverage"] == pytest.approx(300.0 / 0.9996 ** 2)

@@ -43,7 +43,7 @@ def test_300_m_building_is_only_partly_within_an_aed_reach(coverage_campus):
     assert cov.facts.evidence.loc["A", "aed_reach_coverage"] == [
         "65% of floor area beyond a 105 m walk of an AED in service"]
     gap = cov.layers["aed_unreached"]
-    assert gap["area_m2"].iloc[0] == pytest.approx(6000 * (1 - share / 100), rel=1e-6)
+    assert gap["area_m2"].iloc[0] == pytest.approx(6000 / 0.9996 ** 2 * (1 - share / 100), rel=1e-6)  # true m² (UTM grid scale 0.9996)
     middle = coverage_campus(buildings={"A": (0, 0, 300, 20)}, aeds=[aed(x=150)])
     share = compute_coverage(middle, as_of=AS_OF).facts.values.loc["A", "aed_reach_coverage"]
     assert share == pytest.approx(strip_share(150), abs=0.1)  # 70.0 %
@@ -231,7 +231,7 @@ def test_building_without_plans_keeps_the_straight_line(coverage_campus):
     gaps = cov.layers["aed_unreached"].set_index("building_id")
     share = cov.facts.values.loc["B", "aed_reach_coverage"]
     assert gaps.loc["B", "method"] == STRAIGHT and gaps.loc["B", "area_m2"] == pytest.approx(
-        6000 * (1 - share / 100), rel=1e-6)
+        6000 / 0.9996 ** 2 * (1 - share / 100), rel=1e-6)  # true m² (UTM grid scale 0.9996)
     assert (reach.loc[reach["building_id"] == "A", "method"] != STRAIGHT).all()
     assert WALKED in cov.facts.evidence.loc["A", "aed_reach_coverage"][0]
 

@@ -120,7 +120,8 @@ def test_map_point_fills_a_missing_location(loaded):
 def test_far_asset_flagged_by_distance_check(loaded):
     district, report = loaded
     [c3] = [p for p in report.warnings if p.value == "C3"]
-    assert c3.message.startswith("camera C3 is 4,960 m from the footprint of building A (more than 2,000 m)")
+    # true metres (4,960 m on the UTM grid, scale 0.9996)
+    assert c3.message.startswith("camera C3 is 4,962 m from the footprint of building A (more than 2,000 m)")
     # an asset placed at its building (no location) is never flagged
     assert not any(p.value == "D1" for p in report.warnings)
     door = district.doors.iloc[0]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
 import pandas as pd
 import shapely
+
+from facility_planner.model import District
 
 
 def index_of(keys: pd.Series, index: pd.Index) -> np.ndarray:
@@ -152,3 +155,46 @@ def near_xy(targets: np.ndarray, xy: np.ndarray, group: np.ndarray, *, distance:
         pts = shapely.points(xy[pts_of])
         near[p[shapely.dwithin(targets[t], pts[inv], distance)]] = True
     return near
+
+
+EMPTY = shapely.from_wkt("POLYGON EMPTY")
+
+
+@dataclass
+class Frame:
+    """Positions shared by the coverage stages: buildings, their sites and footprints."""
+
+    building_ids: pd.Index
+    site_ids: pd.Index
+    building_site: np.ndarray  # site position of each building (-1: none)
+    footprints: np.ndarray  # object array, None where no footprint
+    has_footprint: np.ndarray
+
+    @classmethod
+    def of(cls, district: District) -> Frame:
+        b = district.buildings
+        site_ids = pd.Index(pd.unique(pd.concat([
+            district.sites["site_id"].astype("string"), b["site_id"].astype("string")]).dropna()),
+            name="site_id")
+        has = b["has_footprint"].to_numpy(dtype=bool)
+        fp = np.asarray(b.geometry.values, dtype=object).copy()
+        fp[~has] = None
+        return cls(district.building_ids, site_ids, index_of(b["site_id"], site_ids), fp, has)
+
+    @property
+    def n(self) -> int:
+        return len(self.building_ids)
+
+
+def site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
+    s = frame.building_site[b] if len(b) else np.empty(0, int)
+    ids = np.asarray(frame.site_ids, dtype=object)
+    return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None)
+
+
+def asset_floor(table: pd.DataFrame, default: int) -> np.ndarray:
+    """Floor of each asset: its ``floor`` column when the inventory carries one, else ``default``."""
+    if "floor" not in table:
+        return np.full(len(table), float(default))
+    floor = pd.to_numeric(table["floor"], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(floor), floor, float(default))

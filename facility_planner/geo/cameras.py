@@ -16,12 +16,14 @@ import pandas as pd
 import shapely
 
 from facility_planner.geo._arrays import (
+    EMPTY,
     Fact,
+    Frame,
+    asset_floor,
     bincount,
     index_of,
-    near_xy,
     percent,
-    points_along,
+    site_of,
     timed,
     union_by,
 )
@@ -282,14 +284,6 @@ def _obstacles(district: District) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return geoms, kind, owner, floor
 
 
-def asset_floor(table: pd.DataFrame, default: int) -> np.ndarray:
-    """Floor of each asset: its ``floor`` column when the inventory carries one, else ``default``."""
-    if "floor" not in table:
-        return np.full(len(table), float(default))
-    floor = pd.to_numeric(table["floor"], errors="coerce").to_numpy(dtype=float)
-    return np.where(np.isfinite(floor), floor, float(default))
-
-
 def camera_views(district: District, *, config: CameraConfig,
                  profile: dict[str, float] | None = None) -> CameraViews:
     """Visibility polygons and density zones of every drawable camera of ``district``."""
@@ -410,35 +404,6 @@ def camera_views(district: District, *, config: CameraConfig,
     return CameraViews(camera_table, views, zone_gdf)
 
 
-EMPTY = shapely.from_wkt("POLYGON EMPTY")
-
-
-@dataclass
-class Frame:
-    """Positions shared by the coverage stages: buildings, their sites and footprints."""
-
-    building_ids: pd.Index
-    site_ids: pd.Index
-    building_site: np.ndarray  # site position of each building (-1: none)
-    footprints: np.ndarray  # object array, None where no footprint
-    has_footprint: np.ndarray
-
-    @classmethod
-    def of(cls, district: District) -> Frame:
-        b = district.buildings
-        site_ids = pd.Index(pd.unique(pd.concat([
-            district.sites["site_id"].astype("string"), b["site_id"].astype("string")]).dropna()),
-            name="site_id")
-        has = b["has_footprint"].to_numpy(dtype=bool)
-        fp = np.asarray(b.geometry.values, dtype=object).copy()
-        fp[~has] = None
-        return cls(district.building_ids, site_ids, index_of(b["site_id"], site_ids), fp, has)
-
-    @property
-    def n(self) -> int:
-        return len(self.building_ids)
-
-
 def camera_notes(frame: Frame, cameras: gpd.GeoDataFrame) -> tuple[np.ndarray, list[list[str]]]:
     """Which buildings' camera facts are unknown, and notes on their cameras that are not drawn.
 
@@ -509,9 +474,10 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
                     config: CameraConfig) -> tuple[Fact, gpd.GeoDataFrame]:
     """Share of each building's perimeter watched by exterior cameras at ``perimeter_level``.
 
-    Sample points every ``perimeter_step_m`` along a line ``perimeter_offset_m`` outside the
-    footprint (the approach to the walls) count when within ``target_tolerance_m`` of a zone;
-    lengths are reported along the footprint. Unwatched stretches come back as lines.
+    Exact: the length of the line ``perimeter_offset_m`` outside the footprint (the approach to
+    the walls) that lies within ``target_tolerance_m`` of a zone (the zones grown by the
+    tolerance, 32 segments per quarter circle: within 5 mm), over the length of that line.
+    Lengths are reported along the footprint. Unwatched stretches come back as lines.
     """
     fact = Fact(frame.n)
     fp_b = np.flatnonzero(frame.has_footprint)
@@ -519,48 +485,35 @@ def perimeter_watch(district: District, frame: Frame, views: CameraViews, *,
     offset = config.perimeter_offset_m.value
     ring = shapely.boundary(shapely.buffer(fps, offset, quad_segs=2) if offset > 0 else fps)
     length = shapely.length(shapely.boundary(fps))
-    n_s = np.maximum(4, np.ceil(shapely.length(ring) / config.perimeter_step_m.value)).astype(np.int64)
-    ring_of = np.repeat(np.arange(len(fp_b)), n_s)
-    j = np.arange(len(ring_of)) - np.repeat(np.cumsum(n_s) - n_s, n_s)
-    samples = points_along(ring, ring_of, (j + 0.5) / n_s[ring_of])
     zones = views.zones
     use = ((zones["level"] == config.perimeter_level.value)
            & (zones["mount"] != "interior")).fillna(False).to_numpy(dtype=bool) if len(zones) else np.empty(0, bool)
-    watched = near_xy(np.asarray(zones.geometry.values, dtype=object)[use], samples, ring_of,
-                      distance=config.target_tolerance_m.value)
-    share = np.bincount(ring_of, weights=watched.astype(float), minlength=len(fp_b)) / np.maximum(n_s, 1)
+    zg = np.asarray(zones.geometry.values, dtype=object)[use]
+    tol = config.target_tolerance_m.value
+    seen = np.full(len(fp_b), EMPTY, dtype=object)
+    if len(zg) and len(ring):
+        r_i, z_i = shapely.STRtree(zg).query(ring, predicate="dwithin", distance=tol)
+        near, z_i = np.unique(z_i, return_inverse=True)
+        grown = shapely.buffer(zg[near], tol, quad_segs=32) if tol > 0 else zg[near]
+        merged = union_by(grown[z_i], r_i, len(fp_b))  # polygons: one overlay per ring, no double count
+        seen = np.where(pd.isna(merged), EMPTY, merged)
+    watched = shapely.intersection(ring, seen) if len(ring) else ring
+    ring_len = shapely.length(ring)
+    share = np.clip(np.where(ring_len > 0, shapely.length(watched) / np.where(ring_len > 0, ring_len, 1), 0), 0, 1)
     fact.values[fp_b] = 100.0 * share
     fact.subjects[fp_b] = length
     for k, b in enumerate(fp_b.tolist()):
         if share[k] < 1:
             fact.evidence[b].append(f"{(1 - share[k]) * length[k]:.0f} m of {length[k]:.0f} m perimeter unwatched")
-    # Unwatched runs as polylines through the sample-cell edges j/n .. (k+1)/n.
-    unw = ~watched
-    prev_unw = np.r_[False, unw[:-1]] & (np.r_[-1, ring_of[:-1]] == ring_of)
-    next_unw = np.r_[unw[1:], False] & (np.r_[ring_of[1:], -1] == ring_of)
-    run = np.cumsum(unw & ~prev_unw) - 1
-    s_idx = np.flatnonzero(unw)
-    e_idx = np.flatnonzero(unw & ~next_unw)
-    v_ring = np.r_[ring_of[s_idx], ring_of[e_idx]]
-    v_frac = np.r_[j[s_idx] / n_s[ring_of[s_idx]], (j[e_idx] + 1) / n_s[ring_of[e_idx]]]
-    v_run = np.r_[run[s_idx], run[e_idx]]
-    order = np.lexsort((v_frac, v_run))
-    coords = points_along(ring, v_ring[order], v_frac[order])
-    lines = shapely.linestrings(coords, indices=np.unique(v_run[order], return_inverse=True)[1]) \
-        if len(coords) else np.empty(0, dtype=object)
-    run_ring = v_ring[order][np.r_[True, v_run[order][1:] != v_run[order][:-1]]] if len(coords) else np.empty(0, int)
-    rb = fp_b[run_ring]
+    gaps = shapely.line_merge(shapely.difference(ring, seen)) if len(ring) else ring
+    parts, of = shapely.get_parts(gaps, return_index=True)
+    keep = shapely.length(parts) > 0.01 if len(parts) else np.empty(0, bool)  # no stretch under 1 cm
+    lines, rb = parts[keep], fp_b[of[keep]]
     layer = gpd.GeoDataFrame({
         "building_id": np.asarray(frame.building_ids, dtype=object)[rb],
         "site_id": site_of(frame, rb), "length_m": shapely.length(lines),
     }, geometry=gpd.GeoSeries(lines, crs=district.crs), crs=district.crs)
     return fact, layer
-
-
-def site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
-    s = frame.building_site[b] if len(b) else np.empty(0, int)
-    ids = np.asarray(frame.site_ids, dtype=object)
-    return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None)
 
 
 def _by_site(layer: gpd.GeoDataFrame, frame: Frame) -> np.ndarray:

@@ -6,6 +6,7 @@ district's CRS) and a ``FactTable`` of coverage percentages per building for the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 
@@ -13,9 +14,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from facility_planner.geo._arrays import Fact, index_of, timed
+from facility_planner.geo._arrays import Fact, Frame, index_of, timed
 from facility_planner.geo.cameras import (
-    Frame,
     camera_notes,
     camera_ranges,
     camera_views,
@@ -25,6 +25,7 @@ from facility_planner.geo.cameras import (
     perimeter_watch,
 )
 from facility_planner.geo.config import CoverageConfig, load_coverage_config
+from facility_planner.geo.local import LocalFrames
 from facility_planner.geo.radio import radio_coverage
 from facility_planner.geo.reach import aed_status, asset_reach, kit_places, walk_grid
 from facility_planner.model import District, FactTable
@@ -269,7 +270,27 @@ def _concat_facts(tables: list[FactTable], index: pd.Index) -> FactTable:
 
 def _coverage_of(district: District, *, config: CoverageConfig, as_of: date,
                  profile: dict[str, float] | None) -> Coverage:
-    """``compute_coverage`` of one chunk (or the whole district)."""
+    """``compute_coverage`` of one chunk (or the whole district), each campus group measured in
+    its own local frame (``geo.local``); layers come back in the district's CRS."""
+    with timed(profile, "local frames"):
+        frames = LocalFrames.of(district, reach_m=_longest_reach(district, config) + CHUNK_MARGIN_M)
+        if not frames.n_groups:
+            return _measure(district, config=config, as_of=as_of, profile=profile)
+        local = frames.project(district)
+    cov = _measure(local, config=config, as_of=as_of, profile=profile)
+    with timed(profile, "local frames"):
+        layers = {name: frames.restore(layer, crs=district.crs) for name, layer in cov.layers.items()}
+        true_heading = pd.Series(district.cameras["heading_deg"].to_numpy(dtype=float),
+                                 index=district.cameras["camera_id"].astype("string").to_numpy())
+        true_heading = true_heading[~true_heading.index.duplicated()]
+        views = layers["camera_views"]
+        views["heading_deg"] = views["camera_id"].astype("string").map(true_heading).to_numpy(dtype=float)
+    return dataclasses.replace(cov, layers=layers)
+
+
+def _measure(district: District, *, config: CoverageConfig, as_of: date,
+             profile: dict[str, float] | None) -> Coverage:
+    """The measurement of ``_coverage_of`` in one metric frame."""
     frame = Frame.of(district)
     facts: dict[str, Fact] = {}
 

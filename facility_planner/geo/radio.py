@@ -14,8 +14,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Fact, bincount, index_of, percent
-from facility_planner.geo.cameras import EMPTY, Frame, asset_floor
+from facility_planner.geo._arrays import (
+    EMPTY,
+    Fact,
+    Frame,
+    asset_floor,
+    bincount,
+    index_of,
+    percent,
+)
 from facility_planner.geo.config import RadioConfig
 from facility_planner.model import District
 
@@ -106,6 +113,7 @@ def clip_convex_area(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, 
     if len(which) == 0:
         return np.empty(0)
     pts, count = _clip_convex_xy(polygons, which, xmin, ymin, xmax, ymax)
+    pts = pts - np.column_stack([xmin, ymin])[:, None, :]  # shoelace near 0: no cancellation
     col = np.arange(pts.shape[1])
     nxt = pts[np.arange(len(which))[:, None], (col + 1) % np.maximum(count, 1)[:, None]]
     term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]

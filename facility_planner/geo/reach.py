@@ -11,8 +11,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Fact, bincount, index_of, percent, union_by
-from facility_planner.geo.cameras import EMPTY, Frame, asset_floor, site_of
+from facility_planner.geo._arrays import (
+    EMPTY,
+    Fact,
+    Frame,
+    asset_floor,
+    bincount,
+    index_of,
+    percent,
+    site_of,
+    union_by,
+)
 from facility_planner.geo.config import IndoorWalkConfig, KitConfig
 from facility_planner.model import District
 
@@ -83,6 +92,7 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
         is_walked[fp_pos[walked.buildings]] = True
         share[fp_pos[walked.buildings]] = walked.share
 
+    share = np.where(share > 100.0 - 1e-6, 100.0, share)  # a hair short of full is full (round-off)
     x0, y0, x1, y1 = shapely.bounds(fps).T if len(fps) else (np.empty(0),) * 4
     small = np.hypot(x1 - x0, y1 - y0) <= reach_m
     placed = bincount(a_b[~located & in_service], frame.n)[fp_b] > 0

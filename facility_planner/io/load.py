@@ -116,10 +116,22 @@ def _fill_from_map_points(tables: dict[str, pd.DataFrame | None], maps: MapLayer
         tables[table] = frame
 
 
+def _metric(district: District, *, reach_m: float) -> tuple[District, Any]:
+    """``district`` in local metric frames (``geo.local``), for distances in true metres."""
+    from facility_planner.geo.local import LocalFrames
+
+    frames = LocalFrames.of(district, reach_m=reach_m)
+    return (frames.project(district) if frames.n_groups else district), frames
+
+
 def _assign_by_location(district: District, report: ValidationReport, *, snap_m: float) -> None:
     """Assets with a location but no building_id go to the footprint containing (or near) them."""
-    footprints = district.buildings.loc[district.buildings["has_footprint"].fillna(False).to_numpy(),
-                                        ["building_id", "geometry"]]
+    if not any((district.table(t)["building_id"].isna() & district.table(t)["located"].fillna(False)).any()
+               for t in ASSET_TABLES):
+        return
+    metric, _ = _metric(district, reach_m=snap_m)
+    footprints = metric.buildings.loc[metric.buildings["has_footprint"].fillna(False).to_numpy(),
+                                      ["building_id", "geometry"]]
     for table in ASSET_TABLES:
         assets = district.table(table)
         key = ASSET_IDS[table]
@@ -127,7 +139,7 @@ def _assign_by_location(district: District, report: ValidationReport, *, snap_m:
                   & assets.geometry.notna()).to_numpy()
         if not orphan.any():
             continue
-        candidates = assets.loc[orphan, [key, "source_row", "geometry"]]
+        candidates = metric.table(table).loc[orphan, [key, "source_row", "geometry"]]
         hits = (gpd.sjoin_nearest(candidates, footprints, how="left", max_distance=snap_m,
                                   distance_col="distance_m") if len(footprints) else
                 candidates.assign(building_id=pd.NA, distance_m=np.nan))
@@ -163,6 +175,8 @@ def _check_assets_near_footprints(district: District, report: ValidationReport) 
     """Located assets far from their own building's footprint; a building whose assets are all
     far away means the map and the inventory disagree (another place, CRS or building_id)."""
     limit = settings.max_asset_distance_m
+    lonlat = district
+    district, frames = _metric(district, reach_m=limit)
     shapes = district.buildings.set_index("building_id").geometry
     shapes = shapes[district.buildings.set_index("building_id")["has_footprint"].fillna(False)]
     shapes = shapes[~shapes.index.duplicated()]
@@ -177,6 +191,13 @@ def _check_assets_near_footprints(district: District, report: ValidationReport) 
             continue
         distance = np.full(len(assets), np.nan)
         distance[ok] = shapely.distance(assets.geometry.to_numpy()[ok], own[ok])
+        if frames.n_groups:  # in different campus groups: the geodesic to the footprint's centre
+            b_group = pd.Series(frames.group_of["buildings"], index=district.buildings["building_id"].to_numpy())
+            b_group = b_group[~b_group.index.duplicated()]
+            other = ok & (frames.group_of[table] != b_group.reindex(
+                assets["building_id"].astype(object).to_numpy()).to_numpy())
+            if other.any():
+                distance[other] = _geodesic(lonlat, table, other, assets["building_id"].to_numpy()[other])
         per_building.append(pd.DataFrame({"building_id": assets["building_id"].to_numpy()[ok],
                                           "far": distance[ok] > limit, "distance": distance[ok]}))
         far = distance > limit
@@ -254,6 +275,22 @@ def _check_repeated_and_overlapping(maps: MapLayers | None, district: District,
                    f"{a:,.0f} m² ({a / m:.0%} of the smaller); one may be drawn in the wrong place "
                    "or carry the wrong building_id", sheet="buildings", column="building_id",
                    value=f"{ids[i]}, {ids[j]}")
+
+
+def _geodesic(district: District, table: str, rows: np.ndarray, building_ids: np.ndarray) -> np.ndarray:
+    """Distance (m) from assets ``rows`` of ``table`` to the footprint of their building, each in a
+    transverse Mercator centred on the asset (assets far from their campus: few)."""
+    from facility_planner.geo.local import tmerc_transformer
+
+    pts = district.table(table).geometry[rows].to_crs(settings.lonlat_crs)
+    shapes = district.buildings.drop_duplicates("building_id").set_index("building_id").geometry
+    fps = shapes.reindex(building_ids).to_crs(settings.lonlat_crs).to_numpy()
+    out = np.empty(len(pts))
+    for k, (pt, fp) in enumerate(zip(pts.to_numpy(), fps, strict=True)):
+        tm = tmerc_transformer(pt.x, pt.y)
+        out[k] = shapely.distance(shapely.Point(0.0, 0.0),
+                                  shapely.transform(fp, lambda xy, tm=tm: np.column_stack(tm.transform(*xy.T))))
+    return out
 
 
 def assemble_district(

@@ -15,6 +15,7 @@ Links between projects (all within one building, so buildings are independent):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -66,11 +67,49 @@ def data_needed(results: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any]) -> tuple[float, str, bool]:
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-./#]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+def asset_ids(district: District) -> dict[str, set[str]]:
+    """Every inventory id (rooms, doors, cameras, repeaters, AEDs, equipment) per building."""
+    out: dict[str, set[str]] = {}
+    for table, key in (("rooms", "room_id"), ("doors", "door_id"), ("cameras", "camera_id"),
+                       ("repeaters", "repeater_id"), ("aeds", "aed_id"), ("equipment", "equipment_id")):
+        frame = district.table(table)
+        if not len(frame):
+            continue
+        for bid, ids in frame.groupby(frame["building_id"].astype("string"))[key]:
+            out.setdefault(str(bid), set()).update(ids.dropna().astype(str))
+    return out
+
+
+def named_assets(evidence: list[str], known: set[str]) -> list[str]:
+    """Distinct asset ids in ``evidence`` (first mention first): inventory ids named anywhere in
+    a line, and lines that are a bare id (what a rule's evidence lists when it names no more)."""
+    found: list[str] = []
+    for text in map(str, evidence):
+        bare = text.strip()
+        if bare and not any(ch.isspace() for ch in bare) and _TOKEN.fullmatch(bare):
+            found.append(bare)
+        else:
+            found.extend(tok for tok in _TOKEN.findall(text) if tok in known)
+    return list(dict.fromkeys(found))
+
+
+def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any],
+              known: set[str] | frozenset[str] = frozenset()) -> tuple[float, str, bool]:
+    """Units of a project: distinct assets that fall short (an asset named by several rules or
+    sentences counts once), the building, its area or floors; see ``costs.yaml``."""
     if opt.quantity == "building":
         return 1.0, "per building", False
     if opt.quantity == "evidence_count":
-        return float(max(len(evidence), opt.min_quantity)), f"{len(evidence)} {opt.unit}(s) named in the evidence", False
+        ids = named_assets(evidence, set(known))
+        if ids:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            return float(max(len(ids), opt.min_quantity)), (
+                f"{len(ids)} distinct asset(s) falling short ({shown}), one {opt.unit} each"), False
+        return float(opt.min_quantity), (
+            f"gap with no asset named: {opt.min_quantity:g} {opt.unit} (catalog min_quantity)"), False
     if opt.quantity == "gross_area_sqft":
         area = pd.to_numeric(building.get("gross_area"), errors="coerce")
         if pd.notna(area) and area > 0:
@@ -171,6 +210,7 @@ def build_projects(
 
     gaps = _gaps(rows)
     building_data = buildings[["gross_area", "floors"]].astype(object).to_dict("index")
+    known_ids = asset_ids(district)
     risk_before, risk_scale = risk["risk"].to_dict(), risk["risk_scale"].to_dict()
 
     records = []
@@ -182,7 +222,7 @@ def build_projects(
         for opt in options:
             closes = [measure] + [m for m in opt.also_closes if (bid, m) in gaps and m != measure]
             evidence = list(dict.fromkeys(e for m in closes for e in gaps[(bid, m)]["evidence"]))
-            qty, basis, estimated = _quantity(opt, evidence, b)
+            qty, basis, estimated = _quantity(opt, evidence, b, known_ids.get(bid, set()))
             closed = sum(gaps[(bid, m)]["closed"] for m in closes)
             reduction = float(risk_scale[bid] * closed)
             cost = opt.base_typical + qty * opt.typical
