@@ -60,6 +60,10 @@ _CELL = 9.0            # target room width along the wing
 _PORTABLE = (12.2, 7.3)  # 40 x 24 ft
 
 Fmt = Literal["xlsx", "csv"]
+Layout = Literal["city", "rural", "mixed"]
+LAYOUTS = ("city", "rural", "mixed")
+#: Urban density of the city layout: 800 schools in 30 km x 30 km (a large US city district).
+CITY_SCHOOLS_PER_KM2 = 800 / 900
 
 
 @dataclass
@@ -291,6 +295,86 @@ def _na_int(values: np.ndarray, missing: np.ndarray | None = None) -> pd.arrays.
     return arr
 
 
+# --------------------------------------------------------------------------- where campuses stand
+def campus_positions(diag: np.ndarray, jitter: np.ndarray, *, layout: Layout = "mixed",
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Campus centres (m east and north of the origin) for a layout.
+
+    ``diag`` is each campus's diagonal (m), ``jitter`` (n, 2) uniform draws in [-1, 1].
+
+    - "rural": a jittered grid, campuses 3 km apart or more, never touching.
+    - "city": urban density (``CITY_SCHOOLS_PER_KM2``) on a grid of campus-sized cells, most
+      campuses next to another one (some 15 m apart, in effect sharing a campus), some schools at
+      one address (the same point, as geocoding fall-backs stack them), and from 50 schools one
+      pile of up to 24 schools on the district's central point.
+    - "mixed": districts of 12 schools or fewer stand on a tight jittered grid (the sample); larger
+      ones put 40 % of the schools in a town (city density) east of the rest, which stand rural.
+    """
+    n = len(diag)
+    lrng = np.random.default_rng([seed, 2])
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}")
+    if layout == "rural":
+        return _grid_positions(diag, jitter, gap=3000.0 + 2000.0 * lrng.random())
+    if layout == "city":
+        return _city_positions(diag, lrng)
+    if n <= 12:
+        return _grid_positions(diag, jitter, gap=60.0)
+    town = np.zeros(n, dtype=bool)
+    town[lrng.choice(n, int(round(0.4 * n)), replace=False)] = True
+    x, y = np.empty(n), np.empty(n)
+    x[~town], y[~town] = _grid_positions(diag[~town], jitter[~town], gap=3000.0)
+    cx, cy = _city_positions(diag[town], lrng)
+    east = float(np.max(x[~town], initial=0.0)) + float(diag.max()) + 2000.0
+    x[town], y[town] = cx - cx.min() + east, cy  # the town east of the farmland
+    return x, y
+
+
+def _grid_positions(diag: np.ndarray, jitter: np.ndarray, *, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """A jittered square grid with cells ``gap`` larger than the largest campus."""
+    n = len(diag)
+    if not n:
+        return np.empty(0), np.empty(0)
+    cell = float(diag.max()) + gap
+    cols = int(np.ceil(np.sqrt(n)))
+    order = np.arange(n)
+    gx = (order % cols - (cols - 1) / 2) * cell
+    gy = ((cols - 1) / 2 - order // cols) * cell
+    slack = (cell - diag) / 2 - 20.0
+    return gx + jitter[:, 0] * slack, gy + jitter[:, 1] * slack
+
+
+def _city_positions(diag: np.ndarray, lrng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Urban density: campus-sized cells, neighbours 15 m apart, shared addresses, one pile."""
+    n = len(diag)
+    if not n:
+        return np.empty(0), np.empty(0)
+    cell = float(diag.max()) + 15.0
+    side = max(np.sqrt(n / CITY_SCHOOLS_PER_KM2) * 1000.0, cell * (np.sqrt(n) + 2))
+    m = int(np.ceil(side / cell))
+    cells = np.full(n, -1)
+    kind = lrng.choice(3, n, p=[0.55, 0.38, 0.07])  # alone, next to another, same address
+    kind[0] = 0
+    taken: set[int] = set()
+    for i in range(n):
+        if kind[i] and i:
+            other = int(cells[lrng.integers(0, i)])
+            want = other if kind[i] == 2 else other + int(lrng.choice([1, -1, m, -m]))
+            if kind[i] == 2 or (0 <= want < m * m and want not in taken):
+                cells[i] = want
+                taken.add(want)
+                continue
+        free = int(lrng.integers(0, m * m))
+        while free in taken:
+            free = (free + 1) % (m * m)
+        cells[i] = free
+        taken.add(free)
+    if n >= 50:  # geocoding fall-back: schools on the district's central point
+        pile = lrng.choice(n, min(24, n // 30), replace=False)
+        cells[pile] = (m // 2) * m + m // 2
+    return (cells % m - (m - 1) / 2) * cell, ((m - 1) / 2 - cells // m) * cell
+
+
 # --------------------------------------------------------------------------- the generator
 def demo_district(
     n_schools: int,
@@ -301,6 +385,7 @@ def demo_district(
     names: Sequence[str] | None = None,
     district: str = "Demo Unified School District",
     floor_plans: float = 0.35,
+    layout: Layout = "mixed",
 ) -> DemoData:
     """A synthetic district of ``n_schools`` campuses near ``origin``.
 
@@ -320,6 +405,9 @@ def demo_district(
         District name written in ``sites.district``.
     floor_plans
         Share of (non-portable) buildings that come with room polygons and walls.
+    layout
+        Where campuses stand (``campus_positions``): "city" (urban density, shared campuses,
+        schools at one address), "rural" (kilometres apart) or "mixed" (a town among farmland).
 
     Returns
     -------
@@ -400,20 +488,15 @@ def demo_district(
     # ---- campuses on a jittered grid around the origin (cells larger than any campus)
     centre = np.column_stack([(bbox[:, 0] + bbox[:, 2]) / 2, (bbox[:, 1] + bbox[:, 3]) / 2])
     diag = np.hypot(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
-    cell = float(diag.max()) + 60.0
-    cols = int(np.ceil(np.sqrt(n_schools)))
-    order = np.arange(n_schools)
-    gx = (order % cols - (cols - 1) / 2) * cell
-    gy = ((cols - 1) / 2 - order // cols) * cell
-    slack = (cell - diag) / 2 - 20.0
     crs = choose_metric_crs(np.array([origin[0]]), np.array([origin[1]]))
     from pyproj import Transformer
 
     to_metric = Transformer.from_crs(settings.lonlat_crs, crs, always_xy=True)
     to_lonlat = Transformer.from_crs(crs, settings.lonlat_crs, always_xy=True)
     ox, oy = to_metric.transform(*origin)
-    site_x = ox + gx + rng.uniform(-1, 1, n_schools) * slack
-    site_y = oy + gy + rng.uniform(-1, 1, n_schools) * slack
+    jitter = np.column_stack([rng.uniform(-1, 1, n_schools), rng.uniform(-1, 1, n_schools)])
+    gx, gy = campus_positions(diag, jitter, layout=layout, seed=seed)
+    site_x, site_y = ox + gx, oy + gy
     theta = rng.uniform(0, np.pi / 2, n_schools)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
 
@@ -1002,7 +1085,8 @@ def write_maps(data: DemoData, target: Path) -> Path:
     return target
 
 
-def write_demo_data(out_dir: str | Path, *, schools: int, seed: int = 0, fmt: Fmt = "xlsx") -> Path:
+def write_demo_data(out_dir: str | Path, *, schools: int, seed: int = 0, fmt: Fmt = "xlsx",
+                    layout: Layout = "mixed") -> Path:
     """Write a synthetic district of ``schools`` campuses into ``out_dir``.
 
     Writes ``inventory.xlsx`` (``fmt="xlsx"``) or a folder ``inventory/`` of CSV files
@@ -1014,7 +1098,7 @@ def write_demo_data(out_dir: str | Path, *, schools: int, seed: int = 0, fmt: Fm
         raise ValueError("fmt must be 'xlsx' or 'csv'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = demo_district(schools, seed=seed)
+    data = demo_district(schools, seed=seed, layout=layout)
     write_inventory(data, out / ("inventory.xlsx" if fmt == "xlsx" else "inventory"), fmt=fmt)
     write_maps(data, out / "campus.gpkg")
     return out
