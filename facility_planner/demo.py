@@ -340,7 +340,9 @@ def _grid_positions(diag: np.ndarray, jitter: np.ndarray, *, gap: float) -> tupl
     order = np.arange(n)
     gx = (order % cols - (cols - 1) / 2) * cell
     gy = ((cols - 1) / 2 - order // cols) * cell
-    slack = np.minimum((cell - diag) / 2 - 20.0, 0.2 * cell)  # rural cells: never closer than 0.6 cell
+    slack = (cell - diag) / 2 - 20.0
+    if gap > 1000:  # rural: never closer than 0.6 of a cell
+        slack = np.minimum(slack, 0.2 * cell)
     return gx + jitter[:, 0] * slack, gy + jitter[:, 1] * slack
 
 
