@@ -303,10 +303,10 @@ def campus_positions(diag: np.ndarray, jitter: np.ndarray, *, layout: Layout = "
     ``diag`` is each campus's diagonal (m), ``jitter`` (n, 2) uniform draws in [-1, 1].
 
     - "rural": a jittered grid, campuses 3 km apart or more, never touching.
-    - "city": urban density (``CITY_SCHOOLS_PER_KM2``) on a grid of campus-sized cells, most
-      campuses next to another one (some 15 m apart, in effect sharing a campus), some schools at
-      one address (the same point, as geocoding fall-backs stack them), and from 50 schools one
-      pile of up to 24 schools on the district's central point.
+    - "city": urban density (``CITY_SCHOOLS_PER_KM2``) on a grid of campus-sized cells, a third
+      of the campuses on the block of another one (edges touching or overlapping, as schools
+      sharing a campus), some schools at another's address (the same point, as geocoding
+      fall-backs stack them), and from 50 schools one pile of up to 24 on the central point.
     - "mixed": districts of 12 schools or fewer stand on a tight jittered grid (the sample); larger
       ones put 40 % of the schools in a town (city density) east of the rest, which stand rural.
     """
@@ -347,34 +347,27 @@ def _grid_positions(diag: np.ndarray, jitter: np.ndarray, *, gap: float) -> tupl
 
 
 def _city_positions(diag: np.ndarray, lrng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Urban density: campus-sized cells, neighbours 15 m apart, shared addresses, one pile."""
+    """Urban density: campus-sized cells; a third of the schools on the block of another one
+    (sharing its campus edge), some at another's address, and one pile on the central point."""
     n = len(diag)
     if not n:
         return np.empty(0), np.empty(0)
     cell = float(diag.max()) + 15.0
     side = max(np.sqrt(n / CITY_SCHOOLS_PER_KM2) * 1000.0, cell * (np.sqrt(n) + 2))
     m = int(np.ceil(side / cell))
-    cells = np.full(n, -1)
-    kind = lrng.choice(3, n, p=[0.55, 0.38, 0.07])  # alone, next to another, same address
+    cells = lrng.choice(m * m, n, replace=False)
+    x, y = (cells % m - (m - 1) / 2) * cell, ((m - 1) / 2 - cells // m) * cell
+    kind = lrng.choice(3, n, p=[0.60, 0.33, 0.07])  # alone, on another's block, at another's address
     kind[0] = 0
-    taken: set[int] = set()
-    for i in range(n):
-        if kind[i] and i:
-            other = int(cells[lrng.integers(0, i)])
-            want = other if kind[i] == 2 else other + int(lrng.choice([1, -1, m, -m]))
-            if kind[i] == 2 or (0 <= want < m * m and want not in taken):
-                cells[i] = want
-                taken.add(want)
-                continue
-        free = int(lrng.integers(0, m * m))
-        while free in taken:
-            free = (free + 1) % (m * m)
-        cells[i] = free
-        taken.add(free)
+    for i in np.flatnonzero(kind).tolist():
+        other = int(lrng.integers(0, i))
+        angle = lrng.uniform(0, 2 * np.pi)
+        step = 0.0 if kind[i] == 2 else 0.55 * (diag[i] + diag[other]) / 2
+        x[i], y[i] = x[other] + step * np.cos(angle), y[other] + step * np.sin(angle)
     if n >= 50:  # geocoding fall-back: schools on the district's central point
         pile = lrng.choice(n, min(24, n // 30), replace=False)
-        cells[pile] = (m // 2) * m + m // 2
-    return (cells % m - (m - 1) / 2) * cell, ((m - 1) / 2 - cells // m) * cell
+        x[pile], y[pile] = 0.0, 0.0
+    return x, y
 
 
 # --------------------------------------------------------------------------- the generator
