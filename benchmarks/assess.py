@@ -106,7 +106,11 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
     wall = time.perf_counter() - started
     failed = [r.error for r in results if r.error]
     measure = sum(float(r.row.get("seconds", 0.0)) for r in results)
+    ok = [r.row for r in results if r.error is None]
+    chunks = sum(int(r["chunks"]) for r in ok)
     return {"schools": schools, "workers": workers, "districts": n_districts, "wall_s": wall,
+            "chunks": chunks, "chunk_s_mean": sum(float(r["chunk_seconds"]) for r in ok) / max(chunks, 1),
+            "chunk_buildings_max": max((int(r["chunk_buildings_max"]) for r in ok), default=0),
             "per_school_ms": 1000 * wall / schools, "worker_peak_mb": worker_peaks,
             "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed,
             "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
@@ -127,7 +131,8 @@ def _state_table(args: argparse.Namespace) -> None:
             print(f"{n:>7} schools ({r['districts']} districts, {r['buildings']} buildings), {w} worker(s): "
                   f"{r['wall_s']:8.1f} s  {r['per_school_ms']:7.2f} ms/school  worker peak "
                   f"{max(r['worker_peak_mb']):6.0f} MB  driver peak {r['driver_peak_mb']:6.0f} MB"
-                  f"  failed {len(r['failed'])}  load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"  {r['chunks']} chunks, {r['chunk_s_mean']:.1f} s each (<= {r['chunk_buildings_max']} "
+                  f"buildings)  failed {len(r['failed'])}  load {os.getloadavg()[0]:.1f}", flush=True)
     print("\nspeed-up over one worker (wall time):")
     for n in args.schools:
         base = next((r for r in results if r["schools"] == n and r["workers"] == 1), None)

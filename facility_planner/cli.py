@@ -91,6 +91,9 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     district, report = _load(args)
+    from facility_planner.pipeline import available_memory, check_fits, district_rows
+
+    check_fits(Path(args.inventory).name, district_rows(district), available_memory())
     settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
                              edition=args.edition)
     as_of = date.fromisoformat(args.as_of) if args.as_of else None

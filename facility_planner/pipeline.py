@@ -66,7 +66,7 @@ class LoadedDistrict:
     @property
     def rows(self) -> int:
         """Rows over every table of the district."""
-        return sum(len(self.district.table(n)) for n in _TABLES)
+        return district_rows(self.district)
 
 
 @dataclass
@@ -103,6 +103,11 @@ class RunOptions:
 
 _TABLES = ("sites", "buildings", "rooms", "doors", "cameras", "repeaters", "aeds", "equipment",
            "programs", "checklist", "site_boundaries", "parking", "walls")
+
+
+def district_rows(district: District) -> int:
+    """Rows over every table of a district (what its memory grows with)."""
+    return sum(len(district.table(n)) for n in _TABLES)
 
 
 def find_districts(folder: str | Path) -> list[DistrictSource]:
@@ -164,9 +169,9 @@ def check_fits(name: str, rows: int, memory_limit: float | None) -> None:
     if need > memory_limit:
         raise CapacityError(
             f"district {name}: {rows:,} inventory rows need about {need / 2**30:.1f} GB, but a worker "
-            f"has {memory_limit / 2**30:.1f} GB. Run with fewer, larger workers (--workers), on a "
-            "cluster with more memory per worker (--scheduler), or split the district into smaller "
-            "districts (one folder each).")
+            f"has {memory_limit / 2**30:.1f} GB. Run it with fewer, larger workers (assess-state "
+            "--workers), on a cluster with more memory per worker (--scheduler), or split the "
+            "district into smaller districts, one folder each, and run them with assess-state.")
 
 
 def plan_district(loaded: LoadedDistrict, options: RunOptions) -> list[Any]:
@@ -243,7 +248,10 @@ def finish_district(loaded: LoadedDistrict, *parts: ChunkResult, options: RunOpt
     result = assess_chunked(loaded, parts, options)
     if options.out_dir is not None:
         write_district(result, Path(options.out_dir), name=loaded.name)
-    return DistrictResult(loaded.name, rollup_row(loaded.name, result), compact_projects(loaded.name, result))
+    row = rollup_row(loaded.name, result)
+    row.update(chunks=len(parts), chunk_seconds=round(sum(p.seconds for p in parts), 2),
+               chunk_buildings_max=max((p.buildings for p in parts), default=0))
+    return DistrictResult(loaded.name, row, compact_projects(loaded.name, result))
 
 
 def write_district(result: Any, out_dir: Path, *, name: str) -> None:

@@ -13,7 +13,7 @@ from facility_planner.distributed import connect, run_dask
 from facility_planner.pipeline import DistrictSource, RunOptions, run_local
 
 AS_OF = date(2025, 9, 1)
-SOURCES = [DistrictSource("city", demo=(14, 3, "city")), DistrictSource("farms", demo=(5, 4, "rural"))]
+SOURCES = [DistrictSource("city", demo=(10, 3, "city")), DistrictSource("farms", demo=(4, 4, "rural"))]
 
 
 @pytest.fixture(scope="module")

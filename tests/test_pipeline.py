@@ -155,3 +155,14 @@ def test_state_folder_runs_each_district_with_its_own_report(tmp_path: Path, cap
     assert wb.sheetnames == ["Districts", "Failed districts", "State"]
     assert wb["Districts"].max_row == 4  # a roll-up: one row per district, not per building
     assert np.isfinite(rows["north"]["score_mean"])
+
+
+def test_assess_says_early_when_a_district_cannot_fit(tmp_path: Path, monkeypatch, capsys):
+    import facility_planner.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "available_memory", lambda: 200 * 2**20)
+    sample = Path(__file__).resolve().parent.parent / "sample_sites"
+    code = main(["assess", str(sample / "inventory.xlsx"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and "need about" in err and "assess-state" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # stopped before the heavy work, nothing half-written
