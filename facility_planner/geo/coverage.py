@@ -222,7 +222,8 @@ def chunk_coverage(district: District, chunk: SiteChunk, *, config: CoverageConf
 
     def keep(frame: pd.DataFrame) -> np.ndarray:
         site = frame["site_id"].astype("string")
-        return (site.isin(core).fillna(False) | site.isna()).to_numpy(dtype=bool)
+        mask: np.ndarray = (site.isin(core).fillna(False) | site.isna()).to_numpy(dtype=bool)
+        return mask
 
     b = part.buildings
     core_b = pd.Index(b["building_id"].astype("string")[keep(b)], name="building_id")
