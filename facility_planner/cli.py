@@ -166,6 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--crs", help="metric CRS for the analysis, e.g. EPSG:32618 (default: the UTM zone of the data)")
         p.add_argument("--map-crs", help="CRS of map files that carry none (DXF), and of x/y columns")
 
+    def add_policy(p: argparse.ArgumentParser) -> None:
+        """Packs, catalogs, budget, date and output folder (assess and assess-state)."""
+        p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
+        p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
+        p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
+        p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
+        p.add_argument("--budget", nargs="+", metavar="USD", help="budget in dollars; with --years, one figure per year or one for every year")
+        p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
+        p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
+        p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
     p = sub.add_parser("validate", help="check an inventory and maps; exit 1 if any error")
     add_inputs(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -175,14 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
     add_inputs(p)
-    p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
-    p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
-    p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
-    p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
-    p.add_argument("--budget", nargs="+", metavar="USD", help="budget in dollars; with --years, one figure per year or one for every year")
-    p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_policy(p)
     p.set_defaults(handler=_cmd_assess)
 
     p = sub.add_parser("assess-state", help="assess a folder of districts (one sub-folder each) on Dask")
@@ -194,14 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="buildings measured per task (whole sites; default 2000)")
     p.add_argument("--state-budget", nargs="+", metavar="USD",
                    help="one budget for the whole state: a state plan over every district's projects")
-    p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable)")
-    p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition (default 7)")
-    p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
-    p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML")
-    p.add_argument("--budget", nargs="+", metavar="USD", help="budget per district in dollars")
-    p.add_argument("--years", type=int, default=1, help="phase the plans over N years (default 1)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_policy(p)
     p.set_defaults(handler=_cmd_assess_state)
 
     p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")
