@@ -36,6 +36,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds this process used (user + system): a figure a busy machine does not inflate."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int,
             layout: str = "mixed") -> dict[str, object]:
     """One district, every stage timed (this process only)."""
@@ -89,18 +95,23 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
     options = RunOptions(settings=load_settings(), as_of=date(2025, 9, 1),
                          budget=[budget_per_school * district_schools])
     started = time.perf_counter()
+    cpu0 = _cpu_s()
     if workers == 1:
         results = run_local(sources, options)
         worker_peaks = [_peak_mb()]
+        worker_cpu = [_cpu_s() - cpu0]
     else:
         from facility_planner.distributed import connect, run_dask
 
         cluster = connect(workers=workers, dashboard=False)
         try:
+            cluster.client.run(load_settings)  # imports done before the clock starts, as in this process
+            before = cluster.client.run(_cpu_s)
             started = time.perf_counter()
             results = run_dask(sources, options, cluster=cluster)
             peaks = cluster.client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             worker_peaks = sorted(peaks.values())
+            worker_cpu = [cpu - before[w] for w, cpu in cluster.client.run(_cpu_s).items()]
         finally:
             cluster.close()
     wall = time.perf_counter() - started
@@ -112,6 +123,8 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
             "chunks": chunks, "chunk_s_mean": sum(float(r["chunk_seconds"]) for r in ok) / max(chunks, 1),
             "chunk_buildings_max": max((int(r["chunk_buildings_max"]) for r in ok), default=0),
             "per_school_ms": 1000 * wall / schools, "worker_peak_mb": worker_peaks,
+            "cpu_s": sum(worker_cpu), "cpu_per_school_ms": 1000 * sum(worker_cpu) / schools,
+            "load_1min": __import__("os").getloadavg()[0],
             "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed,
             "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
 
@@ -129,7 +142,8 @@ def _state_table(args: argparse.Namespace) -> None:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(r)
             print(f"{n:>7} schools ({r['districts']} districts, {r['buildings']} buildings), {w} worker(s): "
-                  f"{r['wall_s']:8.1f} s  {r['per_school_ms']:7.2f} ms/school  worker peak "
+                  f"{r['wall_s']:8.1f} s  {r['per_school_ms']:7.2f} ms/school (CPU {r['cpu_per_school_ms']:.2f} "
+                  f"ms/school)  worker peak "
                   f"{max(r['worker_peak_mb']):6.0f} MB  driver peak {r['driver_peak_mb']:6.0f} MB"
                   f"  {r['chunks']} chunks, {r['chunk_s_mean']:.1f} s each (<= {r['chunk_buildings_max']} "
                   f"buildings)  failed {len(r['failed'])}  load {os.getloadavg()[0]:.1f}", flush=True)
