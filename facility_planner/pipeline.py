@@ -255,8 +255,8 @@ def finish_district(loaded: LoadedDistrict, *parts: ChunkResult, options: RunOpt
 
 
 def write_district(result: Any, out_dir: Path, *, name: str) -> None:
-    """The district's own workbook, GeoPackage, map, projects and summary, and its buildings as a
-    GeoParquet-free Parquet partition ``buildings/district=<name>/``."""
+    """The district's own workbook, GeoPackage, map, projects and summary, and its buildings'
+    scorecard rows as the Parquet partition ``buildings/district=<name>/``."""
     from facility_planner.assess import buildings_scorecard, write_outputs
 
     write_outputs(result, out_dir / "districts" / _safe_name(name))
