@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/assess.py [--schools 100 1000 10000] [--budget-per-school 50000]
                                           [--files]
+    .venv/bin/python benchmarks/assess.py --schools 1000 10000 --workers 1 2 --layout city
+                                          [--district-schools 800]
+
+With ``--workers``, the schools form a state of districts of ``--district-schools`` each (synthetic,
+``--layout``), run through ``facility_planner.pipeline`` (1 worker: this process, no Dask; more: a
+LocalCluster of that many single-threaded processes); it prints the wall time, time per school,
+the peak resident memory of every worker and of the driver, and the speed-up over one worker.
 
 Each size runs in its own process (so peak memory is that size's own): generate a synthetic district,
 build the District (in memory; with ``--files`` through CSV + GeoPackage and ``load_district``), then
@@ -29,14 +36,21 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int) -> dict[str, object]:
+def _cpu_s() -> float:
+    """CPU seconds this process used (user + system): a figure a busy machine does not inflate."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int,
+            layout: str = "mixed") -> dict[str, object]:
     """One district, every stage timed (this process only)."""
     from facility_planner.assess import assess, load_settings
     from facility_planner.demo import demo_district, write_inventory, write_maps
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    data = demo_district(schools, seed=seed)
+    data = demo_district(schools, seed=seed, layout=layout)
     timings["generate"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -67,6 +81,80 @@ def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int) -
             "gap": result.portfolio.gap if result.portfolio else None}
 
 
+def run_state_one(schools: int, *, workers: int, layout: str, district_schools: int,
+                  budget_per_school: float, seed: int) -> dict[str, object]:
+    """A synthetic state of ``schools`` schools on ``workers`` workers (this process only)."""
+    from datetime import date
+
+    from facility_planner.assess import load_settings
+    from facility_planner.pipeline import DistrictSource, RunOptions, run_local
+
+    n_districts = max(1, -(-schools // district_schools))
+    sizes = [schools // n_districts + (1 if i < schools % n_districts else 0) for i in range(n_districts)]
+    sources = [DistrictSource(f"D{i:03d}", demo=(n, seed + i, layout)) for i, n in enumerate(sizes)]
+    options = RunOptions(settings=load_settings(), as_of=date(2025, 9, 1),
+                         budget=[budget_per_school * district_schools])
+    started = time.perf_counter()
+    cpu0 = _cpu_s()
+    if workers == 1:
+        results = run_local(sources, options)
+        worker_peaks = [_peak_mb()]
+        worker_cpu = [_cpu_s() - cpu0]
+    else:
+        from facility_planner.distributed import connect, run_dask
+
+        cluster = connect(workers=workers, dashboard=False)
+        try:
+            cluster.client.run(load_settings)  # imports done before the clock starts, as in this process
+            before = cluster.client.run(_cpu_s)
+            started = time.perf_counter()
+            results = run_dask(sources, options, cluster=cluster)
+            peaks = cluster.client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            worker_peaks = sorted(peaks.values())
+            worker_cpu = [cpu - before[w] for w, cpu in cluster.client.run(_cpu_s).items()]
+        finally:
+            cluster.close()
+    wall = time.perf_counter() - started
+    failed = [r.error for r in results if r.error]
+    measure = sum(float(r.row.get("seconds", 0.0)) for r in results)
+    ok = [r.row for r in results if r.error is None]
+    chunks = sum(int(r["chunks"]) for r in ok)
+    return {"schools": schools, "workers": workers, "districts": n_districts, "wall_s": wall,
+            "chunks": chunks, "chunk_s_mean": sum(float(r["chunk_seconds"]) for r in ok) / max(chunks, 1),
+            "chunk_buildings_max": max((int(r["chunk_buildings_max"]) for r in ok), default=0),
+            "per_school_ms": 1000 * wall / schools, "worker_peak_mb": worker_peaks,
+            "cpu_s": sum(worker_cpu), "cpu_per_school_ms": 1000 * sum(worker_cpu) / schools,
+            "load_1min": __import__("os").getloadavg()[0],
+            "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed,
+            "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
+
+
+def _state_table(args: argparse.Namespace) -> None:
+    import os
+
+    results = []
+    for n in args.schools:
+        for w in args.workers:
+            cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(w), "--layout", args.layout,
+                   "--district-schools", str(args.district_schools), "--seed", str(args.seed),
+                   "--budget-per-school", str(args.budget_per_school)]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append(r)
+            print(f"{n:>7} schools ({r['districts']} districts, {r['buildings']} buildings), {w} worker(s): "
+                  f"{r['wall_s']:8.1f} s  {r['per_school_ms']:7.2f} ms/school (CPU {r['cpu_per_school_ms']:.2f} "
+                  f"ms/school)  worker peak "
+                  f"{max(r['worker_peak_mb']):6.0f} MB  driver peak {r['driver_peak_mb']:6.0f} MB"
+                  f"  {r['chunks']} chunks, {r['chunk_s_mean']:.1f} s each (<= {r['chunk_buildings_max']} "
+                  f"buildings)  failed {len(r['failed'])}  load {os.getloadavg()[0]:.1f}", flush=True)
+    print("\nspeed-up over one worker (wall time):")
+    for n in args.schools:
+        base = next((r for r in results if r["schools"] == n and r["workers"] == 1), None)
+        for r in results:
+            if base and r["schools"] == n and r["workers"] != 1:
+                print(f"  {n:>7} schools, {r['workers']} workers: {base['wall_s'] / r['wall_s']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schools", type=int, nargs="+", default=[100, 1000, 10000])
@@ -74,17 +162,29 @@ def main() -> None:
     parser.add_argument("--files", action="store_true", help="go through CSV + GeoPackage files and load_district")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, nargs="+", help="run a state of districts on 1, 2, ... workers")
+    parser.add_argument("--layout", choices=("city", "rural", "mixed"), default="mixed")
+    parser.add_argument("--district-schools", type=int, default=800, help="schools per district (with --workers)")
     args = parser.parse_args()
+
+    if args.workers and args.one:
+        print(json.dumps(run_state_one(args.one, workers=args.workers[0], layout=args.layout,
+                                       district_schools=args.district_schools,
+                                       budget_per_school=args.budget_per_school, seed=args.seed)))
+        return
+    if args.workers:
+        _state_table(args)
+        return
 
     if args.one:
         print(json.dumps(run_one(args.one, budget_per_school=args.budget_per_school, files=args.files,
-                                 seed=args.seed)))
+                                 seed=args.seed, layout=args.layout)))
         return
 
     results = []
     for n in args.schools:
         cmd = [sys.executable, __file__, "--one", str(n), "--budget-per-school", str(args.budget_per_school),
-               "--seed", str(args.seed)] + (["--files"] if args.files else [])
+               "--seed", str(args.seed), "--layout", args.layout] + (["--files"] if args.files else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(result)

@@ -131,6 +131,7 @@ def assess(
     years: int = 1,
     as_of: date | None = None,
     progress: Progress | None = None,
+    measured: Any = None,
 ) -> Assessment:
     """Run every stage on a district and return the whole result.
 
@@ -151,6 +152,8 @@ def assess(
         Assessment date (review ages, expiry); default today.
     progress
         Called as ``progress(stage, fraction_done)`` (the app's progress bar).
+    measured
+        Coverage already measured (chunk by chunk on workers, ``facility_planner.pipeline``).
     """
     settings = settings or load_settings()
     as_of = as_of or date.today()
@@ -169,7 +172,8 @@ def assess(
 
     facts = stage("facts", 0, lambda: building_facts(district, as_of=as_of))
     sfacts = stage("site facts", 1, lambda: site_facts(district, as_of=as_of))
-    coverage = stage("coverage", 2, lambda: compute_coverage(district, config=settings.coverage, as_of=as_of))
+    coverage = measured if measured is not None else stage(
+        "coverage", 2, lambda: compute_coverage(district, config=settings.coverage, as_of=as_of))
     all_facts = facts.join(coverage.facts)
     scores = stage("scoring", 3, lambda: score(district, all_facts, settings.packs, site_facts=sfacts, as_of=as_of))
     risk = building_risk(scores.results, district, config=settings.risk)

@@ -117,6 +117,9 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     district, report = _load(args)
+    from facility_planner.pipeline import available_memory, check_fits, district_rows
+
+    check_fits(Path(args.inventory).name, district_rows(district), available_memory())
     settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
                              edition=args.edition)
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
@@ -139,6 +142,29 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_assess_state(args: argparse.Namespace) -> int:
+    from facility_planner.assess import load_settings
+    from facility_planner.pipeline import RunOptions, find_districts, run_state
+
+    sources = find_districts(args.folder)
+    settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
+                             edition=args.edition)
+    options = RunOptions(settings=settings, as_of=date.fromisoformat(args.as_of) if args.as_of else date.today(),
+                         budget=[float(b) for b in args.budget] if args.budget else None, years=args.years,
+                         chunk_buildings=args.chunk_buildings, out_dir=Path(args.out))
+    state_budget = [float(b) for b in args.state_budget] if args.state_budget else None
+    results, paths = run_state(sources, options, workers=args.workers, scheduler=args.scheduler,
+                               state_budget=state_budget, show=print)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"error: district {r.name}: {r.error}", file=sys.stderr)
+    for path in paths.values():
+        print(f"wrote {path}")
+    print(f"assessed {len(results) - len(failed)} of {len(results)} district(s); "
+          f"district outputs in {Path(args.out) / 'districts'}, map layers in {Path(args.out) / 'layers'}")
+    return EXIT_INVALID if failed else EXIT_OK
+
+
 def _cmd_template(args: argparse.Namespace) -> int:
     from facility_planner.io.template import write_template
 
@@ -150,7 +176,8 @@ def _cmd_template(args: argparse.Namespace) -> int:
 def _cmd_demo_data(args: argparse.Namespace) -> int:
     from facility_planner.demo import write_demo_data
 
-    out = write_demo_data(Path(args.out_dir), schools=args.schools, seed=args.seed, fmt=args.format)
+    out = write_demo_data(Path(args.out_dir), schools=args.schools, seed=args.seed, fmt=args.format,
+                          layout=args.layout)
     print(f"wrote a synthetic district of {args.schools} school(s) to {out}")
     return EXIT_OK
 
@@ -174,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CAD layer of a DXF drawing to read footprints from (repeatable; default: "
                             "layers named like buildings/footprints, rooms, walls, parking, site)")
 
+    def add_policy(p: argparse.ArgumentParser) -> None:
+        """Packs, catalogs, budget, date and output folder (assess and assess-state)."""
+        p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
+        p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
+        p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
+        p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
+        p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
+                       help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
+        p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
+        p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
+        p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
     p = sub.add_parser("validate", help="check an inventory and maps; exit 1 if any error")
     add_inputs(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -185,17 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
     add_inputs(p)
-    p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
-    p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
-    p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
-    p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
-    p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
-                   help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
-    p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
-    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_policy(p)
     p.add_argument("--out-crs", metavar="CRS", help="CRS of coverage.gpkg (default EPSG:4326)")
     p.set_defaults(handler=_cmd_assess)
+
+    p = sub.add_parser("assess-state", help="assess a folder of districts (one sub-folder each) on Dask")
+    p.add_argument("folder", help="state folder: one sub-folder per district with its inventory and maps")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core; 1 = no Dask)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)")
+    p.add_argument("--chunk-buildings", type=int, default=2000, metavar="N",
+                   help="buildings measured per task (whole sites; default 2000)")
+    p.add_argument("--state-budget", nargs="+", metavar="USD", type=parse_dollars,
+                   help="one budget for the whole state: a state plan over every district's projects")
+    add_policy(p)
+    p.set_defaults(handler=_cmd_assess_state)
 
     p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")
     p.add_argument("out", metavar="OUT.xlsx")
@@ -206,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schools", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="inventory as a workbook or CSV folder")
+    p.add_argument("--layout", choices=("city", "rural", "mixed"), default="mixed",
+                   help="city: urban density, shared campuses and addresses; rural: km apart; mixed (default): a town among farms")
     p.set_defaults(handler=_cmd_demo_data)
     return parser
 

@@ -45,3 +45,7 @@ class ConfigError(FacilityPlannerError):
 
 class OptionalDependencyError(FacilityPlannerError):
     """An optional package is needed for this feature; the message says what to install."""
+
+
+class CapacityError(FacilityPlannerError):
+    """A run would not fit the memory it has; the message says how to run it instead."""

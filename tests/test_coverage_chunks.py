@@ -32,12 +32,13 @@ def both(district):
 def test_chunks_are_whole_sites(district):
     chunks = _site_chunks(district, 5)
     assert len(chunks) > 2
-    sites = [s for chunk, _ in chunks for s in chunk]
+    sites = [s for chunk in chunks for s in chunk.sites]
     assert sorted(sites) == sorted(district.sites["site_id"])
     per_site = district.buildings["site_id"].value_counts()
     # a chunk closes before it would pass 5 buildings, unless one site alone is bigger
-    for chunk, _ in chunks:
-        assert per_site[chunk].sum() <= 5 or len(chunk) == 1
+    for chunk in chunks:
+        assert per_site[chunk.sites].sum() <= 5 or len(chunk.sites) == 1
+        assert not set(chunk.halo) & set(chunk.sites)
 
 
 def test_subset_keeps_only_the_sites_rows(district):
@@ -116,5 +117,28 @@ def test_neighbouring_campuses_share_a_chunk():
     chunked = compute_coverage(district, as_of=AS_OF, chunk_buildings=1)
     assert whole.facts.values.at["B1", "camera_perimeter_coverage"] > 0
     pd.testing.assert_frame_equal(whole.facts.values, chunked.facts.values)
-    groups = [sorted(chunk) for chunk, _ in _site_chunks(district, 1, reach_m=60.0)]
-    assert ["A", "B"] in groups and ["C"] in groups
+    chunks = {tuple(c.sites): c.halo for c in _site_chunks(district, 1, reach_m=60.0)}
+    # each campus is its own chunk; A and B see each other in their halo, C (5 km off) nobody
+    assert chunks == {("A",): ["B"], ("B",): ["A"], ("C",): []}
+
+
+def test_a_chain_of_close_campuses_stays_in_bounded_chunks():
+    """Forty campuses 30 m apart in a row: "within reach of each other" chains them all into one
+    group; grid cells with a halo keep every chunk at 5 own campuses plus its two neighbours."""
+    import geopandas as gpd
+
+    from facility_planner.model import make_district
+
+    crs = "EPSG:32615"
+    ids = [f"S{i:02d}" for i in range(40)]
+    footprints = gpd.GeoDataFrame({"building_id": [f"{s}-A" for s in ids]},
+                                  geometry=[shapely.box(50 * i, 0, 50 * i + 20, 20) for i in range(40)], crs=crs)
+    tables = {"sites": pd.DataFrame({"site_id": ids}),
+              "buildings": pd.DataFrame({"building_id": [f"{s}-A" for s in ids], "site_id": ids})}
+    district = make_district(tables, footprints=footprints, crs=crs, map_crs=crs)
+    chunks = _site_chunks(district, 5, reach_m=40.0)
+    assert len(chunks) == 8
+    assert all(len(c.sites) == 5 and len(c.halo) <= 2 for c in chunks)
+    whole = compute_coverage(district, as_of=AS_OF, chunk_buildings=None)
+    chunked = compute_coverage(district, as_of=AS_OF, chunk_buildings=5)
+    pd.testing.assert_frame_equal(whole.facts.values, chunked.facts.values)

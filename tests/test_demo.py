@@ -210,7 +210,7 @@ def test_rooms_and_walls_lie_in_their_building(district) -> None:
 
 
 def test_footprints_never_overlap_and_campuses_stay_apart() -> None:
-    data = demo_district(60, seed=11)
+    data = demo_district(60, seed=11, layout="rural")
     fp = data.footprints.to_crs(data.to_district().crs)
     pairs = gpd.sjoin(fp, fp, predicate="intersects")
     assert (pairs["building_id_left"] == pairs["building_id_right"]).all()
@@ -311,3 +311,43 @@ def test_sample_files_match_the_script() -> None:
         assert list(tables[name][key].astype(str)) == list(expected.tables[name][key].astype(str)), name
     footprints = gpd.read_file(SAMPLE / "campus.geojson")
     assert list(footprints["building_id"]) == list(expected.footprints["building_id"])
+
+
+def _campus_centres(data: DemoData) -> pd.DataFrame:
+    sb = data.site_boundaries.to_crs(data.to_district().crs)
+    xy = shapely.get_coordinates(shapely.centroid(sb.geometry.values))
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}, index=sb["site_id"])
+
+
+def test_city_layout_packs_schools_at_urban_density() -> None:
+    data = demo_district(200, seed=4, layout="city")
+    centres = _campus_centres(data)
+    side_km = max(np.ptp(centres["x"]), np.ptp(centres["y"])) / 1000
+    assert side_km < 30 * np.sqrt(200 / 800) * 1.2  # 800 schools in 30 km x 30 km
+    # some schools share one address (the same point); one pile of six (geocoding fall-back)
+    stacked = centres.round(1).value_counts()
+    assert stacked.max() >= 200 // 30 and (stacked >= 2).sum() >= 3
+    # many campuses have a neighbour 15-60 m away, as on shared city blocks
+    sb = data.site_boundaries.to_crs(data.to_district().crs)
+    near = gpd.sjoin(sb, sb.assign(geometry=sb.buffer(60)), predicate="intersects")
+    assert (near["site_id_left"] != near["site_id_right"]).sum() >= 60
+
+
+def test_rural_layout_spreads_campuses_kilometres_apart() -> None:
+    centres = _campus_centres(demo_district(16, seed=4, layout="rural"))
+    d = np.hypot(centres["x"].to_numpy()[:, None] - centres["x"].to_numpy(),
+                 centres["y"].to_numpy()[:, None] - centres["y"].to_numpy())
+    np.fill_diagonal(d, np.inf)
+    assert d.min() > 2000
+
+
+def test_mixed_is_the_default_and_small_districts_keep_their_grid() -> None:
+    a = demo_district(6, seed=3)
+    b = demo_district(6, seed=3, layout="mixed")
+    pd.testing.assert_frame_equal(a.tables["buildings"], b.tables["buildings"])
+    town = _campus_centres(demo_district(40, seed=3))
+    # 40 % in a town of city density, the rest kilometres apart
+    gaps = np.sort(np.hypot(*(town.to_numpy()[:, None, :] - town.to_numpy()).transpose(2, 0, 1)), axis=1)[:, 1]
+    assert (gaps < 1000).sum() >= 12 and (gaps > 2000).sum() >= 18
+    with pytest.raises(ValueError, match="layout"):
+        demo_district(3, layout="suburb")  # type: ignore[arg-type]

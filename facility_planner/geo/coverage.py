@@ -13,6 +13,7 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from facility_planner.geo._arrays import Fact, Frame, index_of, timed
 from facility_planner.geo.cameras import (
@@ -144,11 +145,31 @@ def room_communication(district: District, *, config: CoverageConfig) -> gpd.Geo
 #: Buildings measured at once by ``compute_coverage`` (whole sites per chunk): caps peak memory.
 CHUNK_BUILDINGS = 2000
 #: Added to the longest camera range and AED/kit reach when deciding which campuses are close
-#: enough to be measured in the same chunk (so chunking never changes a figure).
+#: enough to touch each other's figures (so chunking never changes a figure).
 CHUNK_MARGIN_M = 10.0
+#: Side of the grid cells chunks are cut from (m); a chunk takes whole cells in grid order, and
+#: splits a cell denser than the chunk size.
+CHUNK_CELL_M = 2000.0
 
 _BUILDING_TABLES = ("rooms", "doors", "cameras", "repeaters", "aeds", "equipment", "walls")
 _SITE_TABLES = ("programs", "checklist", "site_boundaries", "parking")
+
+
+@dataclass(frozen=True)
+class SiteChunk:
+    """Whole sites measured together: ``sites`` are measured and reported; ``halo`` are the
+    sites within reach of them (measured as context only, so that a camera or obstacle next door
+    still counts, and reported by their own chunk); ``buildings`` are buildings with no site.
+    No sites at all means the whole district in one piece."""
+
+    sites: list[str]
+    halo: list[str]
+    buildings: list[str]
+
+    @property
+    def whole(self) -> bool:
+        """True when this chunk is the whole district (no cut at all)."""
+        return not self.sites and not self.buildings
 
 
 def compute_coverage(district: District, *, config: CoverageConfig | None = None,
@@ -167,24 +188,67 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
     profile
         When given, filled with the wall time (s) of each stage (benchmarks).
     chunk_buildings
-        Sites are measured in chunks of whole sites of about this many buildings (None: all at
-        once); facts and layers are joined. Campuses never interact, so the figures are the same;
-        only the peak memory changes. Rows not tied to a known site or building make it one chunk.
+        Sites are measured in chunks of whole sites of at most about this many buildings (None:
+        all at once), each with a halo of the sites within reach; facts and layers are joined.
+        The figures are the same; only the peak memory changes. Rows not tied to a known site or
+        building make it one chunk.
     """
     config = config or load_coverage_config()
     as_of = as_of or date.today()
-    chunks = _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    chunks = site_chunks(district, chunk_buildings=chunk_buildings, config=config)
     if len(chunks) <= 1:
         return _coverage_of(district, config=config, as_of=as_of, profile=profile)
-    parts = [_coverage_of(district.subset(sites, building_ids=extra), config=config, as_of=as_of,
-                          profile=profile) for sites, extra in chunks]
+    parts = [chunk_coverage(district, chunk, config=config, as_of=as_of, profile=profile)
+             for chunk in chunks]
+    return join_coverage(parts, district)
+
+
+def site_chunks(district: District, *, chunk_buildings: int | None = CHUNK_BUILDINGS,
+                config: CoverageConfig | None = None) -> list[SiteChunk]:
+    """The chunks ``compute_coverage`` measures ``district`` in (see ``SiteChunk``)."""
+    config = config or load_coverage_config()
+    return _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+
+
+def chunk_coverage(district: District, chunk: SiteChunk, *, config: CoverageConfig, as_of: date,
+                   profile: dict[str, float] | None = None) -> Coverage:
+    """Coverage of the sites of one chunk: measured with its halo, reported without it."""
+    if chunk.whole:
+        return _coverage_of(district, config=config, as_of=as_of, profile=profile)
+    part = district.subset([*chunk.sites, *chunk.halo], building_ids=chunk.buildings)
+    cov = _coverage_of(part, config=config, as_of=as_of, profile=profile)
+    if not chunk.halo:
+        return cov
+    core = pd.array(chunk.sites, dtype="string")
+
+    def keep(frame: pd.DataFrame) -> np.ndarray:
+        site = frame["site_id"].astype("string")
+        mask: np.ndarray = (site.isin(core).fillna(False) | site.isna()).to_numpy(dtype=bool)
+        return mask
+
+    b = part.buildings
+    core_b = pd.Index(b["building_id"].astype("string")[keep(b)], name="building_id")
+    core_s = cov.site_facts.values.index.intersection(pd.Index(core, name="site_id"))
+    return Coverage(
+        layers={name: layer[keep(layer)].reset_index(drop=True) for name, layer in cov.layers.items()},
+        facts=_pick_facts(cov.facts, core_b), site_facts=_pick_facts(cov.site_facts, core_s),
+        room_comm=cov.room_comm[keep(cov.room_comm)].reset_index(drop=True),
+        config=config, as_of=as_of)
+
+
+def join_coverage(parts: list[Coverage], district: District) -> Coverage:
+    """The coverage of a whole district from the coverage of its chunks (``chunk_coverage``)."""
     frame = Frame.of(district)
     return Coverage(
         layers={name: _concat_layers([p.layers[name] for p in parts]) for name in parts[0].layers},
         facts=_concat_facts([p.facts for p in parts], frame.building_ids),
         site_facts=_concat_facts([p.site_facts for p in parts], frame.site_ids),
         room_comm=pd.concat([p.room_comm for p in parts], ignore_index=True),
-        config=config, as_of=as_of)
+        config=parts[0].config, as_of=parts[0].as_of)
+
+
+def _pick_facts(table: FactTable, index: pd.Index) -> FactTable:
+    return FactTable(table.values.loc[index], table.evidence.loc[index], table.subjects.loc[index])
 
 
 def _longest_reach(district: District, config: CoverageConfig) -> float:
@@ -194,47 +258,75 @@ def _longest_reach(district: District, config: CoverageConfig) -> float:
     return max(longest, config.aeds.reach_m, config.kits.reach_m)
 
 
-def _site_chunks(district: District, chunk_buildings: int | None, *,
-                 reach_m: float = 0.0) -> list[tuple[list, list]]:
-    """Groups of whole sites (site ids, plus ids of buildings with no site) of about
-    ``chunk_buildings`` buildings each; one group when the district is small or has rows that
-    belong to no known site or building (they could touch any campus)."""
-    b = district.buildings
-    if chunk_buildings is None or len(b) <= chunk_buildings:
-        return [([], [])]
-    frame = Frame.of(district)
+def _cut_whole(district: District, frame: Frame) -> bool:
+    """True when some row belongs to no known site or building (it could touch any campus)."""
     known_sites = set(frame.site_ids)
     for name in _BUILDING_TABLES:
         if (index_of(district.table(name)["building_id"], frame.building_ids) < 0).any():
-            return [([], [])]
+            return True
     for name in ("sites", *_SITE_TABLES):
         sites = district.table(name)["site_id"].astype("string")
         if sites.isna().any() or not set(sites).issubset(known_sites):
-            return [([], [])]
-    per_site = np.bincount(frame.building_site[frame.building_site >= 0], minlength=len(frame.site_ids))
-    neighbourhood = _site_neighbourhoods(district, frame.site_ids, reach_m=reach_m + CHUNK_MARGIN_M)
-    chunks: list[tuple[list, list]] = [([], [])]
+            return True
+    return False
+
+
+def _site_chunks(district: District, chunk_buildings: int | None, *,
+                 reach_m: float = 0.0, cell_m: float = CHUNK_CELL_M) -> list[SiteChunk]:
+    """Chunks of whole sites of at most ``chunk_buildings`` buildings (one site bigger than that
+    is a chunk alone), cut from grid cells of ``cell_m`` in grid order, each with the halo of
+    sites within ``reach_m`` (+ margin) of one of its sites. However densely campuses stand, a
+    chunk's own sites stay bounded; its halo holds only the direct neighbours of its sites. One
+    whole chunk when the district is small or has rows that belong to no known site or building."""
+    b = district.buildings
+    if chunk_buildings is None or len(b) <= chunk_buildings:
+        return [SiteChunk([], [], [])]
+    frame = Frame.of(district)
+    if _cut_whole(district, frame):
+        return [SiteChunk([], [], [])]
+    n_sites = len(frame.site_ids)
+    per_site = np.bincount(frame.building_site[frame.building_site >= 0], minlength=n_sites)
+    boxes = _site_extents(district, frame.site_ids)
+    centre = _centres(boxes)
+    cx, cy = np.floor(centre[:, 0] / cell_m), np.floor(centre[:, 1] / cell_m)
+    order = np.lexsort((centre[:, 0], cy, cx))  # grid order (columns of cells), then west to east
+    chunk_of = np.zeros(n_sites, dtype=int)
     size = 0
-    for group in pd.Series(np.arange(len(frame.site_ids))).groupby(neighbourhood, sort=False):
-        members = group[1].to_numpy()
-        n = int(per_site[members].sum())
+    current = 0
+    for i in order.tolist():
+        n = int(per_site[i])
         if size and size + n > chunk_buildings:
-            chunks.append(([], []))
+            current += 1
             size = 0
-        chunks[-1][0].extend(frame.site_ids[i] for i in members)
+        chunk_of[i] = current
         size += n
+    left, right = _neighbour_pairs(boxes, reach_m=reach_m + CHUNK_MARGIN_M)
+    cross = chunk_of[left] != chunk_of[right]
+    halo = pd.Series(right[cross]).groupby(chunk_of[left[cross]]).unique()
+    ids = np.asarray(frame.site_ids, dtype=object)
+    chunks = []
+    for c in range(current + 1):
+        own = ids[np.flatnonzero(chunk_of == c)].tolist()
+        near = ids[np.sort(halo.get(c, np.array([], dtype=int)))].tolist()
+        chunks.append(SiteChunk(own, near, []))
     no_site = b.loc[frame.building_site < 0, "building_id"].astype("string").tolist()
-    chunks[-1][1].extend(no_site)
+    if no_site:
+        chunks[-1] = SiteChunk(chunks[-1].sites, chunks[-1].halo, no_site)
     return chunks
 
 
-def _site_neighbourhoods(district: District, site_ids: pd.Index, *, reach_m: float) -> np.ndarray:
-    """A group number per site: sites whose extents come within ``reach_m`` of each other share
-    one, so that no camera view, reach area or obstacle of one chunk touches another."""
-    import shapely
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+def _centres(boxes: np.ndarray) -> np.ndarray:
+    """Centre (x, y) of each site's extent; sites with nothing mapped sort last."""
+    out = np.full((len(boxes), 2), np.inf)
+    drawn = ~pd.isna(boxes)
+    if drawn.any():
+        bounds = shapely.bounds(boxes[drawn].astype(object))
+        out[drawn] = np.column_stack([(bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2])
+    return out
 
+
+def _site_extents(district: District, site_ids: pd.Index) -> np.ndarray:
+    """The bounding box of everything drawn on each site (None when nothing is)."""
     site_of_building = dict(zip(district.buildings["building_id"], district.buildings["site_id"], strict=True))
     parts = [district.buildings[["site_id", "geometry"]], district.site_boundaries[["site_id", "geometry"]],
              district.parking[["site_id", "geometry"]]]
@@ -245,13 +337,18 @@ def _site_neighbourhoods(district: District, site_ids: pd.Index, *, reach_m: flo
     shapes = pd.concat([p[p.geometry.notna() & p["site_id"].notna()] for p in parts], ignore_index=True)
     position = index_of(shapes["site_id"].astype("string"), site_ids)
     bounds = pd.DataFrame(shapely.bounds(shapes.geometry.values), columns=["x0", "y0", "x1", "y1"])
-    extent = bounds.groupby(position).agg({"x0": "min", "y0": "min", "x1": "max", "y1": "max"})
+    extent = bounds[~bounds.isna().any(axis=1)].groupby(position[~bounds.isna().any(axis=1).to_numpy()])
+    extent = extent.agg({"x0": "min", "y0": "min", "x1": "max", "y1": "max"})
     boxes = np.full(len(site_ids), None, dtype=object)
     boxes[extent.index.to_numpy()] = shapely.box(extent["x0"], extent["y0"], extent["x1"], extent["y1"])
-    boxes = shapely.buffer(boxes, reach_m / 2, cap_style="square", join_style="mitre")
-    left, right = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(len(site_ids), len(site_ids)))
-    return connected_components(graph, directed=False)[1]
+    return boxes
+
+
+def _neighbour_pairs(boxes: np.ndarray, *, reach_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j) of sites whose extents come within ``reach_m`` of each other (both ways)."""
+    grown = shapely.buffer(boxes, reach_m / 2, cap_style="square", join_style="mitre")
+    left, right = shapely.STRtree(grown).query(grown, predicate="intersects")
+    return left, right
 
 
 def _concat_layers(layers: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -1,23 +1,10 @@
-"""Synthetic districts: realistic campuses, inventories and floor plans for demos, tests and benchmarks.
-
-``demo_district`` builds a district of ``n`` schools (elementary, middle, high, K-8) laid out on a
-grid of campuses near an origin: buildings of varied shapes (rectangle, L, U, T, courtyard ring,
-gym blocks, portables), rooms on double-loaded corridors, exterior and classroom doors on the walls,
-cameras, radio repeaters, AEDs, kits, alarms, intercoms, lockboxes, programme statuses and checklist
-answers, with the gaps real inventories have (doors not lockable from inside, uncovered glass,
-unnumbered buildings, blanks). It is pure and deterministic: the same ``seed`` gives the same data.
-
-Everything is generated in a local metric frame per building (metres), moved onto its campus and
-into the origin's UTM zone, then to WGS84; doors, cameras and rooms are built as whole arrays.
-"""
+"""``demo_district``: the generator, as named steps over one shared draft (each step reads what
+earlier ones drew and adds its own; the draws keep their order, so a seed gives the same data)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,272 +13,29 @@ import shapely
 from shapely import GeometryType
 
 from facility_planner import settings
-from facility_planner.model import TABLES, District, choose_metric_crs, make_district
-
-#: Dates (expiry, reviews) are drawn around this day, so output never depends on today's date.
-REFERENCE_DATE = date(2025, 9, 1)
-#: Default origin: Nevada, Iowa (Story County); any (lon, lat) works.
-DEFAULT_ORIGIN = (-93.415, 42.040)
-
-SCHOOL_KINDS = ("ES", "MS", "HS", "K8")
-_KIND_SHARE = (0.60, 0.20, 0.15, 0.05)
-_GRADES = {"ES": "K-5", "MS": "6-8", "HS": "9-12", "K8": "K-8"}
-_SUFFIX = {"ES": "Elementary", "MS": "Middle School", "HS": "High School", "K8": "K-8 School"}
-_NAMES = ("Maple", "Cedar Ridge", "Lincoln", "Oak Grove", "Willow Creek", "Jefferson", "Prairie View",
-          "Riverside", "Hillcrest", "Washington", "Pine Hollow", "Lakeview", "Roosevelt", "Sunset",
-          "Meadowbrook", "Franklin", "Birch Park", "Eastwood", "Westfield", "Northgate", "Garfield",
-          "Elm Street", "Valley", "Stonebridge", "Harmony", "Aspen", "Fairview", "Kennedy", "Madison",
-          "Sycamore", "Bluff View", "Orchard", "Heritage", "Summit", "Brookside", "Monroe")
-_STREETS = ("Main St", "Oak Ave", "School Rd", "Elm St", "Park Dr", "County Rd 12", "Mill St",
-            "Prairie Ln", "Lincoln Way", "Maple Ave", "Center St", "Ridge Rd")
-#: Checklist criteria no inventory can show: the ``op: checklist`` rules of rules/pass_k12.yaml
-#: (site-wide ones first, then those answered per building).
-CHECKLIST_RULES = ("PASS-DW-PP-1", "PASS-DW-PP-2", "PASS-DW-PP-3", "PASS-DW-PE-1", "PASS-DW-PE-2",
-                   "PASS-DW-CM-2", "PASS-DW-AC-1", "PASS-DW-AC-2", "PASS-DW-VS-3", "PASS-DW-DA-3",
-                   "PASS-DI-PP-1", "PASS-DI-PP-2", "PASS-DI-AC-2", "PASS-DI-VS-3", "PASS-CP-PP-1",
-                   "PASS-CP-AR-1", "PASS-CP-AR-2", "PASS-CP-AC-3", "PASS-CP-CM-2", "PASS-PL-AR-1",
-                   "PASS-BP-PP-1", "PASS-BP-PP-1b", "PASS-BP-AR-2", "PASS-BP-VS-4", "PASS-BP-DA-1",
-                   "PASS-BP-DA-2", "PASS-BP-CM-1", "PASS-CL-PP-1", "PASS-CL-PE-1")
-_BUILDING_RULES = 20  # CHECKLIST_RULES[20:] are building-scope rules
-
-_DEPTH = 21.0          # double-loaded wing: 9 m rooms, 3 m corridor, 9 m rooms
-_ROOM_DEPTH = 9.0
-_CELL = 9.0            # target room width along the wing
-_PORTABLE = (12.2, 7.3)  # 40 x 24 ft
-
-Fmt = Literal["xlsx", "csv"]
+from facility_planner.demo.data import (
+    _BUILDING_RULES,
+    _CELL,
+    _DEPTH,
+    _GRADES,
+    _KIND_SHARE,
+    _NAMES,
+    _PORTABLE,
+    _ROOM_DEPTH,
+    _STREETS,
+    _SUFFIX,
+    CHECKLIST_RULES,
+    DEFAULT_ORIGIN,
+    SCHOOL_KINDS,
+    DemoData,
+    Layout,
+)
+from facility_planner.demo.layout import campus_positions
+from facility_planner.demo.shapes import _building_shape, _layout_campus, _plan_buildings
+from facility_planner.demo.values import _ids, _iso, _na_int, _rank, _yes_no
+from facility_planner.model import TABLES, choose_metric_crs
 
 
-@dataclass
-class DemoData:
-    """A synthetic district: raw inventory tables and map layers (EPSG:4326).
-
-    ``tables`` hold values as a facilities manager types them ("Y"/"N"/blank, ISO dates);
-    ``clean_tables()`` gives typed values for ``make_district``; ``to_district()`` builds one.
-    """
-
-    tables: dict[str, pd.DataFrame]
-    footprints: gpd.GeoDataFrame
-    site_boundaries: gpd.GeoDataFrame
-    parking: gpd.GeoDataFrame
-    rooms: gpd.GeoDataFrame
-    walls: gpd.GeoDataFrame
-
-    @property
-    def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Map layers by GeoPackage layer name."""
-        return {"footprints": self.footprints, "site_boundaries": self.site_boundaries,
-                "parking": self.parking, "rooms": self.rooms, "walls": self.walls}
-
-    @property
-    def rows(self) -> int:
-        """Inventory rows over all sheets."""
-        return sum(len(t) for t in self.tables.values())
-
-    def clean_tables(self) -> dict[str, pd.DataFrame]:
-        """The tables with yes/no as booleans and dates as datetimes (ready for ``make_district``)."""
-        out = {}
-        for name, frame in self.tables.items():
-            frame = frame.copy()
-            for col in TABLES[name].columns:
-                if col.name not in frame:
-                    continue
-                if col.kind == "bool":
-                    frame[col.name] = frame[col.name].map({"Y": True, "N": False}).astype("boolean")
-                elif col.kind == "date":
-                    frame[col.name] = pd.to_datetime(frame[col.name])
-            out[name] = frame
-        return out
-
-    def to_district(self, *, crs: str | int | None = None) -> District:
-        """The district as ``make_district`` builds it from these tables and layers."""
-        return make_district(self.clean_tables(), footprints=self.footprints,
-                             rooms_geometry=self.rooms, site_boundaries=self.site_boundaries,
-                             parking=self.parking, walls=self.walls, crs=crs)
-
-
-# --------------------------------------------------------------------------- building shapes
-def _building_shape(shape: str, l1: float, l2: float, w2: float, halls: Sequence[str]) -> tuple[
-        list[tuple[float, float]], list[tuple[float, float]] | None, list[tuple], list[tuple]]:
-    """Outline (CCW shell, CW hole), wings and junction walls of one building in local metres.
-
-    A wing is ``(u0, v0, du, dv, axis, hall)``: a double-loaded classroom wing along ``axis``
-    (0 = u, 1 = v) when ``hall`` is "", else one large room of that type filling the rectangle.
-    The front of the building (main entrance) is the edge from (0, 0) to (l1, 0).
-    """
-    d = _DEPTH
-    hole = None
-    junctions: list[tuple] = []
-    if shape == "rect":
-        shell = [(0, 0), (l1, 0), (l1, d), (0, d)]
-        wings = [(0, 0, l1, d, 0, "")]
-    elif shape == "L":
-        shell = [(0, 0), (l1, 0), (l1, d), (w2, d), (w2, d + l2), (0, d + l2)]
-        wings = [(0, 0, l1, d, 0, ""), (0, d, w2, l2, 1, halls[0])]
-        junctions = [((0, d), (w2, d))]
-    elif shape == "U":
-        shell = [(0, 0), (l1, 0), (l1, d + l2), (l1 - w2, d + l2), (l1 - w2, d), (w2, d),
-                 (w2, d + l2), (0, d + l2)]
-        wings = [(0, 0, l1, d, 0, ""), (0, d, w2, l2, 1, halls[0]), (l1 - w2, d, w2, l2, 1, halls[1])]
-        junctions = [((0, d), (w2, d)), ((l1 - w2, d), (l1, d))]
-    elif shape == "T":
-        m = l1 / 2
-        a, b = m - w2 / 2, m + w2 / 2
-        shell = [(0, 0), (l1, 0), (l1, d), (b, d), (b, d + l2), (a, d + l2), (a, d), (0, d)]
-        wings = [(0, 0, l1, d, 0, ""), (a, d, w2, l2, 1, halls[0])]
-        junctions = [((a, d), (b, d))]
-    elif shape == "ring":
-        top = d + l2
-        shell = [(0, 0), (l1, 0), (l1, top + d), (0, top + d)]
-        hole = [(d, d), (d, top), (l1 - d, top), (l1 - d, d)]
-        wings = [(0, 0, l1, d, 0, ""), (0, top, l1, d, 0, ""), (0, d, d, l2, 1, ""),
-                 (l1 - d, d, d, l2, 1, "")]
-        junctions = [((0, d), (d, d)), ((l1 - d, d), (l1, d)), ((0, top), (d, top)),
-                     ((l1 - d, top), (l1, top))]
-    elif shape == "hall_block":
-        shell = [(0, 0), (l1, 0), (l1, d + l2), (0, d + l2)]
-        wings = [(0, 0, l1, d, 0, ""), (0, d, l1, l2, 0, halls[0])]
-        junctions = [((0, d), (l1, d))]
-    elif shape == "portable":
-        shell = [(0, 0), (l1, 0), (l1, l2), (0, l2)]
-        wings = [(0, 0, l1, l2, 0, "classroom")]
-    else:  # pragma: no cover - internal
-        raise ValueError(shape)
-    return shell, hole, wings, junctions
-
-
-def _plan_buildings(kind: str, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Buildings of one campus: role, shape and size (local metres)."""
-    d = _DEPTH
-    out: list[dict[str, Any]] = []
-
-    def main(shapes: Sequence[str], l1_range: tuple[int, int], l2_range: tuple[int, int],
-             floors: Sequence[int], hall_types: Sequence[str]) -> dict[str, Any]:
-        shape = str(rng.choice(shapes))
-        halls = [str(h) if rng.random() < 0.6 else "" for h in rng.choice(hall_types, 2, replace=False)]
-        if shape == "ring":
-            halls = ["", ""]
-        w2 = [float(rng.integers(24, 34)) if h else d for h in halls]
-        l1 = float(rng.integers(*l1_range))
-        if shape == "U":
-            l1 = max(l1, w2[0] + w2[1] + 20)
-            w2 = [max(w2), max(w2)]
-            halls = halls if halls[0] and halls[1] else [halls[0] or halls[1], ""]
-        if shape == "ring":
-            l1 = max(l1, 2 * d + 20)
-        return {"use": "classroom", "shape": shape, "l1": l1, "l2": float(rng.integers(*l2_range)),
-                "w2": w2[0], "halls": halls, "floors": int(rng.choice(floors))}
-
-    if kind == "ES":
-        out.append(main(("rect", "L", "T", "U", "ring"), (60, 110), (30, 55), (1, 1, 1, 2),
-                        ("cafeteria", "gym", "library")))
-        n_portables = int(rng.choice([0, 0, 1, 2, 3, 4]))
-    elif kind == "K8":
-        out.append(main(("U", "ring", "L"), (80, 130), (40, 65), (2,), ("cafeteria", "gym")))
-        n_portables = int(rng.integers(0, 4))
-    elif kind == "MS":
-        out.append(main(("L", "T", "U", "ring"), (80, 130), (40, 70), (1, 2, 2), ("cafeteria", "library")))
-        if rng.random() < 0.7:
-            out.append({"use": "gym", "shape": "hall_block", "l1": float(rng.integers(36, 50)),
-                        "l2": float(rng.integers(26, 34)), "w2": d, "halls": ["gym"], "floors": 1})
-        n_portables = int(rng.choice([0, 0, 1, 2]))
-    else:  # HS
-        out.append(main(("ring", "U", "L"), (100, 150), (45, 75), (2, 2, 3), ("cafeteria", "library")))
-        out.append({"use": "gym", "shape": "hall_block", "l1": float(rng.integers(45, 65)),
-                    "l2": float(rng.integers(30, 40)), "w2": d, "halls": ["gym"], "floors": 1})
-        out.append({"use": "auditorium", "shape": "hall_block", "l1": float(rng.integers(36, 50)),
-                    "l2": float(rng.integers(26, 36)), "w2": d, "halls": ["auditorium"], "floors": 1})
-        for _ in range(int(rng.integers(1, 3))):
-            shape = str(rng.choice(["rect", "L"]))
-            out.append({"use": "classroom", "shape": shape, "l1": float(rng.integers(50, 90)),
-                        "l2": float(rng.integers(25, 45)), "w2": d, "halls": ["", ""],
-                        "floors": int(rng.choice([1, 2]))})
-        n_portables = int(rng.integers(2, 9))
-    for _ in range(n_portables):
-        out.append({"use": "portable", "shape": "portable", "l1": _PORTABLE[0], "l2": _PORTABLE[1],
-                    "w2": 0.0, "halls": [""], "floors": 1})
-    return out
-
-
-def _layout_campus(sizes: list[tuple[float, float]], portable: list[bool], rng: np.random.Generator,
-                   *, parking_depth: float) -> tuple[np.ndarray, tuple[float, float, float, float],
-                                                     list[tuple[float, float, float, float]]]:
-    """Place building boxes on a campus (shelf packing; portables in a row behind).
-
-    Returns building offsets (n, 2), the site boundary box and parking boxes, in campus metres.
-    """
-    offsets = np.zeros((len(sizes), 2))
-    x = y = row_h = 0.0
-    max_x = 0.0
-    for i, ((w, h), is_portable) in enumerate(zip(sizes, portable, strict=True)):
-        if is_portable:
-            continue
-        if x > 0 and x + w > 260:
-            x, y, row_h = 0.0, y + row_h + float(rng.integers(20, 35)), 0.0
-        offsets[i] = (x, y)
-        x += w + float(rng.integers(18, 32))
-        row_h = max(row_h, h)
-        max_x = max(max_x, x)
-    top = y + row_h + float(rng.integers(20, 30))
-    px = 0.0
-    for i, is_portable in enumerate(portable):
-        if not is_portable:
-            continue
-        if px > max(max_x, 80):
-            px, top = 0.0, top + sizes[i][1] + 8
-        offsets[i] = (px, top)
-        px += sizes[i][0] + 6
-    all_x = np.concatenate([offsets[:, 0], offsets[:, 0] + [s[0] for s in sizes]])
-    all_y = np.concatenate([offsets[:, 1], offsets[:, 1] + [s[1] for s in sizes]])
-    width = float(all_x.max())
-    lot_w = float(min(max(width * 0.7, 50), 160))
-    lots = [(0.0, -15 - parking_depth, lot_w, -15.0)]
-    if width > 200:
-        lots.append((lot_w + 20, -15 - parking_depth * 0.7, min(width, lot_w + 110), -15.0))
-    margin = float(rng.integers(15, 30))
-    boundary = (float(all_x.min()) - margin, -15 - parking_depth - margin,
-                width + margin, float(all_y.max()) + margin)
-    return offsets, boundary, lots
-
-
-# --------------------------------------------------------------------------- value helpers
-def _yes_no(rng: np.random.Generator, p_yes: np.ndarray | float, p_blank: float, n: int) -> np.ndarray:
-    """'Y'/'N'/None as a facilities manager types them (None = blank = unknown)."""
-    u = rng.random(n)
-    blank = rng.random(n) < p_blank
-    out = np.where(u < p_yes, "Y", "N").astype(object)
-    out[blank] = None
-    return out
-
-
-def _iso(rng: np.random.Generator, low: int, high: int, n: int, p_blank: float = 0.0) -> np.ndarray:
-    """ISO date strings ``low``..``high`` days from the reference date (None when blank)."""
-    days = rng.integers(low, high, n).astype("timedelta64[D]")
-    out = (np.datetime64(REFERENCE_DATE) + days).astype(str).astype(object)
-    out[rng.random(n) < p_blank] = None
-    return out
-
-
-def _ids(prefix: np.ndarray, sep: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    if not len(numbers):
-        return np.array([], dtype=object)
-    nums = np.strings.zfill(np.asarray(numbers).astype(str), width)
-    return np.strings.add(np.strings.add(np.asarray(prefix, dtype=str), sep), nums).astype(object)
-
-
-def _rank(groups: np.ndarray) -> np.ndarray:
-    """0-based position of each element within its group, in array order."""
-    return pd.Series(groups).groupby(groups, sort=False).cumcount().to_numpy()
-
-
-def _na_int(values: np.ndarray, missing: np.ndarray | None = None) -> pd.arrays.IntegerArray:
-    arr = pd.array(np.asarray(values, dtype="int64"), dtype="Int64")
-    if missing is not None:
-        arr[missing] = pd.NA
-    return arr
-
-
-# --------------------------------------------------------------------------- the generator
 def demo_district(
     n_schools: int,
     *,
@@ -301,6 +45,7 @@ def demo_district(
     names: Sequence[str] | None = None,
     district: str = "Demo Unified School District",
     floor_plans: float = 0.35,
+    layout: Layout = "mixed",
 ) -> DemoData:
     """A synthetic district of ``n_schools`` campuses near ``origin``.
 
@@ -320,12 +65,27 @@ def demo_district(
         District name written in ``sites.district``.
     floor_plans
         Share of (non-portable) buildings that come with room polygons and walls.
+    layout
+        Where campuses stand (``campus_positions``): "city" (urban density, shared campuses,
+        schools at one address), "rural" (kilometres apart) or "mixed" (a town among farmland).
 
     Returns
     -------
     DemoData
         Raw inventory tables and map layers in EPSG:4326.
     """
+    g: dict[str, Any] = {"n_schools": n_schools, "seed": seed, "origin": origin, "kinds": kinds,
+                         "names": names, "district": district, "floor_plans": floor_plans,
+                         "layout": layout}
+    for step in (_check, _campuses, _placement, _footprints, _sites, _buildings, _room_cells, _room_table,
+                 _floor_plans, _doors, _cameras, _repeaters, _aeds, _equipment, _programs):
+        step(g)
+    return _tables(g)
+
+
+def _check(g: dict[str, Any]) -> None:
+    """Validate the arguments; site ids, names and each site's diligence."""
+    n_schools, seed, kinds, names = g["n_schools"], g["seed"], g["kinds"], g["names"]
     if n_schools < 1:
         raise ValueError("n_schools must be at least 1")
     rng = np.random.default_rng(seed)
@@ -344,8 +104,12 @@ def demo_district(
         picks = np.random.default_rng([seed, 1]).integers(0, len(_NAMES), n_schools)
         names = [f"{_NAMES[p]} {_SUFFIX[k]}" for p, k in zip(picks, kinds, strict=True)]
     care = rng.beta(2.0, 2.0, n_schools)  # per-site diligence: shifts every yes/no share
+    g.update(rng=rng, kinds=kinds, site_ids=site_ids, names=names, care=care)
 
-    # ---- buildings, wings and outlines (small per-building loop; assets below are arrays)
+
+def _campuses(g: dict[str, Any]) -> None:
+    """Buildings, wings and outlines of every campus (a small per-building loop)."""
+    kinds, rng = g["kinds"], g["rng"]
     b_site: list[int] = []
     b_use: list[str] = []
     b_shape: list[str] = []
@@ -396,24 +160,26 @@ def demo_district(
     is_portable = use == "portable"
     offset = np.concatenate(b_offset)
     bbox = np.array(site_boundary_boxes)  # x0, y0, x1, y1 per site, campus metres
+    g.update(b_letter=b_letter, shells=shells, holes=holes, wing_rows=wing_rows,
+             junction_rows=junction_rows, parking_boxes=parking_boxes, n_b=n_b, site_of=site_of,
+             use=use, floors=floors, is_portable=is_portable, offset=offset, bbox=bbox)
 
-    # ---- campuses on a jittered grid around the origin (cells larger than any campus)
+
+def _placement(g: dict[str, Any]) -> None:
+    """Campuses placed by the layout; local metres -> world -> lon/lat helpers."""
+    bbox, origin, n_schools, rng = g["bbox"], g["origin"], g["n_schools"], g["rng"]
+    layout, seed, offset, site_of = g["layout"], g["seed"], g["offset"], g["site_of"]
     centre = np.column_stack([(bbox[:, 0] + bbox[:, 2]) / 2, (bbox[:, 1] + bbox[:, 3]) / 2])
     diag = np.hypot(bbox[:, 2] - bbox[:, 0], bbox[:, 3] - bbox[:, 1])
-    cell = float(diag.max()) + 60.0
-    cols = int(np.ceil(np.sqrt(n_schools)))
-    order = np.arange(n_schools)
-    gx = (order % cols - (cols - 1) / 2) * cell
-    gy = ((cols - 1) / 2 - order // cols) * cell
-    slack = (cell - diag) / 2 - 20.0
     crs = choose_metric_crs(np.array([origin[0]]), np.array([origin[1]]))
     from pyproj import Transformer
 
     to_metric = Transformer.from_crs(settings.lonlat_crs, crs, always_xy=True)
     to_lonlat = Transformer.from_crs(crs, settings.lonlat_crs, always_xy=True)
     ox, oy = to_metric.transform(*origin)
-    site_x = ox + gx + rng.uniform(-1, 1, n_schools) * slack
-    site_y = oy + gy + rng.uniform(-1, 1, n_schools) * slack
+    jitter = np.column_stack([rng.uniform(-1, 1, n_schools), rng.uniform(-1, 1, n_schools)])
+    gx, gy = campus_positions(diag, jitter, layout=layout, seed=seed)
+    site_x, site_y = ox + gx, oy + gy
     theta = rng.uniform(0, np.pi / 2, n_schools)
     cos_t, sin_t = np.cos(theta), np.sin(theta)
 
@@ -432,8 +198,14 @@ def demo_district(
         s = site_of[b]
         east, north = cos_t[s] * du - sin_t[s] * dv, sin_t[s] * du + cos_t[s] * dv
         return np.round(np.degrees(np.arctan2(east, north)) % 360.0, 1)
+    g.update(to_lonlat=to_lonlat, site_world=site_world, world=world, lonlat=lonlat,
+             azimuth=azimuth)
 
-    # ---- footprints (ragged polygons, shell + optional courtyard hole)
+
+def _footprints(g: dict[str, Any]) -> None:
+    """Footprints as ragged polygons (shell + optional courtyard hole) and local shells."""
+    n_b, holes, shells, to_lonlat = g["n_b"], g["holes"], g["shells"], g["to_lonlat"]
+    world = g["world"]
     ring_b, ring_len, coords_local = [], [], []
     rings_per_b = np.ones(n_b, dtype=int)
     for b in range(n_b):
@@ -461,8 +233,14 @@ def demo_district(
     local_polys = shapely.from_ragged_array(
         GeometryType.POLYGON, cl, offsets=(ring_offsets, geom_offsets))
     footprint_area = shapely.area(local_polys)
+    g.update(footprint_geoms=footprint_geoms, local_shell=local_shell, perimeter=perimeter,
+             local_polys=local_polys, footprint_area=footprint_area)
 
-    # ---- site-level values
+
+def _sites(g: dict[str, Any]) -> None:
+    """The sites table: enrollment, staff, threat level, address."""
+    n_schools, kinds, rng, district = g["n_schools"], g["kinds"], g["rng"], g["district"]
+    names, site_ids = g["names"], g["site_ids"]
     site_idx = np.arange(n_schools)
     kinds_arr = np.array(kinds)
     enrol_lo = np.select([kinds_arr == "ES", kinds_arr == "MS", kinds_arr == "K8"], [280, 480, 450], 900)
@@ -479,8 +257,14 @@ def demo_district(
         "grades": [_GRADES[k] for k in kinds], "enrollment": enrollment, "staff": staff,
         "threat_level": threat, "last_assessment": _iso(rng, -5 * 365, -20, n_schools, 0.1),
     })
+    g.update(site_idx=site_idx, sites=sites)
 
-    # ---- buildings
+
+def _buildings(g: dict[str, Any]) -> None:
+    """Building ids, years, areas, numbers and names."""
+    site_ids, site_of, b_letter, n_b = g["site_ids"], g["site_of"], g["b_letter"], g["n_b"]
+    rng, is_portable, floors, footprint_area = g["rng"], g["is_portable"], g["floors"], g["footprint_area"]
+    care, use, local_polys, lonlat = g["care"], g["use"], g["local_polys"], g["lonlat"]
     site_id_arr = np.array(site_ids, dtype=object)
     building_id = np.strings.add(np.strings.add(site_id_arr[site_of].astype(str), "-"),
                                  np.array(b_letter)).astype(object)
@@ -496,8 +280,14 @@ def demo_district(
     b_name = np.where(is_portable, np.strings.add("Portable ", np.array(b_letter)), b_name)
     inside = shapely.get_coordinates(shapely.point_on_surface(local_polys))
     bl_lon, bl_lat = lonlat(np.arange(n_b), inside[:, 0], inside[:, 1])
+    g.update(site_id_arr=site_id_arr, building_id=building_id, year=year, gross_area=gross_area,
+             numbers=numbers, b_name=b_name, bl_lon=bl_lon, bl_lat=bl_lat)
 
-    # ---- rooms: cells of double-loaded wings, corridors, halls
+
+def _room_cells(g: dict[str, Any]) -> None:
+    """Rooms: cells of double-loaded wings, corridors and halls, in corridor order."""
+    wing_rows, floors, site_of, use = g["wing_rows"], g["floors"], g["site_of"], g["use"]
+    rng, n_b = g["rng"], g["n_b"]
     wr = np.array([w[1:6] for w in wing_rows], dtype=float)
     w_b = np.array([w[0] for w in wing_rows])
     w_hall = np.array([w[6] for w in wing_rows], dtype=object)
@@ -569,6 +359,19 @@ def demo_district(
                                  np.where(cell_rank[gym_cells] == 2, "office", "other"))
     r_type[cells & (r_use == "classroom") & ~main_b & (cell_rank == 0)] = "office"
     r_type = r_type.astype(str)
+    g.update(w_u0=w_u0, w_v0=w_v0, w_len=w_len, w_no=w_no, to_uv=to_uv, r_wing=r_wing, r_b=r_b,
+             r_floor=r_floor, r_kind=r_kind, along0=along0, along1=along1, across0=across0,
+             across1=across1, r_side=r_side, n_r=n_r, r_site=r_site, r_use=r_use, r_type=r_type,
+             main_b=main_b)
+
+
+def _room_table(g: dict[str, Any]) -> None:
+    """Room numbers, ids, capacities and the rooms table."""
+    r_kind, n_r, r_b, r_floor = g["r_kind"], g["n_r"], g["r_b"], g["r_floor"]
+    r_wing, w_no, r_type, is_portable = g["r_wing"], g["w_no"], g["r_type"], g["is_portable"]
+    b_letter, building_id, across0, across1 = g["b_letter"], g["building_id"], g["across0"], g["across1"]
+    along0, along1, rng, care = g["along0"], g["along1"], g["rng"], g["care"]
+    r_site = g["r_site"]
     # room numbers: floor * 100 + position; corridors "C<wing>-<floor>"; halls by name
     numbered = r_kind == "cell"
     seq = np.zeros(n_r, dtype=int)
@@ -606,8 +409,18 @@ def demo_district(
     has_windows = rooms_tab["windows"].to_numpy() == "Y"
     rooms_tab["window_covering"] = np.where(has_windows & (teach | (r_type == "office")),
                                             _yes_no(rng, 0.15 + 0.7 * rc, 0.15, n_r), None)
+    g.update(port=port, room_id=room_id, cap=cap, rooms_tab=rooms_tab)
 
-    # ---- floor plans: room polygons and walls for a share of buildings
+
+def _floor_plans(g: dict[str, Any]) -> None:
+    """Room polygons and walls for a share of buildings."""
+    floor_plans, is_portable, n_b, rng = g["floor_plans"], g["is_portable"], g["n_b"], g["rng"]
+    n_schools, site_of, across0, along0 = g["n_schools"], g["site_of"], g["across0"], g["along0"]
+    r_wing, to_uv, across1, along1 = g["r_wing"], g["to_uv"], g["across1"], g["along1"]
+    r_b, to_lonlat, world, building_id = g["r_b"], g["to_lonlat"], g["world"], g["building_id"]
+    room_id, r_floor, year, holes = g["room_id"], g["r_floor"], g["year"], g["holes"]
+    shells, floors, junction_rows, r_kind = g["shells"], g["floors"], g["junction_rows"], g["r_kind"]
+    w_len = g["w_len"]
     has_plan = (rng.random(n_b) < floor_plans) & ~is_portable
     if n_schools <= 8:  # small districts (the sample): every main building has a plan
         has_plan |= (np.arange(n_b) == np.searchsorted(site_of, site_of)) | is_portable
@@ -674,8 +487,17 @@ def demo_district(
         {"building_id": building_id[wb], "floor": np.concatenate(wall_floor).astype(int),
          "material": np.concatenate(wall_mat).astype(object)},
         geometry=shapely.linestrings(np.column_stack([wx, wy]).reshape(-1, 2, 2)), crs=settings.lonlat_crs)
+    g.update(has_plan=has_plan, rooms_layer=rooms_layer, walls_layer=walls_layer)
 
-    # ---- doors: exterior doors on the shell, classroom/office doors on the corridor wall
+
+def _doors(g: dict[str, Any]) -> None:
+    """Exterior doors on the shell, classroom and office doors on the corridor wall."""
+    care, site_of, is_portable, n_b = g["care"], g["site_of"], g["is_portable"], g["n_b"]
+    perimeter, rng, shells, local_shell = g["perimeter"], g["rng"], g["shells"], g["local_shell"]
+    port, r_b, room_id, r_kind = g["port"], g["r_b"], g["room_id"], g["r_kind"]
+    r_type, along0, along1, r_side = g["r_type"], g["along0"], g["along1"], g["r_side"]
+    r_wing, to_uv, lonlat, has_plan = g["r_wing"], g["to_uv"], g["lonlat"], g["has_plan"]
+    building_id = g["building_id"]
     bc = care[site_of]
     n_sec = np.where(is_portable, 0, 1 + (rng.random(n_b) * perimeter / 120).astype(int))
     n_egr = np.where(is_portable, 1, 1 + (rng.random(n_b) * perimeter / 90).astype(int))
@@ -732,8 +554,17 @@ def demo_district(
                                        _yes_no(rng, 0.02, 0.2, n_d)),
         "lon": d_lon, "lat": d_lat,
     })
+    g.update(bc=bc, e_b=e_b, e_role=e_role, front=front, e_pts=e_pts, doors=doors)
 
-    # ---- cameras: exterior on the walls facing out, interior at corridor ends facing along
+
+def _cameras(g: dict[str, Any]) -> None:
+    """Cameras: exterior on the walls facing out, interior in corridors and halls."""
+    bc, is_portable, n_b, rng = g["bc"], g["is_portable"], g["n_b"], g["rng"]
+    perimeter, front, local_shell, azimuth = g["perimeter"], g["front"], g["local_shell"], g["azimuth"]
+    r_b, r_kind, care, r_site = g["r_b"], g["r_kind"], g["care"], g["r_site"]
+    r_wing, across1, to_uv, w_u0 = g["r_wing"], g["across1"], g["to_uv"], g["w_u0"]
+    w_v0, site_of, lonlat, site_id_arr = g["w_v0"], g["site_of"], g["lonlat"], g["site_id_arr"]
+    building_id = g["building_id"]
     with_cams = rng.random(n_b) < np.where(is_portable, 0.2, 0.55 + 0.45 * bc)
     n_out = np.where(with_cams, np.where(is_portable, 1, 1 + (perimeter / 70 * (0.4 + bc)).astype(int)), 0)
     x_b = np.repeat(np.arange(n_b), n_out)
@@ -780,8 +611,15 @@ def demo_district(
         "recording_days": _na_int(rng.choice([7, 14, 14, 21, 30, 30, 45], n_c), rng.random(n_c) < 0.08),
         "status": c_status,
     })
+    g.update(cameras=cameras)
 
-    # ---- repeaters: in some larger buildings, at the middle of the first corridor
+
+def _repeaters(g: dict[str, Any]) -> None:
+    """Repeaters in some larger buildings, at the middle of the first corridor."""
+    r_floor, r_kind, r_b, care = g["r_floor"], g["r_kind"], g["r_b"], g["care"]
+    gross_area, rng, site_of, along0 = g["gross_area"], g["rng"], g["site_of"], g["along0"]
+    along1, r_wing, to_uv, lonlat = g["along1"], g["r_wing"], g["to_uv"], g["lonlat"]
+    site_id_arr, building_id = g["site_id_arr"], g["building_id"]
     first_cor = np.flatnonzero((r_kind == "corridor") & (r_floor == 1))
     first_cor = first_cor[np.unique(r_b[first_cor], return_index=True)[1]]
     fc_b = r_b[first_cor]
@@ -798,8 +636,16 @@ def demo_district(
         "kind": rng.choice(np.array(["bda", "das", "psap_radio"], dtype=object), n_rp, p=[0.6, 0.25, 0.15]),
         "range_m": rp_range, "psap_linked": _yes_no(rng, 0.4, 0.15, n_rp),
     })
+    g.update(repeaters=repeaters)
 
-    # ---- AEDs (corridor of main buildings, gyms) and equipment
+
+def _aeds(g: dict[str, Any]) -> None:
+    """AEDs in the first corridor of main buildings and in gyms."""
+    r_floor, r_kind, r_b, r_type = g["r_floor"], g["r_kind"], g["r_b"], g["r_type"]
+    care, r_site, rng, along0 = g["care"], g["r_site"], g["rng"], g["along0"]
+    along1, r_wing, to_uv, across0 = g["along1"], g["r_wing"], g["to_uv"], g["across0"]
+    across1, lonlat, site_of, site_id_arr = g["across1"], g["lonlat"], g["site_of"], g["site_id_arr"]
+    building_id, room_id = g["building_id"], g["room_id"]
     corr_all = np.flatnonzero((r_kind == "corridor") & (r_floor == 1))
     corr_first = corr_all[np.unique(r_b[corr_all], return_index=True)[1]]
     gyms = np.flatnonzero(np.isin(r_type, ["gym", "cafeteria", "auditorium"]))
@@ -822,7 +668,17 @@ def demo_district(
         "battery_expiry": _iso(rng, -200, 1500, n_a, 0.1),
         "accessible_24_7": _yes_no(rng, 0.2, 0.15, n_a),
     })
+    g.update(aed_rooms=aed_rooms, aeds=aeds)
 
+
+def _equipment(g: dict[str, Any]) -> None:
+    """Kits, alarms, intercoms and entrance items (lockboxes, vestibules)."""
+    r_type, r_b, main_b, r_site = g["r_type"], g["r_b"], g["main_b"], g["r_site"]
+    along0, along1, r_wing, to_uv = g["along0"], g["along1"], g["r_wing"], g["to_uv"]
+    across0, across1, rng, aed_rooms = g["across0"], g["across1"], g["rng"], g["aed_rooms"]
+    care, is_portable, e_b, e_role = g["care"], g["is_portable"], g["e_b"], g["e_role"]
+    site_of, e_pts, room_id, lonlat = g["site_of"], g["e_pts"], g["room_id"], g["lonlat"]
+    site_id_arr, building_id = g["site_id_arr"], g["building_id"]
     offices = np.flatnonzero(r_type == "office")
     main_office = offices[np.unique(r_b[offices], return_index=True)[1]]
     main_office = main_office[main_b[main_office]]
@@ -884,8 +740,13 @@ def demo_district(
         "equipment_id": _ids(site_id_arr[site_of[q_b]], "-E", _rank(site_of[q_b]) + 1, 3),
         "building_id": building_id[q_b], "room_id": q_room, "type": q_kind, "lon": q_lon, "lat": q_lat,
     })
+    g.update(equipment=equipment)
 
-    # ---- programs (Ten Essential Actions) and checklist answers
+
+def _programs(g: dict[str, Any]) -> None:
+    """Programme statuses (Ten Essential Actions) and checklist answers."""
+    site_idx, care, rng, n_schools = g["site_idx"], g["care"], g["rng"], g["n_schools"]
+    site_id_arr, building_id, site_of = g["site_id_arr"], g["building_id"], g["site_of"]
     p_site = np.repeat(site_idx, 10)
     p_care = care[p_site]
     u = rng.random(len(p_site))
@@ -915,8 +776,20 @@ def demo_district(
         "building_id": k_bld, "status": k_status,
         "note": np.where(rng.random(n_k) < 0.5, "Principal, walkthrough", "Facilities office records"),
     })
+    g.update(programs=programs, checklist=checklist)
 
-    # ---- buildings table, footprints, site boundaries, parking
+
+def _tables(g: dict[str, Any]) -> DemoData:
+    """Buildings table, footprints, site boundaries, parking; the DemoData."""
+    r_type, cap, r_use, n_b = g["r_type"], g["cap"], g["r_use"], g["n_b"]
+    r_b, use, rng, b_name = g["r_b"], g["use"], g["rng"], g["b_name"]
+    building_id, site_id_arr, site_of, numbers = g["building_id"], g["site_id_arr"], g["site_of"], g["numbers"]
+    year, floors, gross_area, bl_lat = g["year"], g["floors"], g["gross_area"], g["bl_lat"]
+    bl_lon, footprint_geoms, site_world, to_lonlat = g["bl_lon"], g["footprint_geoms"], g["site_world"], g["to_lonlat"]
+    bbox, site_idx, parking_boxes, doors = g["bbox"], g["site_idx"], g["parking_boxes"], g["doors"]
+    rooms_tab, sites, aeds, cameras = g["rooms_tab"], g["sites"], g["aeds"], g["cameras"]
+    equipment, repeaters, checklist, programs = g["equipment"], g["repeaters"], g["checklist"], g["programs"]
+    rooms_layer, walls_layer = g["rooms_layer"], g["walls_layer"]
     # peak occupancy: seats of teaching and office rooms; halls count only in hall buildings
     seats = np.where(np.isin(r_type, ["classroom", "office", "library", "locker_room"])
                      | np.isin(r_use, ["gym", "auditorium"]), np.maximum(cap, 0), 0)
@@ -961,60 +834,3 @@ def demo_district_tables(n_schools: int, *, seed: int = 0) -> tuple[dict[str, pd
     """Raw inventory tables and map layers of ``demo_district(n_schools, seed=seed)``."""
     data = demo_district(n_schools, seed=seed)
     return data.tables, data.layers
-
-
-# --------------------------------------------------------------------------- writing
-def _cell_rows(frame: pd.DataFrame) -> list[list[Any]]:
-    values = frame.astype(object).where(frame.notna(), None)
-    return values.to_numpy().tolist()
-
-
-def write_inventory(data: DemoData, target: Path, *, fmt: Fmt = "csv") -> Path:
-    """Write the inventory as ``target`` (.xlsx workbook) or a folder of CSVs named like the sheets."""
-    target = Path(target)
-    if fmt == "csv":
-        target.mkdir(parents=True, exist_ok=True)
-        for name, frame in data.tables.items():
-            frame.to_csv(target / f"{name}.csv", index=False)
-        return target
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    for name, frame in data.tables.items():
-        ws = wb.create_sheet(name)
-        ws.append(list(frame.columns))
-        for row in _cell_rows(frame):
-            ws.append(row)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(target)
-    return target
-
-
-def write_maps(data: DemoData, target: Path) -> Path:
-    """Write the map layers (non-empty ones) into one GeoPackage."""
-    import pyogrio
-
-    target = Path(target)
-    target.unlink(missing_ok=True)
-    for name, layer in data.layers.items():
-        if len(layer):
-            pyogrio.write_dataframe(layer, target, layer=name, driver="GPKG")
-    return target
-
-
-def write_demo_data(out_dir: str | Path, *, schools: int, seed: int = 0, fmt: Fmt = "xlsx") -> Path:
-    """Write a synthetic district of ``schools`` campuses into ``out_dir``.
-
-    Writes ``inventory.xlsx`` (``fmt="xlsx"``) or a folder ``inventory/`` of CSV files
-    (``fmt="csv"``), and ``campus.gpkg`` (layers footprints, site_boundaries, parking, rooms,
-    walls). For large districts (hundreds of schools and more) CSV is the sensible choice: it
-    writes and reads several times faster than a workbook. Returns ``out_dir``.
-    """
-    if fmt not in ("xlsx", "csv"):
-        raise ValueError("fmt must be 'xlsx' or 'csv'")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    data = demo_district(schools, seed=seed)
-    write_inventory(data, out / ("inventory.xlsx" if fmt == "xlsx" else "inventory"), fmt=fmt)
-    write_maps(data, out / "campus.gpkg")
-    return out
