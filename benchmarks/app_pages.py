@@ -41,7 +41,7 @@ def main() -> None:
     timed("scorecards page", lambda: page("scorecards").run())
     plan = timed("plan page", lambda: page("plan").run())
     timed("plan: budget changed (replan)",
-          lambda: plan.number_input(key="plan_budget").set_value(2_000_000.0).run())
+          lambda: plan.text_input(key="plan_budget").set_value("$2,000,000").run())
     timed("plan: years changed to 3 (replan)", lambda: plan.number_input(key="plan_years").set_value(3).run())
     export = timed("export page (map.html built)", lambda: page("export").run())
     timed("export: prepare workbook, GeoPackage, CSV, summary.json",

@@ -487,7 +487,7 @@ def make_district(
     shapes = fp.dissolve(by="building_id").geometry if len(fp) else gpd.GeoSeries([], crs=crs)
     building_geom = buildings["building_id"].map(shapes.to_dict()) if len(shapes) else pd.Series([None] * len(buildings))
     building_pts = located_points(buildings)
-    buildings_gdf = gpd.GeoDataFrame(buildings, geometry=gpd.GeoSeries(building_geom.values, crs=crs), crs=crs)
+    buildings_gdf = gpd.GeoDataFrame(buildings, geometry=gpd.GeoSeries(building_geom.astype(object).values, crs=crs), crs=crs)
     buildings_gdf["has_footprint"] = buildings_gdf.geometry.notna() & ~buildings_gdf.geometry.is_empty
     anchor = buildings_gdf.geometry.representative_point()
     anchor = gpd.GeoSeries(np.where(buildings_gdf["has_footprint"], anchor.values, building_pts.values), crs=crs)
@@ -496,7 +496,7 @@ def make_district(
     rg = to_metric(rooms_geometry, "room_id")
     rooms = typed["rooms"]
     room_shapes = rg.dissolve(by="room_id").geometry.to_dict() if len(rg) else {}
-    rooms_gdf = gpd.GeoDataFrame(rooms, geometry=gpd.GeoSeries(rooms["room_id"].map(room_shapes).values if room_shapes else [None] * len(rooms), crs=crs), crs=crs)
+    rooms_gdf = gpd.GeoDataFrame(rooms, geometry=gpd.GeoSeries(rooms["room_id"].map(room_shapes).astype(object).values if room_shapes else [None] * len(rooms), crs=crs), crs=crs)
     room_pts = located_points(rooms)
     room_anchor_geom = np.where(rooms_gdf.geometry.notna(), rooms_gdf.geometry.representative_point().values, room_pts.values)
     room_anchor_geom = np.where(pd.isna(room_anchor_geom), rooms["building_id"].map(building_anchor).values, room_anchor_geom)
