@@ -352,9 +352,9 @@ def test_threat_weight_changes_the_plan(small_workspace: state.Workspace) -> Non
     assert assessment.portfolio.total_risk_reduction == pytest.approx(reduction * 1.6)
     metrics = {m.label: m.value for m in after.metric}
     assert metrics["Risk reduction"] == f"{reduction * 1.6:,.1f}"
-    shown = next(d.value for d in after.dataframe if "vulnerability" in d.value.columns)
-    assert {"consequence", "threat", "vulnerability", "risk"} <= set(shown.columns)
-    assert set(shown["threat"]) == {8.0}
+    shown = next(d.value for d in after.dataframe if "Vulnerability (1-10)" in d.value.columns)
+    assert {"Consequence (1-10)", "Threat (1-10)", "Vulnerability (1-10)", "Risk (points)"} <= set(shown.columns)
+    assert set(shown["Threat (1-10)"]) == {8.0}
 
 
 def test_invalid_risk_weight_shows_an_error_and_changes_nothing(small_workspace: state.Workspace) -> None:
@@ -384,7 +384,7 @@ def test_planner_sees_weights_but_may_not_edit(small_workspace: state.Workspace)
     at = _plan_run(small_workspace, role="planner")
     assert len(at.data_editor) == 0
     assert any("finance and administrators edit" in c.value for c in at.caption)
-    keys = {k for d in at.dataframe if "yaml_key" in d.value.columns for k in d.value["yaml_key"]}
+    keys = {k for d in at.dataframe if "risk.yaml key" in d.value.columns for k in d.value["risk.yaml key"]}
     assert "threat.levels.medium" in keys
     assert "plan" in state.PERMISSIONS["finance"] and "plan" in state.PERMISSIONS["admin"]
     assert "plan" not in state.PERMISSIONS["planner"] and "plan" not in state.PERMISSIONS["facilities"]

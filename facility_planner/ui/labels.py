@@ -31,7 +31,7 @@ TITLES: dict[str, str] = {
     "projects": "Projects", "item": "Item", "parameter": "Parameter", "area": "Area",
     "readiness": "Readiness", "buildings": "Buildings", "severity": "Severity", "file": "File",
     "sheet": "Sheet", "row": "Row", "column": "Column", "message": "Problem", "source_row": "Row",
-    "reason": "Why it was not used", "layer": "Layer", "component": "Component", "tier": "Tier",
+    "reason": "Why it was not used", "yaml_key": "risk.yaml key", "layer": "Layer", "component": "Component", "tier": "Tier",
 }
 #: Coverage and share columns (percent) by name pattern.
 _PERCENT = re.compile(r"(_pct|_coverage|_share)$")
