@@ -31,7 +31,7 @@ TITLES: dict[str, str] = {
     "projects": "Projects", "item": "Item", "parameter": "Parameter", "area": "Area",
     "readiness": "Readiness", "buildings": "Buildings", "severity": "Severity", "file": "File",
     "sheet": "Sheet", "row": "Row", "column": "Column", "message": "Problem", "source_row": "Row",
-    "reason": "Why it was not used", "yaml_key": "risk.yaml key", "layer": "Layer", "component": "Component", "tier": "Tier",
+    "reason": "Why it was not used", "yaml_key": "risk.yaml key", "plan": "In the plan", "layer": "Layer", "component": "Component", "tier": "Tier",
 }
 #: Coverage and share columns (percent) by name pattern.
 _PERCENT = re.compile(r"(_pct|_coverage|_share)$")
@@ -89,7 +89,7 @@ def _config(column: str, series: pd.Series) -> Any:
 def for_people(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The frame with columns titled in the users' words, statuses in words, lists joined, blanks
     shown blank (never "None"), and the column formats (units, precision) for ``st.dataframe``."""
-    out = pd.DataFrame(index=frame.index)
+    columns: dict[str, pd.Series] = {}
     config: dict[str, Any] = {}
     titles: dict[str, str] = {}
     for col in frame.columns:
@@ -105,11 +105,11 @@ def for_people(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None
                 series = series.map(lambda s: STATUS_WORDS.get(s, s) if isinstance(s, str) else s).astype("string")
         elif pd.api.types.is_bool_dtype(series.dtype):
             series = series.map(lambda v: "yes" if v is True else "no" if v is False else None).astype("string")
-        out[head] = series
+        columns[head] = series
         cfg = _config(name, series)
         if cfg is not None:
             config[head] = cfg
-    return out, config
+    return pd.DataFrame(columns, index=frame.index), config
 
 
 def _cell(value: Any) -> str | None:

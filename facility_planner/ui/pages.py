@@ -422,8 +422,9 @@ def scorecards_page() -> None:
 #: The per-building risk factors the Plan page shows, in the order of the formula.
 RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat", "rules", "met", "partial",
                 "unmet", "unknown", "weight_total", "weight_short", "shortfall", "vulnerability", "risk")
-#: Colours of chosen and not chosen projects (table rows and chart points).
+#: Colours of chosen and not chosen projects (chart points; the table's marks match).
 CHOSEN_COLOURS = {"chosen": "#1a9850", "not chosen": "#9e9e9e"}
+CHOSEN_MARKS = {True: "🟢 chosen", False: "⚪ not chosen"}
 _PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "option", "quantity", "unit", "cost",
                       "risk_reduction", "grants", "local_match")
 
@@ -507,13 +508,8 @@ def _projects_ranked(projects: pd.DataFrame) -> None:
     st.subheader("Projects ranked by risk reduction per dollar")
     chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
               else pd.Series(False, index=projects.index))
-    ranked = projects.sort_values("rank")
-    shown, config = labels.for_people(ranked)
-    marks = chosen.reindex(ranked.index).to_numpy()
-    colours = {True: "background-color: #d9f0d3", False: "color: #616161"}
-    styled = shown.style.apply(lambda row: [colours[bool(marks[shown.index.get_loc(row.name)])]] * len(row), axis=1)
-    st.caption("Chosen projects are shaded green; projects not chosen are grey.")
-    st.dataframe(styled, width="stretch", hide_index=True, column_config=config)
+    ranked = projects.assign(plan=chosen.map(CHOSEN_MARKS)).sort_values("rank")
+    _show(ranked[["plan", *[c for c in ranked.columns if c not in ("plan", "selected", "in_budget")]]])
     _cost_chart(projects, chosen)
 
 
@@ -555,9 +551,10 @@ def plan_page() -> None:
         _projects_ranked(assessment.projects)
     else:
         st.info("No retrofit projects: every gap is closed or unknown.")
-    if len(assessment.assumptions):
+    assumptions = assessment.assumptions
+    if len(assumptions):
         with st.expander("Assumptions"):
-            _show(assessment.assumptions)
+            _show(assumptions)
     _done("plan")
 
 

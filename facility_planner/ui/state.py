@@ -224,7 +224,12 @@ def checked_risk_config(override: Mapping[str, Any]) -> RiskConfig:
 
 
 def cost_table() -> pd.DataFrame:
-    """Unit costs of the default catalog, as rows a user edits."""
+    """Unit costs of the default catalog, as rows a user edits (a fresh copy each call)."""
+    return _cost_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _cost_table() -> pd.DataFrame:
     frame = load_catalog().assumptions()
     frame = frame[frame["parameter"].isin(["unit_cost_low", "unit_cost_typical", "unit_cost_high"])]
     return frame[["item", "parameter", "value", "unit", "source"]].reset_index(drop=True)
@@ -259,6 +264,11 @@ def _default_pack_ids() -> tuple[str, ...]:
 
 def risk_table() -> pd.DataFrame:
     """The default risk model's editable factors (threat, consequence, vulnerability, pack weights)."""
+    return _risk_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _risk_table() -> pd.DataFrame:
     return _risk_table_of(load_risk_config(), packs=_default_pack_ids())
 
 
