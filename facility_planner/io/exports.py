@@ -33,7 +33,6 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from facility_planner.assess import Assessment
-    from facility_planner.model import District
 
 SUMMARY_VERSION = 1
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -286,19 +285,6 @@ def write_outputs(assessment: Assessment, out_dir: Path) -> dict[str, Path]:
                                                     scores=assessment.scores)), encoding="utf-8")
     paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return paths
-
-
-def tables_as_csv(district: District) -> dict[str, bytes]:
-    """Every table of a district as CSV bytes (schema columns), cleaned and neutralised like any export."""
-    from facility_planner.model import TABLES
-
-    out: dict[str, bytes] = {}
-    for name, table in TABLES.items():
-        frame = pd.DataFrame(district.table(name))
-        buffer = io.BytesIO()
-        write_csv(buffer, pd.DataFrame(frame[[c for c in table.column_names if c in frame.columns]]))
-        out[f"{name}.csv"] = buffer.getvalue()
-    return out
 
 
 # --- the workbook ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ TITLES: dict[str, str] = {
     "site_name": "Site name", "building_number": "Posted number", "year_built": "Year built",
     "floors": "Floors", "gross_area": "Gross area (m²)", "occupancy": "Occupancy (people)",
     "use": "Use", "lon": "Longitude", "lat": "Latitude", "status": "Status", "pack": "Rules pack",
-    "measure": "Measure", "group": "Group", "rule_id": "Rule", "title": "What is checked",
+    "measure": "Measure", "group": "Group", "rule_id": "Rule", "title": "Title",
     "value": "Found", "threshold": "Needed", "evidence": "Evidence", "source": "Source",
     "score": "Score (0-100)", "measure_score": "Score (0-100)", "consequence": "Consequence (1-10)",
     "threat_level": "Threat level", "threat": "Threat (1-10)", "rules": "Rules", "met": "Met",

@@ -6,7 +6,6 @@ calls (through ``facility_planner.ui.state``).
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import time
@@ -20,7 +19,6 @@ from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
 from facility_planner.io.exports import csv_bytes, gap_text, spend_by_year
 from facility_planner.io.fixes import ROW as FIX_ROW
-from facility_planner.io.template import write_template
 from facility_planner.model import TABLES
 from facility_planner.ui import labels, mapview, state
 
@@ -123,9 +121,7 @@ def data_page() -> None:
     if ws.notice:
         st.info(md(ws.notice))
 
-    buffer = io.BytesIO()
-    write_template(buffer)
-    st.download_button("Download the blank inventory template", buffer.getvalue(),
+    st.download_button("Download the blank inventory template", state.template_bytes(),
                        file_name="inventory_template.xlsx", mime=XLSX_MIME)
 
     st.subheader("Validation report")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import tempfile
 import time
@@ -25,7 +26,7 @@ from facility_planner.assess import Assessment, assess, replan
 from facility_planner.io import fixes
 from facility_planner.io.exports import write_outputs
 from facility_planner.io.load import load_district
-from facility_planner.mapping import build_map, map_html
+from facility_planner.mapping import build_map
 from facility_planner.model import TABLES, District, ValidationReport, make_district
 from facility_planner.planning.catalog import CostCatalog, load_catalog
 from facility_planner.planning.risk import RiskConfig, load_risk_config
@@ -134,6 +135,16 @@ def workspace() -> Workspace:
     return state["workspace"]
 
 
+@functools.lru_cache(maxsize=1)
+def template_bytes() -> bytes:
+    """The blank inventory template (the same for everyone)."""
+    from facility_planner.io.template import write_template
+
+    buffer = io.BytesIO()
+    write_template(buffer)
+    return buffer.getvalue()
+
+
 def set_workspace(ws: Workspace) -> None:
     state = st.session_state
     state["workspace"] = ws
@@ -158,6 +169,14 @@ def fix_sheet(ws: Workspace, table: str) -> fixes.RawSheet:
 
     if not isinstance(ws.inventory, (bytes, Mapping)):
         raise InputError("Inline fixes need an uploaded .xlsx workbook or CSV files.")
+    memo = st.session_state.setdefault("fix_sheets", {})
+    if (ws.digest, table) not in memo:
+        memo.clear()
+        memo[(ws.digest, table)] = _raw_sheet(ws, table)
+    return memo[(ws.digest, table)]
+
+
+def _raw_sheet(ws: Workspace, table: str) -> fixes.RawSheet:
     rows = [int(r) for r in ws.district.table(table).get("source_row", pd.Series(dtype="Int64")).dropna()]
     rejected = ws.report.rejected.get(table)
     if rejected is not None and "source_row" in rejected:
@@ -321,10 +340,6 @@ def map_view(ws: Workspace, assessment: Assessment | None, *, tiles: str,
 def _shared_map_view(key: str, _ws: Workspace, _assessment: Assessment, tiles: str,
                      sites: tuple[str, ...] | None) -> dict[str, Any]:
     return mapview.prepare(coverage_map(_ws, _assessment, tiles=tiles, sites=sites, building_popups=False))
-
-
-def map_html_bytes(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> bytes:
-    return map_html(coverage_map(ws, assessment, tiles=tiles)).encode()
 
 
 def export_files(assessment: Assessment) -> dict[str, bytes]:

@@ -206,3 +206,35 @@ def test_workbook_downloads(app_url, offline, artifacts) -> None:
     assert "L.map(" in Path(info.value.path()).read_text(encoding="utf-8")
     page.screenshot(path=str(artifacts / "app_export.png"), full_page=True)
     assert offline.external == [], offline.external
+
+
+#: What each role sees on a page that shows it is that role's view.
+ROLE_SIGNS = {
+    ("planner", "Data"): "Your role may view the data", ("planner", "Export"): "finance and administrators export",
+    ("planner", "Plan"): "Your role may try budgets", ("facilities", "Data"): "Fix rows",
+    ("finance", "Plan"): "Unit costs (edit to try local quotes)", ("finance", "Export"): "Prepare the workbook",
+    ("admin", "Data"): "Fix rows", ("admin", "Export"): "Prepare the workbook",
+}
+
+
+@pytest.mark.parametrize("role", ["planner", "facilities", "finance", "admin"])
+def test_every_page_for_every_role(app_url, offline, artifacts, role) -> None:
+    page = offline.context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the app scrolls inside: a tall window shows more
+    page.goto(f"{app_url}/")
+    page.get_by_role("heading", name="Map", exact=True).wait_for(timeout=TIMEOUT * 2)
+    _wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Role").click()
+    page.get_by_role("option", name=role, exact=True).click()
+    _wait_idle(page)
+    for title in ("Data", "Map", "Scorecards", "Plan", "Export"):
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT * 2)
+        _wait_idle(page)
+        sign = ROLE_SIGNS.get((role, title))
+        if sign:
+            page.get_by_text(sign).first.wait_for(timeout=TIMEOUT)
+        if title == "Map":
+            _map_frame(page)
+        page.screenshot(path=str(artifacts / f"role_{role}_{title.lower()}.png"), full_page=True)
+    assert offline.external == [], offline.external
