@@ -7,7 +7,6 @@ is the edge that writes ``assessment.xlsx``, ``coverage.gpkg``, ``map.html``, ``
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -31,7 +30,6 @@ from facility_planner.planning import (
     build_projects,
     building_risk,
     data_needed,
-    gaps_table,
     load_catalog,
     load_risk_config,
     optimise_portfolio,
@@ -39,13 +37,7 @@ from facility_planner.planning import (
 from facility_planner.rules import RulesPack, default_packs, load_pack
 from facility_planner.scoring import Scores, score
 
-SUMMARY_VERSION = 1
 Progress = Callable[[str, float], None]
-
-#: Coverage figures reported per building in summary.json (percent).
-COVERAGE_METRICS = ("camera_entrance_coverage", "camera_perimeter_coverage", "camera_outdoor_coverage",
-                    "radio_area_coverage", "radio_critical_coverage", "aed_reach_coverage",
-                    "kit_reach_coverage")
 
 
 @dataclass
@@ -220,161 +212,16 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
                       budget=budgets, timings=timings)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: NaN/NA -> None, numpy scalars -> Python, lists kept."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else round(float(value), 4)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if isinstance(value, (pd.Timestamp, date)):
-        return value.isoformat()[:10]
-    return value
+# Output shaping lives in io/exports.py; these names stay importable from here.
+from facility_planner.io.exports import (  # noqa: E402
+    COVERAGE_METRICS,
+    SUMMARY_VERSION,
+    buildings_scorecard,
+    summary_dict,
+    workbook_summary,
+    write_outputs,
+)
 
-
-def buildings_scorecard(assessment: Assessment) -> pd.DataFrame:
-    """One row per building: identity, measure statuses, score, PASS tiers, coverage and risk."""
-    district, scores = assessment.district, assessment.scores
-    b = district.buildings[["building_id", "site_id", "name", "building_number", "occupancy"]].copy()
-    b = b.rename(columns={"name": "building_name"})
-    names = district.sites.set_index("site_id")["name"]
-    b.insert(2, "site_name", b["site_id"].map(names))
-    b = b.set_index("building_id")
-    measures = scores.minimum_measures.add_prefix("")
-    b = b.join(scores.measure_scores[["score"]].rename(columns={"score": "measure_score"}))
-    b = b.join(measures)
-    b["pass_overall_tier"] = scores.pass_overall
-    b = b.join(scores.pass_layer_tiers.add_prefix("pass_"))
-    cov = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame(index=b.index)
-    b = b.join(cov[[c for c in COVERAGE_METRICS if c in cov]])
-    b = b.join(assessment.risk[[c for c in ("consequence", "threat", "vulnerability", "risk") if c in assessment.risk]])
-    return b.reset_index()
-
-
-def summary_dict(assessment: Assessment) -> dict[str, Any]:
-    """The ``summary.json`` document (contract in DESIGN.md; documented in the README)."""
-    scores = assessment.scores
-    cov = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame()
-    risk = assessment.risk
-    buildings = []
-    for record in scores.building_summaries():
-        bid = record["building_id"]
-        record["coverage"] = {m: _plain(cov.at[bid, m]) for m in COVERAGE_METRICS if m in cov and bid in cov.index}
-        if bid in risk.index:
-            record["risk"] = _plain(risk.at[bid, "risk"])
-            record["risk_factors"] = {k: _plain(risk.at[bid, k]) for k in
-                                      ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
-                                      if k in risk}
-        buildings.append(_plain(record))
-
-    projects = assessment.projects
-    project_records = []
-    for row in projects.to_dict("records"):
-        project_records.append(_plain({
-            "project_id": row["project_id"], "building_id": row["building_id"], "site_id": row.get("site_id"),
-            "measures": row.get("closes") or [row["measure"]], "option": row.get("option"),
-            "title": row.get("title"), "quantity": row.get("quantity"), "unit": row.get("unit"),
-            "cost": row["cost"], "cost_low": row.get("cost_low"), "cost_high": row.get("cost_high"),
-            "life_cycle_cost": row.get("life_cycle_cost"), "risk_reduction": row["risk_reduction"],
-            "rank": row.get("rank"), "selected": bool(row.get("selected", False)),
-            "year": row.get("year"), "requires": row.get("requires"), "grants": row.get("grants"),
-            "local_match": row.get("local_match"),
-        }))
-    if assessment.portfolio is not None:
-        budget = _plain(assessment.portfolio.as_dict())
-    else:
-        budget = {"limit": None, "selected_cost": 0.0, "risk_reduction": 0.0, "method": "none: no budget given",
-                  "gap": None}
-    report = assessment.report
-    rejected = report.rejected_frame()
-    return {
-        "version": SUMMARY_VERSION,
-        "as_of": assessment.as_of.isoformat(),
-        "crs": assessment.district.crs,
-        "output_crs": OUTPUT_CRS,
-        "measured_in": "a transverse Mercator centred on each group of nearby campuses (geo.local)",
-        "pass_edition": assessment.settings.edition,
-        "district": _plain(scores.district_rollup.iloc[0].to_dict()) if len(scores.district_rollup) else {},
-        "sites": _plain(scores.site_rollup.reset_index().to_dict("records")),
-        "buildings": buildings,
-        "projects": project_records,
-        "budget": budget,
-        "data_needed": _plain(assessment.data_needed.to_dict("records")),
-        "validation": {
-            "errors": [p.as_dict() for p in report.errors],
-            "warnings": [p.as_dict() for p in report.warnings],
-            "rejected_rows": _plain(rejected.astype(object).where(rejected.notna(), None).to_dict("records")),
-        },
-        "timings_s": _plain(assessment.timings),
-    }
-
-
-#: CRS of the outputs that hold many campuses (coverage.gpkg), unless the user names one.
-OUTPUT_CRS = "EPSG:4326"
-
-
-def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = None) -> dict[str, Path]:
-    """Write every export of an assessment into ``out_dir`` (created if needed).
-
-    ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
-    always in longitude/latitude."""
-    from facility_planner.geo import coverage_layers_for_export
-    from facility_planner.io.exports import (
-        write_assessment_workbook,
-        write_geopackage,
-        write_projects_csv,
-    )
-    from facility_planner.mapping import build_map, map_html
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in ("assessment.xlsx", "coverage.gpkg", "map.html",
-                                                 "projects.csv", "summary.json")}
-    summary = summary_dict(assessment)
-    write_assessment_workbook(
-        paths["assessment.xlsx"], summary=workbook_summary(assessment),
-        buildings=buildings_scorecard(assessment), projects=assessment.projects,
-        gaps=gaps_table(assessment.scores.results, assessment.projects),
-        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
-        rejected=assessment.report.rejected_frame())
-    write_projects_csv(paths["projects.csv"], assessment.projects)
-    if paths["coverage.gpkg"].exists():
-        paths["coverage.gpkg"].unlink()
-    write_geopackage(paths["coverage.gpkg"], {
-        name: layer.to_crs(crs or OUTPUT_CRS) if layer.crs is not None else layer
-        for name, layer in coverage_layers_for_export(assessment.coverage).items()})
-    paths["map.html"].write_text(map_html(build_map(assessment.district, coverage=assessment.coverage,
-                                                    scores=assessment.scores)), encoding="utf-8")
-    paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    return paths
-
-
-def workbook_summary(assessment: Assessment) -> dict[str, Any]:
-    """Key figures for the workbook's Summary sheet."""
-    p = assessment.portfolio
-    projects = assessment.projects
-    figures: dict[str, Any] = {
-        "Assessment date": assessment.as_of.isoformat(),
-        "Sites": len(assessment.district.sites),
-        "Buildings": len(assessment.district.buildings),
-        "Projects": len(projects),
-        "Cost of all projects (typical)": float(projects["cost"].sum()) if len(projects) else 0.0,
-        "Risk reduction of all projects (alternatives counted once each)":
-            round(float(projects["risk_reduction"].sum()), 1) if len(projects) else 0.0,
-    }
-    if p is not None:
-        figures.update({
-            "Budget": sum(p.budget), "Years": len(p.budget), "Projects chosen": len(p.selected),
-            "Cost of chosen projects": p.total_cost,
-            "Risk removed by chosen projects": round(p.total_risk_reduction, 1),
-            "Method": p.method, "Optimality gap": "n/a" if p.gap is None else f"{p.gap:.4%}",
-        })
-    figures["Validation errors"] = len(assessment.report.errors)
-    figures["Rows that could not be used"] = assessment.report.rejected_count
-    return figures
+__all__ = ["COVERAGE_METRICS", "SUMMARY_VERSION", "Assessment", "AssessmentSettings", "assess",
+           "buildings_scorecard", "load_settings", "replan", "summary_dict", "workbook_summary",
+           "write_outputs"]

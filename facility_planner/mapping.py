@@ -14,12 +14,15 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from facility_planner import settings
 from facility_planner.model import District
@@ -61,6 +64,8 @@ COVERAGE_STYLES: dict[str, tuple[str, str, str, float, bool]] = {
     "kit_reach": ("Bleeding-control kit reach", "#00695c", "#4db6ac", 0.15, False),
 }
 GAP_COLOUR = "#e41a1c"
+#: Leaflet pane of the footprints: above coverage (400) and markers (600), under tooltips (650).
+BUILDING_PANE = "buildings"
 _GAP_WORDS = ("gap", "blind", "uncovered", "unwatched", "dead", "unreached", "missing")
 
 _LEAFLET_DIR = "ui/static/leaflet"
@@ -144,6 +149,8 @@ def _geojson_frame(gdf: gpd.GeoDataFrame, props: dict[str, pd.Series]) -> gpd.Ge
         frame = frame.to_crs(settings.lonlat_crs)
     elif frame.crs is None:
         frame = frame.set_crs(settings.lonlat_crs, allow_override=True)
+    if len(frame):  # 6 decimals of a degree is 0.1 m: the page is half the size
+        frame = frame.set_geometry(shapely.transform(frame.geometry.values, lambda xy: np.round(xy, 6)))
     return frame
 
 
@@ -235,8 +242,159 @@ def _coverage_style(name: str) -> tuple[str, str, str, float, bool]:
     return (f"Coverage: {label.lower()}", "#455a64", "#90a4ae", 0.15, False)
 
 
+class _Bounds:
+    """The lon/lat box of everything drawn, for ``fit_bounds``."""
+
+    def __init__(self) -> None:
+        self.box: list[float] | None = None
+
+    def extend(self, frame: gpd.GeoDataFrame) -> None:
+        if len(frame):
+            b = [float(v) for v in frame.total_bounds]
+            self.box = b if self.box is None else [min(self.box[0], b[0]), min(self.box[1], b[1]),
+                                                   max(self.box[2], b[2]), max(self.box[3], b[3])]
+
+    def fit(self, m: Any) -> None:
+        if self.box is None:
+            m.location, m.options["zoom"] = [0.0, 0.0], 2
+        else:
+            m.fit_bounds([[self.box[1], self.box[0]], [self.box[3], self.box[2]]], max_zoom=19)
+
+
+def _for_sites(frame: gpd.GeoDataFrame, sites: frozenset[str] | None, district: District) -> gpd.GeoDataFrame:
+    """Rows of the given sites only, by ``site_id`` or else by building (``None``: all rows)."""
+    if sites is None:
+        return frame
+    if "site_id" in frame:
+        return frame[frame["site_id"].astype("string").isin(sites).fillna(False).to_numpy()]
+    if "building_id" not in frame:
+        return frame.iloc[:0]
+    b = district.buildings
+    ids = b.loc[b["site_id"].astype("string").isin(sites).fillna(False).to_numpy(), "building_id"].astype(str)
+    return frame[frame["building_id"].astype("string").isin(set(ids)).fillna(False).to_numpy()]
+
+
+def _building_index(district: District, frame: pd.DataFrame) -> pd.Series:
+    """Row position in ``district.buildings`` of each row's building (None without one), for clicks."""
+    positions = pd.Series(range(len(district.buildings)),
+                          index=district.buildings["building_id"].astype(str).to_numpy())
+    if "building_id" not in frame:
+        return pd.Series(None, index=frame.index, dtype=object)
+    found = frame["building_id"].astype("string").map(positions)
+    return found.astype(object).where(found.notna(), None)
+
+
+def _context_layers(m: Any, district: District, bounds: _Bounds) -> None:
+    """Site boundaries and parking, dashed, under everything else."""
+    import folium
+
+    for name, label, colour in (("site_boundaries", "Site boundaries", "#37474f"),
+                                ("parking", "Parking", "#616161")):
+        layer = district.table(name)
+        if layer is None or not len(layer):
+            continue
+        frame = _geojson_frame(layer, {"popup": _popup_html(layer, ["site_id"], title=pd.Series(label, index=layer.index))})
+        bounds.extend(frame)
+        folium.GeoJson(
+            frame.__geo_interface__, name=label,
+            style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "fill": True,
+                                                 "fillOpacity": 0.05, "dashArray": "4 4"},
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(m)
+
+
+def _coverage_layers(m: Any, district: District, layers: Mapping[str, Any], bounds: _Bounds, *,
+                     sites: frozenset[str] | None) -> list[str]:
+    """Coverage areas and gaps (a click on one selects its building); returns the names drawn."""
+    import folium
+
+    # coverage layers named like an asset table repeat the asset points: the asset layer draws them
+    names = [n for n, g in layers.items() if g is not None and len(g) and n not in ASSET_STYLES]
+    drawn = []
+    for name in names:
+        layer = _for_sites(layers[name], sites, district)
+        label, stroke, fill, opacity, show = _coverage_style(name)
+        cols = [c for c in layer.columns if c != layer.geometry.name][:8]
+        frame = _geojson_frame(layer, {"popup": _popup_html(layer, cols, title=pd.Series(label, index=layer.index)),
+                                       "building_index": _building_index(district, layer)})
+        if not len(frame):
+            continue
+        bounds.extend(frame)
+        drawn.append(name)
+        folium.GeoJson(
+            frame.__geo_interface__, name=label, show=show,
+            style_function=lambda _f, s=stroke, c=fill, o=opacity: {"color": s, "weight": 1, "fillColor": c,
+                                                                    "fillOpacity": o},
+            marker=folium.CircleMarker(radius=7, fill=True, color=stroke, fill_color=fill, fill_opacity=0.8),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+        ).add_to(m)
+    return drawn
+
+
+def _building_layer(m: Any, district: District, scores: Any, bounds: _Bounds, *, popups: bool) -> None:
+    """Footprints coloured by status, in their own pane above coverage and markers: every one clickable."""
+    import folium
+
+    b = district.buildings.reset_index(drop=True)
+    if not len(b):
+        return
+    status = building_status(district, scores)
+    props = {
+        "building_index": pd.Series(range(len(b)), index=b.index),
+        "status": b["building_id"].map(status).fillna("unknown").astype(object),
+        "tooltip": b["building_id"].map(escape_text).astype(object) + " " + b["name"].map(escape_text).astype(object),
+    }
+    if popups:
+        props["popup"] = (_popup_html(b, ["building_id", "site_id", "building_number", "year_built", "floors"],
+                                      title=b["name"].fillna(b["building_id"]))
+                          + "<div>Status: " + props["status"].map(lambda s: STATUS_LABELS.get(s, s)) + "</div>")
+    frame = _geojson_frame(b, props)
+    bounds.extend(frame)
+    if not len(frame):
+        return
+    folium.map.CustomPane(BUILDING_PANE, z_index=620, pointer_events=True).add_to(m)
+    folium.GeoJson(
+        frame.__geo_interface__, name="Buildings", pane=BUILDING_PANE,
+        style_function=lambda f: {"color": "#263238", "weight": 1,
+                                  "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#9e9e9e"),
+                                  "fillOpacity": 0.6},
+        highlight_function=lambda _f: {"weight": 3},
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False) if popups else None,
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+    ).add_to(m)
+
+
+def _asset_layers(m: Any, district: District, bounds: _Bounds, *, sites: frozenset[str] | None) -> None:
+    """Located doors, cameras, repeaters, AEDs and equipment as lettered markers."""
+    import folium
+
+    for table, (label, letter, colour, columns) in ASSET_STYLES.items():
+        assets = district.table(table)
+        if assets is None or not len(assets):
+            continue
+        located = assets[assets["located"].fillna(False).astype(bool)] if "located" in assets else assets
+        located = _for_sites(located, sites, district)
+        key = columns[0]
+        frame = _geojson_frame(located, {"popup": _popup_html(located, columns[1:], title=located[key]),
+                                         "tooltip": located[key].map(escape_text).astype(object),
+                                         "building_index": _building_index(district, located)})
+        if not len(frame):
+            continue
+        bounds.extend(frame)
+        shape = " square" if table == "doors" else ""
+        icon = folium.DivIcon(html=f'<div class="fp-icon{shape}" style="background:{colour}">{html.escape(letter)}</div>',
+                              icon_size=(18, 18), icon_anchor=(9, 9), class_name="fp-marker")
+        folium.GeoJson(
+            frame.__geo_interface__, name=label, show=table != "doors",
+            marker=folium.Marker(icon=icon),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
+            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
+        ).add_to(m)
+
+
 def build_map(district: District, *, coverage: Any = None, scores: Any = None,
-              tiles: str = "none") -> Any:
+              tiles: str = "none", detail_sites: Collection[str] | None = None,
+              building_popups: bool = True) -> Any:
     """A folium map of the district: footprints by status, assets, coverage layers and gaps.
 
     Parameters
@@ -250,115 +408,34 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
     tiles
         ``"none"`` (blank background, no request anywhere), ``"openstreetmap"`` or a URL template
         of the district's own tile server.
+    detail_sites
+        Sites whose coverage layers and assets are drawn (``None``: every site; empty: none,
+        footprints only: a large district's overview).
+    building_popups
+        A pop-up on each footprint (``map.html``); the app shows the scorecard below instead.
 
     Returns
     -------
     folium.Map
-        With a layer control and a legend; every user string escaped. Footprint features carry
-        ``building_index`` (row position in ``district.buildings``) for click handling.
+        With a layer control and a legend; every user string escaped. Footprint, asset and
+        coverage features carry ``building_index`` (row position in ``district.buildings``, or
+        null) for click handling; footprints sit in their own pane above the rest.
     """
     import folium
 
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
     _offline(m)
     _tiles(m, tiles)
-    bounds: list[float] | None = None
-
-    def extend(frame: gpd.GeoDataFrame) -> None:
-        nonlocal bounds
-        if len(frame):
-            b = [float(v) for v in frame.total_bounds]
-            bounds = b if bounds is None else [min(bounds[0], b[0]), min(bounds[1], b[1]),
-                                               max(bounds[2], b[2]), max(bounds[3], b[3])]
-
-    for name, label, colour in (("site_boundaries", "Site boundaries", "#37474f"),
-                                ("parking", "Parking", "#616161")):
-        layer = district.table(name)
-        if layer is None or not len(layer):
-            continue
-        frame = _geojson_frame(layer, {"popup": _popup_html(layer, ["site_id"], title=pd.Series(label, index=layer.index))})
-        extend(frame)
-        folium.GeoJson(
-            frame.__geo_interface__, name=label,
-            style_function=lambda _f, c=colour: {"color": c, "weight": 1.5, "fill": True,
-                                                 "fillOpacity": 0.05, "dashArray": "4 4"},
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        ).add_to(m)
-
-    # coverage areas first, so the buildings drawn over them stay clickable
-    layers = getattr(coverage, "layers", coverage) or {}
-    # coverage layers named like an asset table repeat the asset points: the asset layer draws them
-    coverage_names = [n for n, g in layers.items() if g is not None and len(g) and n not in ASSET_STYLES]
-    for name in coverage_names:
-        layer = layers[name]
-        label, stroke, fill, opacity, show = _coverage_style(name)
-        cols = [c for c in layer.columns if c != layer.geometry.name][:8]
-        frame = _geojson_frame(layer, {"popup": _popup_html(layer, cols, title=pd.Series(label, index=layer.index))})
-        if not len(frame):
-            continue
-        extend(frame)
-        folium.GeoJson(
-            frame.__geo_interface__, name=label, show=show,
-            style_function=lambda _f, s=stroke, c=fill, o=opacity: {"color": s, "weight": 1, "fillColor": c,
-                                                                    "fillOpacity": o},
-            marker=folium.CircleMarker(radius=7, fill=True, color=stroke, fill_color=fill, fill_opacity=0.8),
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-        ).add_to(m)
-
-    buildings = district.buildings
-    status = building_status(district, scores)
-    if len(buildings):
-        b = buildings.reset_index(drop=True)
-        props = {
-            "building_index": pd.Series(range(len(b)), index=b.index),
-            "status": b["building_id"].map(status).fillna("unknown").astype(object),
-            "tooltip": b["building_id"].map(escape_text).astype(object) + " " + b["name"].map(escape_text).astype(object),
-        }
-        popup_title = b["name"].fillna(b["building_id"])
-        props["popup"] = (_popup_html(b, ["building_id", "site_id", "building_number", "year_built", "floors"],
-                                      title=popup_title)
-                          + "<div>Status: " + props["status"].map(lambda s: STATUS_LABELS.get(s, s)) + "</div>")
-        frame = _geojson_frame(b, props)
-        extend(frame)
-        if len(frame):
-            folium.GeoJson(
-                frame.__geo_interface__, name="Buildings",
-                style_function=lambda f: {"color": "#263238", "weight": 1,
-                                          "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#9e9e9e"),
-                                          "fillOpacity": 0.6},
-                highlight_function=lambda _f: {"weight": 3},
-                popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-                tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
-            ).add_to(m)
-
-    for table, (label, letter, colour, columns) in ASSET_STYLES.items():
-        assets = district.table(table)
-        if assets is None or not len(assets):
-            continue
-        located = assets[assets["located"].fillna(False).astype(bool)] if "located" in assets else assets
-        key = columns[0]
-        frame = _geojson_frame(located, {"popup": _popup_html(located, columns[1:], title=located[key]),
-                                         "tooltip": located[key].map(escape_text).astype(object)})
-        if not len(frame):
-            continue
-        extend(frame)
-        shape = " square" if table == "doors" else ""
-        icon = folium.DivIcon(html=f'<div class="fp-icon{shape}" style="background:{colour}">{html.escape(letter)}</div>',
-                              icon_size=(18, 18), icon_anchor=(9, 9), class_name="fp-marker")
-        folium.GeoJson(
-            frame.__geo_interface__, name=label, show=table != "doors",
-            marker=folium.Marker(icon=icon),
-            popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
-            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False),
-        ).add_to(m)
-
+    bounds = _Bounds()
+    sites = None if detail_sites is None else frozenset(str(s) for s in detail_sites)
+    _context_layers(m, district, bounds)
+    coverage_names = _coverage_layers(m, district, getattr(coverage, "layers", coverage) or {}, bounds, sites=sites)
+    _building_layer(m, district, scores, bounds, popups=building_popups)
+    _asset_layers(m, district, bounds, sites=sites)
     overlays = sum(isinstance(child, folium.GeoJson) for child in m._children.values())
     folium.LayerControl(collapsed=overlays > 8).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend_html(coverage_names)))
-    if bounds is not None:
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], max_zoom=19)
-    else:
-        m.location, m.options["zoom"] = [0.0, 0.0], 2
+    bounds.fit(m)
     return m
 
 

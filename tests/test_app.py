@@ -57,9 +57,33 @@ def test_every_page_runs(name: str, small_workspace: state.Workspace) -> None:
     assert at.title[0].value == name.capitalize() if name != "scorecards" else "Scorecards"
 
 
-def _upload(at: AppTest, files: dict[str, bytes]) -> AppTest:
+def _select(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Put files in the inventory uploader (not yet in use)."""
     at.file_uploader(key="upload_inventory").set_value([(n, b, "text/csv") for n, b in files.items()])
     return at.run()
+
+
+def _upload(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Select files and use them (the explicit "Read ... and use it" button), without the sample's map."""
+    at = _select(at, files)
+    assert not at.exception, at.exception
+    if at.get("checkbox") and any(c.key == "keep_map" for c in at.checkbox):
+        at.checkbox(key="keep_map").uncheck().run()
+    return at.button(key="use_upload").click().run()
+
+
+def _xlsx(tables: dict[str, bytes]) -> bytes:
+    """The CSV tables as one workbook."""
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, data in tables.items():
+            pd.read_csv(io.BytesIO(data), dtype=str).to_excel(writer, sheet_name=name.removesuffix(".csv"),
+                                                              index=False)
+    return buffer.getvalue()
 
 
 def test_good_upload_replaces_the_district() -> None:
@@ -86,17 +110,114 @@ def test_bad_upload_shows_its_errors_with_sheet_row_column() -> None:
     assert metrics["Errors"] == "3" and metrics["Rows not used"] == "1"
 
 
+def _picker(at: AppTest):
+    return next(sb for sb in at.selectbox if sb.label == "Sheet")
+
+
+def _edit(at: AppTest, sheet: str, rows: dict[int, dict[str, object]]) -> AppTest:
+    """Edit cells of the Fix rows editor of ``sheet`` (row position -> {header: value}) and apply."""
+    digest = at.session_state["workspace"].digest
+    at.session_state[f"edit_{digest}_{sheet}"] = {"edited_rows": rows, "added_rows": [], "deleted_rows": []}
+    return at.button(key="apply_fixes").click().run()
+
+
+def _problems(ws: state.Workspace) -> set[tuple[object, ...]]:
+    return {(p.file, p.sheet, p.row, p.column) for p in ws.report.errors}
+
+
 def test_inline_fix_revalidates() -> None:
-    at = page_app("data").run()
-    at = _upload(at, BAD)
-    # fix the rejected building: point it at the existing site, then apply
-    assert at.selectbox(key="fix_sheet").value == "buildings"
-    at.session_state["workspace"].report.rejected["buildings"].loc[0, "site_id"] = "ES-01"
-    at.button(key="apply_fixes").click().run()
-    assert not at.exception
+    at = _upload(page_app("data").run(), BAD)
+    assert _picker(at).value == "buildings"
+    editor = at.data_editor[0].value
+    assert list(editor.columns) == ["row", "building_id", "site_id", "name"] and list(editor["row"]) == [2]
+    # the rejected building points at the existing site: fixed in its own file and row
+    at = _edit(at, "buildings", {0: {"site_id": "ES-01"}})
+    assert not at.exception, at.exception
     ws = at.session_state["workspace"]
     assert list(ws.district.buildings["building_id"]) == ["ES-01-A"]
-    assert not any(p.sheet == "buildings" for p in ws.report.errors)
+    assert _problems(ws) == {("sites.csv", "sites", 2, "threat_level"), ("sites.csv", "sites", 2, "enrollment")}
+    assert ws.label == "sites.csv, buildings.csv"
+
+
+def test_applying_no_edit_changes_nothing_and_bad_values_stay_errors() -> None:
+    at = _upload(page_app("data").run(), BAD)
+    before = at.session_state["workspace"]
+    at.button(key="apply_fixes").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["workspace"] is before  # nothing edited: nothing re-read, errors kept
+    assert any("Nothing was changed" in s.label for s in at.get("status"))
+    # an edit elsewhere in the file: the bad values stay errors, reported in the user's own file and rows
+    at = _edit(at, "buildings", {0: {"site_id": "ES-01"}})
+    at.selectbox(key=f"fix_sheet_{at.session_state['workspace'].digest}").set_value("sites").run()
+    after = at.session_state["workspace"]
+    assert ("sites.csv", "sites", 2, "enrollment") in _problems(after)
+    assert not any(f and f.endswith("doors.csv") for f, *_ in _problems(after))
+    # the user gives a value for one and clears the other on purpose: both errors go
+    at = _edit(at, "sites", {0: {"enrollment": "450", "threat_level": ""}})
+    ws = at.session_state["workspace"]
+    assert _problems(ws) == set()
+    assert int(ws.district.sites["enrollment"].iloc[0]) == 450 and ws.district.sites["threat_level"].isna().all()
+
+
+def test_sheet_picker_and_editor_show_the_same_table() -> None:
+    at = _upload(page_app("data").run(), BAD)
+    assert _picker(at).value == "buildings" and "building_id" in at.data_editor[0].value.columns
+    _picker(at).set_value("sites").run()
+    assert _picker(at).value == "sites"
+    assert list(at.data_editor[0].value.columns) == ["row", "site_id", "name", "threat_level", "enrollment"]
+    # a new upload opens on its own sheet with problems, picker and editor agreeing
+    at = _upload(at, {**GOOD, "doors.csv": b"door_id,building_id,role\nD1,ES-01-A,front\n"})
+    assert not at.exception, at.exception
+    assert _picker(at).value == "doors"
+    assert list(at.data_editor[0].value.columns) == ["row", "door_id", "building_id", "role"]
+
+
+def test_replacing_a_workbook_is_explicit_and_the_file_in_use_is_named() -> None:
+    first = _xlsx(GOOD)
+    second = _xlsx({**GOOD, "buildings.csv": GOOD["buildings.csv"] + b"ES-01-C,ES-01,Annex,20,-77.031,38.8903\n"})
+    at = page_app("data").run()
+    at.file_uploader(key="upload_inventory").set_value([("first.xlsx", first, "application/octet-stream")]).run()
+    assert at.session_state["workspace"].shared  # selected, not yet in use
+    at.checkbox(key="keep_map").uncheck().run()
+    at = at.button(key="use_upload").click().run()
+    assert at.session_state["workspace"].label == "first.xlsx"
+    in_use = next(i.value for i in at.info if i.value.startswith("In use:")).replace("\\", "")
+    assert "first" in in_use and "UTC" in in_use and "2 buildings" in in_use and "1 sites" in in_use
+    # a second workbook beside the first: refused until one is chosen, the first stays in use
+    at.file_uploader(key="upload_inventory").set_value([("first.xlsx", first, "application/octet-stream"),
+                                                        ("second.xlsx", second, "application/octet-stream")]).run()
+    assert any("choose one workbook" in e.value for e in at.error)
+    assert at.session_state["workspace"].label == "first.xlsx"
+    at.file_uploader(key="upload_inventory").set_value([("second.xlsx", second, "application/octet-stream")]).run()
+    assert at.session_state["workspace"].label == "first.xlsx"
+    button = at.button(key="use_upload")
+    assert "second" in button.label and "replaces first" in button.label
+    at = button.click().run()
+    ws = at.session_state["workspace"]
+    assert ws.label == "second.xlsx" and len(ws.district.buildings) == 3
+    assert any(i.value.replace("\\", "").startswith("In use: second.xlsx") for i in at.info)
+
+
+def test_inventory_without_a_map_offers_to_keep_the_current_map() -> None:
+    at = _select(page_app("data").run(), GOOD)
+    sample = at.session_state["workspace"]
+    assert sample.maps
+    warning = " ".join(w.value for w in at.warning)
+    assert "footprint" in warning and "coverage" in warning
+    assert at.checkbox(key="keep_map").value is True
+    at = at.button(key="use_upload").click().run()
+    assert at.session_state["workspace"].maps == sample.maps
+    # declined: the new data has no map
+    at = _select(page_app("data").run(), GOOD)
+    at.checkbox(key="keep_map").uncheck().run()
+    at = at.button(key="use_upload").click().run()
+    assert at.session_state["workspace"].maps == []
+
+
+def test_rejected_rows_download_on_the_data_page() -> None:
+    at = _upload(page_app("data").run(), BAD)
+    buttons = [b for b in at.get("download_button") if "could not be used" in b.proto.label]
+    assert len(buttons) == 1 and "1 row(s)" in buttons[0].proto.label
 
 
 def test_planner_may_not_upload_or_export() -> None:
@@ -140,7 +261,8 @@ def test_budget_change_reranks_the_plan(small_workspace: state.Workspace) -> Non
     before = {m.label: m.value for m in at.metric}
     chosen_before = at.session_state["assessment"].projects["selected"].fillna(False).astype(bool)
     assert before["Budget"] == "$200"
-    at.number_input(key="plan_budget").set_value(10_000_000.0).run()
+    assert at.text_input(key="plan_budget").value == "$200"
+    at.text_input(key="plan_budget").set_value("$10,000,000").run()
     assert not at.exception
     after = {m.label: m.value for m in at.metric}
     chosen_after = at.session_state["assessment"].projects["selected"].fillna(False).astype(bool)
@@ -148,6 +270,53 @@ def test_budget_change_reranks_the_plan(small_workspace: state.Workspace) -> Non
     assert chosen_after.sum() > chosen_before.sum()
     assert after["Chosen cost"] != before["Chosen cost"]
     assert any("Cost against risk reduction" in h.value for h in at.subheader)
+
+
+def test_plan_shows_the_portfolio_per_year_and_the_workbooks_gap(small_workspace: state.Workspace) -> None:
+    from facility_planner.io.exports import workbook_summary
+
+    at = page_app("plan", role="finance", workspace=small_workspace)
+    at.session_state["plan"] = {"budget": 2_000.0, "years": 2, "cost_override": None, "risk_override": None}
+    at.run()
+    assert not at.exception, at.exception
+    headings = [h.value for h in at.subheader]
+    assert "Spend and risk removed per year" in headings
+    assert any(h.startswith("Chosen portfolio: ") for h in headings)
+    per_year = next(d.value for d in at.dataframe if "Spend" in d.value.columns)
+    assert list(per_year["Year"]) == [1, 2] and list(per_year["Budget"]) == [2000.0, 2000.0]
+    assessment = at.session_state["assessment"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Optimality gap"] == workbook_summary(assessment)["Optimality gap"]
+    assert metrics["Budget"] == "$4,000"
+    # a budget typed with separators, or as 1.5m, is read; a word is refused and the old budget kept
+    at.text_input(key="plan_budget").set_value("1.5m").run()
+    assert at.session_state["plan"]["budget"] == 1_500_000.0
+    at.text_input(key="plan_budget").set_value("lots").run()
+    assert any("not an amount of dollars" in e.value for e in at.error)
+    assert at.session_state["plan"]["budget"] == 1_500_000.0
+
+
+def _all_shown_text(at: AppTest) -> str:
+    import pandas as pd
+
+    parts = []
+    for d in at.dataframe:
+        value = d.value
+        frame = value.data if hasattr(value, "data") else value
+        parts.extend(map(str, frame.columns))
+        parts.extend(str(v) for v in frame.to_numpy(dtype=object).ravel() if not pd.isna(v))  # NA shows blank
+    return " ".join(parts)
+
+
+def test_scorecards_speak_the_users_words(small_workspace: state.Workspace) -> None:
+    at = page_app("scorecards", workspace=small_workspace).run()
+    assert not at.exception, at.exception
+    text = _all_shown_text(at)
+    for raw in ("M1_met_pct", "camera_entrance_coverage_unknown", "rule_id", "measure_score", "None", "nan"):
+        assert raw not in text, raw
+    assert "M2 Classroom doors lockable from inside or remotely" in text
+    assert "not assessed" in text  # the PASS grid's blanks
+    assert "Camera entrance covered (%)" in text
 
 
 def _risk_edit(key: str, value: object) -> dict[str, object]:
@@ -183,9 +352,9 @@ def test_threat_weight_changes_the_plan(small_workspace: state.Workspace) -> Non
     assert assessment.portfolio.total_risk_reduction == pytest.approx(reduction * 1.6)
     metrics = {m.label: m.value for m in after.metric}
     assert metrics["Risk reduction"] == f"{reduction * 1.6:,.1f}"
-    shown = next(d.value for d in after.dataframe if "vulnerability" in d.value.columns)
-    assert {"consequence", "threat", "vulnerability", "risk"} <= set(shown.columns)
-    assert set(shown["threat"]) == {8.0}
+    shown = next(d.value for d in after.dataframe if "Vulnerability (1-10)" in d.value.columns)
+    assert {"Consequence (1-10)", "Threat (1-10)", "Vulnerability (1-10)", "Risk (points)"} <= set(shown.columns)
+    assert set(shown["Threat (1-10)"]) == {8.0}
 
 
 def test_invalid_risk_weight_shows_an_error_and_changes_nothing(small_workspace: state.Workspace) -> None:
@@ -215,7 +384,7 @@ def test_planner_sees_weights_but_may_not_edit(small_workspace: state.Workspace)
     at = _plan_run(small_workspace, role="planner")
     assert len(at.data_editor) == 0
     assert any("finance and administrators edit" in c.value for c in at.caption)
-    keys = {k for d in at.dataframe if "yaml_key" in d.value.columns for k in d.value["yaml_key"]}
+    keys = {k for d in at.dataframe if "risk.yaml key" in d.value.columns for k in d.value["risk.yaml key"]}
     assert "threat.levels.medium" in keys
     assert "plan" in state.PERMISSIONS["finance"] and "plan" in state.PERMISSIONS["admin"]
     assert "plan" not in state.PERMISSIONS["planner"] and "plan" not in state.PERMISSIONS["facilities"]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from facility_planner.errors import ConfigError
-from facility_planner.geo import compute_coverage, coverage_layers_for_export, load_coverage_config
+from facility_planner.geo import compute_coverage, load_coverage_config
+from facility_planner.io.exports import geopackage_layer, write_geopackage
 
 AS_OF = date(2025, 9, 1)
 REACH = 90 * 1.52 / 1.3  # 105.23 m
@@ -133,10 +134,8 @@ def test_every_layer_writes_to_a_geopackage(tmp_path: Path):
 
     district = demo_district(2, seed=5).to_district()
     cov = compute_coverage(district, as_of=AS_OF)
-    layers = coverage_layers_for_export(cov)
     target = tmp_path / "coverage.gpkg"
-    for name, layer in layers.items():
-        pyogrio.write_dataframe(layer, target, layer=name)
+    write_geopackage(target, cov.layers)
     written = {name for name, _ in pyogrio.list_layers(target)}
     assert written == set(cov.layers)
     back = pyogrio.read_dataframe(target, layer="camera_views")
@@ -248,8 +247,7 @@ def test_walked_layers_are_valid_and_tile_the_floor(coverage_campus):
     assert overlap == pytest.approx(0.0, abs=1e-6)
     # cells whose centre lies in the footprint; the top 0.36 m strip is left out by the grid offset
     assert walked.geometry.area.sum() + gaps["area_m2"].sum() == pytest.approx(1800, rel=0.02)
-    layers = coverage_layers_for_export(cov)
-    assert layers["aed_reach"]["floor"].dtype == "Int64"
+    assert geopackage_layer(cov.layers["aed_reach"])["floor"].dtype == "Int64"
 
 
 def test_wall_with_no_door_falls_back_to_the_straight_line(coverage_campus):

@@ -126,3 +126,43 @@ def test_geopackage_layers_text_and_empty(tmp_path):
     assert back["name"].tolist() == ["'" + EVIL, "ok"] and back["evidence"].tolist()[0] == "a; b"
     assert back.crs.to_epsg() == 32618 and back.geometry.iloc[1].equals(shapely.Point(1, 1))
     assert len(gpd.read_file(path, layer="blind_spots")) == 0
+
+
+def test_every_sheet_is_a_filtered_table_with_formats_for_people(tmp_path):
+    projects, plan = _projects()
+    rejected = pd.DataFrame({"sheet": ["doors", "doors"], "source_row": [4, 9], "reason": ["no building", "x"],
+                             "door_id": ["=D1", "D2"], "lon": ["-93.4197511", "-93.42"], "lat": ["42.0421", ""]})
+    spend = pd.DataFrame({"year": [1], "budget": [8200.0], "spend": [8135.0], "risk_reduction": [154.0],
+                          "projects": [2]})
+    path = tmp_path / "assessment.xlsx"
+    write_assessment_workbook(path, summary={"Budget": 8200.0, "Cost of chosen projects": 8135.0,
+                                             "Risk removed by chosen projects": 154.04, "Buildings": 3},
+                              buildings=pd.DataFrame({"building_id": ["B1"], "camera_entrance_coverage": [33.3333333]}),
+                              projects=projects, gaps=pd.DataFrame({"building_id": ["B1"], "rule_id": ["M2"]}),
+                              assumptions=assumptions_frame(), rejected=rejected, spend_by_year=spend)
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        assert ws.tables, f"{ws.title} has no Excel table"
+        for table in ws.tables.values():
+            assert table.autoFilter is not None or table.headerRowCount != 0  # Excel tables carry filters
+    assert set(wb["Validation"].tables) == {"Problems", "RejectedRows"}
+    summary = wb["Summary"]
+    figures = {r[0].value: r[1] for r in summary.iter_rows(min_row=4, max_col=2) if r[0].value}
+    assert "$" in figures["Budget"].number_format and "$" in figures["Cost of chosen projects"].number_format
+    assert figures["Risk removed by chosen projects"].number_format == "0.0"
+    assert figures["Risk removed by chosen projects"].value == 154.04  # rounded for people, kept in full
+    coverage = wb["Buildings"]["B2"]
+    assert coverage.value == pytest.approx(33.3333333) and coverage.number_format == "0.0"
+    # rejected rows: numbers stay numbers (a longitude is not text '-93.4...), formula text is neutralised
+    ws = wb["Validation"]
+    rows = [[c.value for c in r] for r in ws.iter_rows() if r[0].value == "doors" and len(r) > 4]
+    header = next([c.value for c in r] for r in ws.iter_rows() if r[0].value == "sheet")
+    lon, lat, door = header.index("lon"), header.index("lat"), header.index("door_id")
+    assert rows[0][lon] == pytest.approx(-93.4197511) and isinstance(rows[0][lon], float)
+    assert rows[1][lat] is None and rows[0][door] == "'=D1"
+
+
+def test_plain_number_text_is_never_quoted():
+    assert sanitize_cell("-93.4197511") == "-93.4197511"
+    assert sanitize_cell("+1") == "+1"
+    assert sanitize_cell("-1+2") == "'-1+2"

@@ -5,9 +5,8 @@ from facility_planner.geo.coverage import (
     COVERAGE_FACTS,
     Coverage,
     compute_coverage,
-    coverage_layers_for_export,
     room_communication,
 )
 
 __all__ = ["COVERAGE_FACTS", "Coverage", "CoverageConfig", "compute_coverage",
-           "coverage_layers_for_export", "load_coverage_config", "room_communication"]
+           "load_coverage_config", "room_communication"]

@@ -474,21 +474,3 @@ def _sites_of(building_ids: pd.Series, frame: Frame) -> pd.Series:
     ids = np.asarray(frame.site_ids, dtype=object)
     return pd.Series(np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None),
                      index=building_ids.index, dtype="string")
-
-
-def coverage_layers_for_export(coverage: Coverage) -> dict[str, gpd.GeoDataFrame]:
-    """Layers ready for a GeoPackage: list cells joined with "; ", nullable booleans and integers
-    as plain columns GDAL writes (booleans with <NA> become text "yes"/"no"/""), empty layers kept."""
-    out: dict[str, gpd.GeoDataFrame] = {}
-    for name, layer in coverage.layers.items():
-        layer = layer.copy()
-        for col in layer.columns:
-            if col == layer.geometry.name:
-                continue
-            series = layer[col]
-            if series.dtype == object and series.map(lambda v: isinstance(v, list | tuple)).any():
-                layer[col] = series.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v)
-            elif isinstance(series.dtype, pd.BooleanDtype) and series.isna().any():
-                layer[col] = series.map({True: "yes", False: "no"}).fillna("").astype("string")
-        out[name] = layer
-    return out

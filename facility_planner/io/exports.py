@@ -1,11 +1,19 @@
-"""Exports for finance and GIS: the assessment workbook, a projects CSV, a GeoPackage.
+"""Exports for finance and GIS: output shaping, the assessment workbook, CSV, GeoPackage, summary.json.
+
+Every export goes through one value cleaner, ``plain_value`` (NA -> blank, numpy -> Python,
+lists -> ``;``-text or JSON lists), then, for spreadsheets and GIS text, ``sanitize_cell``.
 
 Spreadsheet formula injection (OWASP "CSV Injection"): a text cell whose first character is
 ``=``, ``+``, ``-``, ``@``, tab, carriage return or NUL may be run as a formula by Excel or
 LibreOffice. Following OWASP, such text is prefixed with a single quote ``'`` so it is shown as
 text, and CSV cells are all wrapped in double quotes (embedded quotes doubled). Numbers stay
-numbers; only text is touched. Characters XML cannot hold (NUL and other C0 controls) are removed
+numbers, and text that is a plain number (``-93.4197511``) is no formula and stays as it is;
+only other text is touched. Characters XML cannot hold (NUL and other C0 controls) are removed
 from workbook cells after neutralising.
+
+Output shaping (what the workbook, summary.json and the app show from an ``Assessment``) lives
+here too: ``buildings_scorecard``, ``summary_dict``, ``workbook_summary``, ``spend_by_year``,
+``gap_text``; ``write_outputs`` writes every file of ``assess --out``.
 """
 
 from __future__ import annotations
@@ -13,28 +21,47 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from facility_planner.assess import Assessment
+
+SUMMARY_VERSION = 1
+#: CRS of the outputs that hold many campuses (coverage.gpkg, GeoParquet), unless the user names one.
+OUTPUT_CRS = "EPSG:4326"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+_NUMBER_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CURRENCY = '"$"#,##0'
 _CURRENCY_COLUMNS = ("cost", "cost_low", "cost_high", "life_cycle_cost", "annual_cost", "annual_upkeep",
-                     "local_match", "cumulative_cost", "unit_cost_low", "unit_cost_typical", "unit_cost_high")
+                     "local_match", "cumulative_cost", "unit_cost_low", "unit_cost_typical", "unit_cost_high",
+                     "budget", "spend")
+#: Number formats a person reads (the cell keeps full precision): column -> Excel format.
+_ROUNDED = {"ratio": "0.0000", "lon": "0.000000", "lat": "0.000000", "x": "0.00", "y": "0.00"}
+_ONE_DECIMAL = "0.0"
+
+#: Coverage figures reported per building in summary.json (percent).
+COVERAGE_METRICS = ("camera_entrance_coverage", "camera_perimeter_coverage", "camera_outdoor_coverage",
+                    "radio_area_coverage", "radio_critical_coverage", "aed_reach_coverage",
+                    "kit_reach_coverage")
 
 Target = str | Path | IO[bytes]
 
 
+# --- the one value cleaner ------------------------------------------------------------------------
+
 def sanitize_cell(value: Any) -> Any:
     """Neutralise a text value a spreadsheet could run as a formula (OWASP: prefix ``'``).
 
-    Non-text values are returned unchanged.
+    Non-text values, and text that is a plain number, are returned unchanged.
 
     Examples
     --------
@@ -42,84 +69,421 @@ def sanitize_cell(value: Any) -> Any:
     '\\'=HYPERLINK("http://x")'
     >>> sanitize_cell(-3)
     -3
+    >>> sanitize_cell("-93.4197511")
+    '-93.4197511'
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _NUMBER_TEXT.fullmatch(value):
         return "'" + value
     return value
 
 
-def _text(value: Any) -> Any:
-    """A cell value for export: lists and dicts as text, NA as blank, numpy scalars as Python."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, set, np.ndarray)):
-        return "; ".join(str(v) for v in value)
+def plain_value(value: Any, *, nested: bool = False) -> Any:
+    """A value every export can hold: NA -> None, numpy scalars -> Python, non-finite -> None.
+
+    ``nested=False`` (cells: workbook, CSV, GeoPackage): lists as ``"a; b"``, dicts as JSON text,
+    dates kept. ``nested=True`` (summary.json): lists and dicts kept (cleaned inside), dates as
+    ISO text, floats to 4 decimals.
+    """
     if isinstance(value, dict):
-        return json.dumps(value, default=str, ensure_ascii=False)
-    if isinstance(value, (np.bool_, bool)):
+        return ({str(k): plain_value(v, nested=True) for k, v in value.items()} if nested
+                else json.dumps(value, default=str, ensure_ascii=False))
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return ([plain_value(v, nested=True) for v in value] if nested
+                else "; ".join(str(plain_value(v)) for v in value))
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (int, float, str, datetime, date)):
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if not math.isfinite(number):
+            return None
+        return round(number, 4) if nested else number
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        if nested:
+            return value.isoformat()[:10]
+        return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    if isinstance(value, (int, str)):
         return value
     return str(value)
 
 
 def _xlsx_cell(value: Any) -> Any:
-    value = sanitize_cell(_text(value))
-    if isinstance(value, str):
-        value = _ILLEGAL_XML.sub("", value)
-    if isinstance(value, float) and not np.isfinite(value):
+    value = sanitize_cell(plain_value(value))
+    return _ILLEGAL_XML.sub("", value) if isinstance(value, str) else value
+
+
+def _text_cell(value: Any) -> str | None:
+    """A CSV or GeoPackage text cell: cleaned, as text, neutralised."""
+    value = plain_value(value)
+    if value is None:
         return None
-    return value
+    return str(sanitize_cell(value if isinstance(value, str) else str(value)))
 
 
-def _rows(frame: pd.DataFrame) -> list[list[Any]]:
-    return [[_xlsx_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+def numbers_from_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every filled cell is a plain number, as numbers (rejected rows as read)."""
+    out = frame.copy()
+    for col in out.columns:
+        series = out[col]
+        if series.dtype != object and not pd.api.types.is_string_dtype(series):
+            continue
+        filled = series.dropna().astype(str).str.strip()
+        filled = filled[filled != ""]
+        if len(filled) and filled.map(lambda s: bool(_NUMBER_TEXT.fullmatch(s))).all():
+            out[col] = pd.to_numeric(series.astype("string").str.strip().replace("", pd.NA), errors="coerce")
+    return out
 
 
-def _write_frame(ws: Any, frame: pd.DataFrame, *, start_row: int = 1, title: str | None = None) -> tuple[int, int]:
-    """Write header and rows at ``start_row``; returns (header row, last row)."""
-    from openpyxl.styles import Font
+# --- output shaping -------------------------------------------------------------------------------
 
-    row = start_row
-    if title:
-        ws.cell(row=row, column=1, value=_xlsx_cell(title)).font = Font(bold=True, size=12)
-        row += 1
-    for j, name in enumerate(frame.columns, start=1):
-        ws.cell(row=row, column=j, value=_xlsx_cell(str(name))).font = Font(bold=True)
-    header = row
-    for values in _rows(frame):
-        row += 1
-        for j, v in enumerate(values, start=1):
-            ws.cell(row=row, column=j, value=v)
-    _autowidth(ws, frame)
-    return header, row
+def gap_text(gap: float | None) -> str:
+    """The optimality gap as people read it; the same words on the Plan page and in the workbook."""
+    if gap is None or not math.isfinite(float(gap)):
+        return "unknown (no bound)"
+    return f"{float(gap):.2%}"
+
+
+def buildings_scorecard(assessment: Assessment) -> pd.DataFrame:
+    """One row per building: identity, measure statuses, score, PASS tiers, coverage and risk."""
+    district, scores = assessment.district, assessment.scores
+    b = district.buildings[["building_id", "site_id", "name", "building_number", "occupancy"]].copy()
+    b = b.rename(columns={"name": "building_name"})
+    names = district.sites.set_index("site_id")["name"]
+    b.insert(2, "site_name", b["site_id"].map(names))
+    b = b.set_index("building_id")
+    b = b.join(scores.measure_scores[["score"]].rename(columns={"score": "measure_score"}))
+    b = b.join(scores.minimum_measures)
+    b["pass_overall_tier"] = scores.pass_overall
+    b = b.join(scores.pass_layer_tiers.add_prefix("pass_"))
+    cov = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame(index=b.index)
+    b = b.join(cov[[c for c in COVERAGE_METRICS if c in cov]])
+    b = b.join(assessment.risk[[c for c in ("consequence", "threat", "vulnerability", "risk") if c in assessment.risk]])
+    return b.reset_index()
+
+
+def spend_by_year(assessment: Assessment) -> pd.DataFrame:
+    """Per year of the plan: budget, spend on the chosen projects, risk removed, projects chosen."""
+    columns = ["year", "budget", "spend", "risk_reduction", "projects"]
+    p, projects = assessment.portfolio, assessment.projects
+    if p is None:
+        return pd.DataFrame(columns=columns)
+    years = list(range(1, len(p.budget) + 1))
+    chosen = projects.loc[projects["selected"].fillna(False).astype(bool)] if "selected" in projects else projects.iloc[:0]
+    by_year = chosen.groupby(chosen["year"].astype("Int64"))
+    risk = by_year["risk_reduction"].sum()
+    count = by_year.size()
+    spend = list(p.spend_by_year) + [0.0] * (len(years) - len(p.spend_by_year))
+    return pd.DataFrame({"year": years, "budget": [float(b) for b in p.budget], "spend": spend[:len(years)],
+                         "risk_reduction": [float(risk.get(y, 0.0)) for y in years],
+                         "projects": [int(count.get(y, 0)) for y in years]}, columns=columns)
+
+
+def _building_records(assessment: Assessment) -> list[dict[str, Any]]:
+    cov = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame()
+    risk = assessment.risk
+    records = []
+    for record in assessment.scores.building_summaries():
+        bid = record["building_id"]
+        record["coverage"] = {m: cov.at[bid, m] for m in COVERAGE_METRICS if m in cov and bid in cov.index}
+        if bid in risk.index:
+            record["risk"] = risk.at[bid, "risk"]
+            record["risk_factors"] = {k: risk.at[bid, k] for k in
+                                      ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
+                                      if k in risk}
+        records.append(plain_value(record, nested=True))
+    return records
+
+
+def _project_records(projects: pd.DataFrame) -> list[dict[str, Any]]:
+    return [plain_value({
+        "project_id": row["project_id"], "building_id": row["building_id"], "site_id": row.get("site_id"),
+        "measures": row.get("closes") or [row["measure"]], "option": row.get("option"),
+        "title": row.get("title"), "quantity": row.get("quantity"), "unit": row.get("unit"),
+        "cost": row["cost"], "cost_low": row.get("cost_low"), "cost_high": row.get("cost_high"),
+        "life_cycle_cost": row.get("life_cycle_cost"), "risk_reduction": row["risk_reduction"],
+        "rank": row.get("rank"), "selected": bool(row.get("selected", False)),
+        "year": row.get("year"), "requires": row.get("requires"), "grants": row.get("grants"),
+        "local_match": row.get("local_match"),
+    }, nested=True) for row in projects.to_dict("records")]
+
+
+def summary_dict(assessment: Assessment) -> dict[str, Any]:
+    """The ``summary.json`` document (contract in DESIGN.md; documented in the README)."""
+    scores = assessment.scores
+    if assessment.portfolio is not None:
+        budget = plain_value(assessment.portfolio.as_dict(), nested=True)
+    else:
+        budget = {"limit": None, "selected_cost": 0.0, "risk_reduction": 0.0, "method": "none: no budget given",
+                  "gap": None}
+    report = assessment.report
+    rejected = report.rejected_frame()
+    return {
+        "version": SUMMARY_VERSION,
+        "as_of": assessment.as_of.isoformat(),
+        "crs": assessment.district.crs,
+        "output_crs": OUTPUT_CRS,
+        "measured_in": "a transverse Mercator centred on each group of nearby campuses (geo.local)",
+        "pass_edition": assessment.settings.edition,
+        "district": plain_value(scores.district_rollup.iloc[0].to_dict(), nested=True) if len(scores.district_rollup) else {},
+        "sites": plain_value(scores.site_rollup.reset_index().to_dict("records"), nested=True),
+        "buildings": _building_records(assessment),
+        "projects": _project_records(assessment.projects),
+        "budget": budget,
+        "data_needed": plain_value(assessment.data_needed.to_dict("records"), nested=True),
+        "validation": {
+            "errors": [p.as_dict() for p in report.errors],
+            "warnings": [p.as_dict() for p in report.warnings],
+            "rejected_rows": plain_value(rejected.astype(object).where(rejected.notna(), None).to_dict("records"),
+                                         nested=True),
+        },
+        "timings_s": plain_value(assessment.timings, nested=True),
+    }
+
+
+def workbook_summary(assessment: Assessment) -> dict[str, Any]:
+    """Key figures for the workbook's Summary sheet."""
+    p = assessment.portfolio
+    projects = assessment.projects
+    figures: dict[str, Any] = {
+        "Assessment date": assessment.as_of.isoformat(),
+        "Sites": len(assessment.district.sites),
+        "Buildings": len(assessment.district.buildings),
+        "Projects": len(projects),
+        "Cost of all projects (typical)": float(projects["cost"].sum()) if len(projects) else 0.0,
+        "Risk reduction of all projects (alternatives counted once each)":
+            round(float(projects["risk_reduction"].sum()), 1) if len(projects) else 0.0,
+    }
+    if p is not None:
+        figures.update({
+            "Budget": sum(p.budget), "Years": len(p.budget), "Projects chosen": len(p.selected),
+            "Cost of chosen projects": p.total_cost,
+            "Risk removed by chosen projects": round(p.total_risk_reduction, 1),
+            "Method": p.method, "Optimality gap": gap_text(p.gap),
+        })
+    figures["Validation errors"] = len(assessment.report.errors)
+    figures["Rows that could not be used"] = assessment.report.rejected_count
+    return figures
+
+
+def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = None) -> dict[str, Path]:
+    """Write every export of an assessment into ``out_dir`` (created if needed).
+
+    ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
+    always in longitude/latitude."""
+    from facility_planner.mapping import build_map, map_html
+    from facility_planner.planning import gaps_table
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in ("assessment.xlsx", "coverage.gpkg", "map.html",
+                                                 "projects.csv", "summary.json")}
+    summary = summary_dict(assessment)
+    write_assessment_workbook(
+        paths["assessment.xlsx"], summary=workbook_summary(assessment),
+        buildings=buildings_scorecard(assessment), projects=assessment.projects,
+        gaps=gaps_table(assessment.scores.results, assessment.projects),
+        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
+        rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment))
+    write_projects_csv(paths["projects.csv"], assessment.projects)
+    layers = assessment.coverage.layers if assessment.coverage is not None else {}
+    write_geopackage(paths["coverage.gpkg"], {
+        name: layer.to_crs(crs or OUTPUT_CRS) if layer is not None and layer.crs is not None else layer
+        for name, layer in layers.items()})
+    paths["map.html"].write_text(map_html(build_map(assessment.district, coverage=assessment.coverage,
+                                                    scores=assessment.scores)), encoding="utf-8")
+    paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return paths
+
+
+# --- the workbook ---------------------------------------------------------------------------------
+
+class _Sheet:
+    """Writes frames onto one worksheet as Excel tables (filters on), with number formats."""
+
+    def __init__(self, ws: Any, tables: set[str]) -> None:
+        self.ws, self.tables = ws, tables
+
+    def frame(self, frame: pd.DataFrame, *, name: str, start_row: int = 1, title: str | None = None,
+              formats: Mapping[str, str] | None = None) -> tuple[int, int]:
+        """Write header and rows at ``start_row`` as the Excel table ``name``; returns (header row, last row)."""
+        from openpyxl.styles import Font
+
+        ws, row = self.ws, start_row
+        if title:
+            ws.cell(row=row, column=1, value=_xlsx_cell(title)).font = Font(bold=True, size=12)
+            row += 1
+        header = row
+        for j, col in enumerate(_unique_headers(frame.columns), start=1):
+            ws.cell(row=row, column=j, value=col).font = Font(bold=True)
+        for values in frame.itertuples(index=False, name=None):
+            row += 1
+            for j, v in enumerate(values, start=1):
+                ws.cell(row=row, column=j, value=_xlsx_cell(v))
+        last = max(row, header + 1)  # an Excel table holds at least one (blank) row
+        if len(frame.columns):
+            self._table(name, header, last, len(frame.columns))
+            self._formats(frame, header, last, formats or {})
+        _autowidth(ws, frame)
+        return header, last
+
+    def _table(self, name: str, header: int, last: int, width: int) -> None:
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.table import Table, TableStyleInfo
+
+        display = re.sub(r"\W", "", name) or "Table"
+        while display in self.tables:
+            display += "_"
+        self.tables.add(display)
+        table = Table(displayName=display, ref=f"A{header}:{get_column_letter(width)}{last}")
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+        self.ws.add_table(table)
+
+    def _formats(self, frame: pd.DataFrame, header: int, last: int, formats: Mapping[str, str]) -> None:
+        for j, col in enumerate(frame.columns, start=1):
+            fmt = formats.get(str(col)) or _number_format(str(col), frame[col])
+            if fmt:
+                for r in range(header + 1, last + 1):
+                    self.ws.cell(row=r, column=j).number_format = fmt
+
+
+def _unique_headers(columns: Any) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for col in columns:
+        text = str(_xlsx_cell(str(col))) or "column"
+        seen[text] = seen.get(text, 0) + 1
+        out.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return out
+
+
+def _number_format(column: str, series: pd.Series) -> str | None:
+    """Currency for money, set places for coordinates and ratios, one decimal for other fractions."""
+    if column in _CURRENCY_COLUMNS:
+        return _CURRENCY
+    if column in _ROUNDED:
+        return _ROUNDED[column]
+    if pd.api.types.is_float_dtype(series.dtype):
+        return _ONE_DECIMAL
+    return None
 
 
 def _autowidth(ws: Any, frame: pd.DataFrame) -> None:
     from openpyxl.utils import get_column_letter
 
     for j, name in enumerate(frame.columns, start=1):
-        sample = [len(str(name))] + [len(str(v)) for v in frame[name].head(200).map(_text) if v is not None]
-        width = min(60, max(sample) + 2)
+        sample = [len(str(name))] + [len(str(v)) for v in frame[name].head(200).map(plain_value) if v is not None]
         letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, min(60, max(sample) + 2))
 
 
-def _currency(ws: Any, frame: pd.DataFrame, header: int, last: int) -> None:
-    for j, name in enumerate(frame.columns, start=1):
-        if name in _CURRENCY_COLUMNS:
-            for r in range(header + 1, last + 1):
-                ws.cell(row=r, column=j).number_format = _CURRENCY
+def _summary_format(key: str, value: Any) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if any(w in key.lower() for w in ("cost", "budget", "limit", "match", "spend")):
+        return _CURRENCY
+    return _ONE_DECIMAL if isinstance(value, float) else "#,##0"
+
+
+def _summary_sheet(sheet: _Sheet, summary: Mapping[str, Any], spend: pd.DataFrame | None) -> int:
+    """Key figures (currency formatted) and the spend-by-year table with its chart; returns the next free row."""
+    from openpyxl.styles import Font
+
+    ws = sheet.ws
+    ws["A1"] = "School facility security assessment"
+    ws["A1"].font = Font(bold=True, size=14)
+    figures = pd.DataFrame({"figure": [str(k).replace("_", " ") for k in summary],
+                            "value": [plain_value(v) for v in summary.values()]})
+    header, last = sheet.frame(figures, name="KeyFigures", start_row=3, formats={"value": ""})
+    for r, (key, value) in enumerate(summary.items(), start=header + 1):
+        fmt = _summary_format(str(key), plain_value(value))
+        if fmt:
+            ws.cell(row=r, column=2).number_format = fmt
+    ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 34)
+    ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
+    if spend is None or not len(spend):
+        return last + 2
+    top = last + 2
+    _, last = sheet.frame(spend, name="SpendByYear", start_row=top, title="Chosen projects by year")
+    _spend_chart(ws, spend, top + 1, last)
+    return last + 2
+
+
+def _spend_chart(ws: Any, spend: pd.DataFrame, header: int, last: int) -> None:
+    from openpyxl.chart import BarChart, Reference
+
+    chart = BarChart()
+    chart.title = "Spend and risk removed by year"
+    chart.y_axis.title = "USD / risk points"
+    cols = list(spend.columns)
+    for name in ("spend", "budget", "risk_reduction"):
+        if name in cols:
+            j = cols.index(name) + 1
+            chart.add_data(Reference(ws, min_col=j, min_row=header, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=header + 1, max_row=last))
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, "E3")
+
+
+def _derived_spend(projects: pd.DataFrame) -> pd.DataFrame | None:
+    if not len(projects) or "selected" not in projects or "year" not in projects:
+        return None
+    chosen = projects.loc[projects["selected"].fillna(False).astype(bool)]
+    return (chosen.groupby("year")[["cost", "risk_reduction"]].sum().reset_index()
+            .rename(columns={"cost": "spend"}))
+
+
+def _projects_sheet(sheet: _Sheet, projects: pd.DataFrame, summary_ws: Any) -> None:
+    """Ranked projects: table, currency, colour scale on the ratio, chosen rows green, cost/risk chart."""
+    from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
+    from openpyxl.styles import PatternFill
+    from openpyxl.utils import get_column_letter
+
+    ws = sheet.ws
+    header, last = sheet.frame(projects, name="Projects")
+    ws.freeze_panes = "B2"
+    if not len(projects):
+        return
+    cols = list(projects.columns)
+    if "ratio" in cols:
+        letter = get_column_letter(cols.index("ratio") + 1)
+        ws.conditional_formatting.add(f"{letter}{header + 1}:{letter}{last}", ColorScaleRule(
+            start_type="min", start_color="F8696B", mid_type="percentile", mid_value=50,
+            mid_color="FFEB84", end_type="max", end_color="63BE7B"))
+    if "in_budget" in cols:
+        letter = get_column_letter(cols.index("in_budget") + 1)
+        ws.conditional_formatting.add(f"{letter}{header + 1}:{letter}{last}", CellIsRule(
+            operator="equal", formula=["TRUE"], fill=PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")))
+    if "cost" in cols and "risk_reduction" in cols:
+        _projects_chart(ws, summary_ws, cols, header, last)
+
+
+def _projects_chart(ws: Any, summary_ws: Any, cols: list[str], header: int, last: int) -> None:
+    from openpyxl.chart import Reference, ScatterChart, Series
+
+    chart = ScatterChart()
+    chart.title = "Projects: cost against risk removed"
+    chart.style = 13
+    chart.x_axis.title = "cost (USD)"
+    chart.y_axis.title = "risk removed"
+    xs = Reference(ws, min_col=cols.index("cost") + 1, min_row=header + 1, max_row=last)
+    ys = Reference(ws, min_col=cols.index("risk_reduction") + 1, min_row=header + 1, max_row=last)
+    series = Series(ys, xs, title="projects")
+    series.marker.symbol = "circle"
+    series.graphicalProperties.line.noFill = True
+    chart.series.append(series)
+    chart.height, chart.width = 8, 16
+    summary_ws.add_chart(chart, "E20")
+
+
+def _validation_sheet(sheet: _Sheet, validation: pd.DataFrame | None, rejected: pd.DataFrame | None) -> None:
+    problems = validation if validation is not None else pd.DataFrame(
+        columns=["severity", "file", "sheet", "row", "column", "value", "message"])
+    _, last = sheet.frame(problems, name="Problems", title="Problems found in the input")
+    rows = rejected if rejected is not None else pd.DataFrame(columns=["sheet", "source_row", "reason"])
+    sheet.frame(numbers_from_text(rows), name="RejectedRows", start_row=last + 3,
+                title="Rejected rows (not used; fix and re-upload)")
 
 
 def write_assessment_workbook(
@@ -135,6 +499,9 @@ def write_assessment_workbook(
     spend_by_year: pd.DataFrame | None = None,
 ) -> None:
     """Write ``assessment.xlsx``: Summary, Buildings, Projects, Gaps, Assumptions, Validation.
+
+    Every block is an Excel table with filters; money in currency format, fractions shown to one
+    decimal (cells keep full precision); rejected rows' numbers stay numbers.
 
     Parameters
     ----------
@@ -161,102 +528,26 @@ def write_assessment_workbook(
     Every text cell goes through ``sanitize_cell``.
     """
     from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference, ScatterChart, Series
-    from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.table import Table, TableStyleInfo
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = "Summary"
-    ws["A1"] = "School facility security assessment"
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.column_dimensions["A"].width = 34
-    ws.column_dimensions["B"].width = 40
-    r = 3
-    for key, value in summary.items():
-        ws.cell(row=r, column=1, value=_xlsx_cell(str(key).replace("_", " ")))
-        cell = ws.cell(row=r, column=2, value=_xlsx_cell(value))
-        if any(w in str(key) for w in ("cost", "budget", "limit", "match")) and isinstance(cell.value, (int, float)):
-            cell.number_format = _CURRENCY
-        r += 1
-
-    # spend and risk removed by year, for the chart
-    if spend_by_year is None and len(projects) and "selected" in projects and "year" in projects:
-        chosen = projects.loc[projects["selected"].astype(bool)]
-        spend_by_year = (chosen.groupby("year")[["cost", "risk_reduction"]].sum().reset_index()
-                         .rename(columns={"cost": "spend"}))
-    if spend_by_year is not None and len(spend_by_year):
-        top = r + 1
-        _, last = _write_frame(ws, spend_by_year, start_row=top, title="Chosen projects by year")
-        chart = BarChart()
-        chart.title = "Spend and risk removed by year"
-        chart.y_axis.title = "USD / risk points"
-        cols = list(spend_by_year.columns)
-        for name in ("spend", "budget", "risk_reduction"):
-            if name in cols:
-                j = cols.index(name) + 1
-                chart.add_data(Reference(ws, min_col=j, min_row=top + 1, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=top + 2, max_row=last))
-        chart.height, chart.width = 8, 16
-        ws.add_chart(chart, "D3")
-        r = last + 2
-
-    # Buildings
+    tables: set[str] = set()
+    summary_ws = wb.active
+    summary_ws.title = "Summary"
+    _summary_sheet(_Sheet(summary_ws, tables), summary,
+                   spend_by_year if spend_by_year is not None else _derived_spend(projects))
     wsb = wb.create_sheet("Buildings")
-    _write_frame(wsb, buildings.reset_index() if buildings.index.name else buildings)
+    _Sheet(wsb, tables).frame(buildings.reset_index() if buildings.index.name else buildings, name="Buildings")
     wsb.freeze_panes = "B2"
-
-    # Projects: an Excel table, currency, conditional formatting
-    wsp = wb.create_sheet("Projects")
-    header, last = _write_frame(wsp, projects)
-    wsp.freeze_panes = "B2"
-    if len(projects):
-        ref = f"A{header}:{get_column_letter(len(projects.columns))}{last}"
-        table = Table(displayName="Projects", ref=ref)
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        wsp.add_table(table)
-        _currency(wsp, projects, header, last)
-        cols = list(projects.columns)
-        if "ratio" in cols:
-            letter = get_column_letter(cols.index("ratio") + 1)
-            wsp.conditional_formatting.add(f"{letter}{header + 1}:{letter}{last}", ColorScaleRule(
-                start_type="min", start_color="F8696B", mid_type="percentile", mid_value=50,
-                mid_color="FFEB84", end_type="max", end_color="63BE7B"))
-        if "in_budget" in cols:
-            letter = get_column_letter(cols.index("in_budget") + 1)
-            wsp.conditional_formatting.add(f"{letter}{header + 1}:{letter}{last}", CellIsRule(
-                operator="equal", formula=["TRUE"], fill=PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE")))
-        if "cost" in cols and "risk_reduction" in cols:
-            chart = ScatterChart()
-            chart.title = "Projects: cost against risk removed"
-            chart.style = 13
-            chart.x_axis.title = "cost (USD)"
-            chart.y_axis.title = "risk removed"
-            xs = Reference(wsp, min_col=cols.index("cost") + 1, min_row=header + 1, max_row=last)
-            ys = Reference(wsp, min_col=cols.index("risk_reduction") + 1, min_row=header + 1, max_row=last)
-            series = Series(ys, xs, title="projects")
-            series.marker.symbol = "circle"
-            series.graphicalProperties.line.noFill = True
-            chart.series.append(series)
-            chart.height, chart.width = 8, 16
-            ws.add_chart(chart, "D20")
-
-    wsg = wb.create_sheet("Gaps")
-    _write_frame(wsg, gaps)
-    wsg.freeze_panes = "A2"
-    wsa = wb.create_sheet("Assumptions")
-    _write_frame(wsa, assumptions)
-    wsa.freeze_panes = "A2"
-    wsv = wb.create_sheet("Validation")
-    problems = validation if validation is not None else pd.DataFrame(
-        columns=["severity", "file", "sheet", "row", "column", "value", "message"])
-    _, last = _write_frame(wsv, problems, title="Problems found in the input")
-    rows = rejected if rejected is not None else pd.DataFrame(columns=["sheet", "source_row", "reason"])
-    _write_frame(wsv, rows, start_row=last + 3, title="Rejected rows (not used; fix and re-upload)")
+    _projects_sheet(_Sheet(wb.create_sheet("Projects"), tables), projects, summary_ws)
+    for title, frame in (("Gaps", gaps), ("Assumptions", assumptions)):
+        ws = wb.create_sheet(title)
+        _Sheet(ws, tables).frame(frame, name=title)
+        ws.freeze_panes = "A2"
+    _validation_sheet(_Sheet(wb.create_sheet("Validation"), tables), validation, rejected)
     wb.save(target)
 
+
+# --- CSV and GeoPackage ---------------------------------------------------------------------------
 
 def write_projects_csv(target: Target, projects: pd.DataFrame) -> None:
     """Write the projects as CSV for grant portals: UTF-8, every cell quoted, text neutralised."""
@@ -269,16 +560,39 @@ def write_csv(target: Target, frame: pd.DataFrame) -> None:
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([sanitize_cell(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        cells = []
-        for v in row:
-            v = sanitize_cell(_text(v))
-            cells.append("" if v is None else v)
-        writer.writerow(cells)
+        writer.writerow(["" if v is None else v for v in (sanitize_cell(plain_value(v)) for v in row)])
     data = buffer.getvalue().encode("utf-8")
     if isinstance(target, (str, Path)):
         Path(target).write_bytes(data)
     else:
         target.write(data)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``write_csv`` into bytes (downloads)."""
+    buffer = io.BytesIO()
+    write_csv(buffer, frame)
+    return buffer.getvalue()
+
+
+def geopackage_layer(gdf: Any) -> Any:
+    """A layer GDAL can write: text cleaned and neutralised, lists joined, nullable booleans as
+    ``yes``/``no``/blank text when any is missing."""
+    import geopandas as gpd
+
+    frame = gdf.copy()
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
+    for col in frame.columns:
+        if col == frame.geometry.name:
+            continue
+        series = frame[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            frame[col] = pd.Series([_text_cell(v) for v in series], index=frame.index, dtype="object")
+        elif isinstance(series.dtype, pd.BooleanDtype) and series.isna().any():
+            frame[col] = pd.Series([None if pd.isna(v) else ("yes" if v else "no") for v in series],
+                                   index=frame.index, dtype="object")
+    return frame
 
 
 def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
@@ -287,7 +601,6 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
     Empty layers are written too (with their columns), so a layer's absence never means
     "not computed". Geometry is written as is. Returns the layer names written.
     """
-    import geopandas as gpd
     import pyogrio
 
     path = Path(path)
@@ -297,27 +610,9 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
     for name, gdf in layers.items():
         if gdf is None:
             continue
-        frame = gdf.copy()
-        if not isinstance(frame, gpd.GeoDataFrame):
-            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
-        for col in frame.columns:
-            if col == frame.geometry.name:
-                continue
-            series = frame[col]
-            if series.dtype == object or pd.api.types.is_string_dtype(series):
-                frame[col] = pd.Series([_gpkg_text(v) for v in series], index=frame.index, dtype="object")
-            elif isinstance(series.dtype, pd.BooleanDtype):
-                frame[col] = series.astype("object").where(series.notna(), None)
         kwargs: dict[str, Any] = {"layer": str(name), "driver": "GPKG"}
-        if len(frame) == 0:
+        if len(gdf) == 0:
             kwargs["geometry_type"] = "Unknown"
-        pyogrio.write_dataframe(frame, path, **kwargs)
+        pyogrio.write_dataframe(geopackage_layer(gdf), path, **kwargs)
         written.append(str(name))
     return written
-
-
-def _gpkg_text(value: Any) -> str | None:
-    value = _text(value)
-    if value is None:
-        return None
-    return sanitize_cell(value if isinstance(value, str) else str(value))

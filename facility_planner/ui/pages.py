@@ -6,7 +6,6 @@ calls (through ``facility_planner.ui.state``).
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import time
@@ -20,8 +19,10 @@ from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
 from facility_planner.io.template import write_template
 from facility_planner.io.uploads import refused_upload
+from facility_planner.io.exports import csv_bytes, gap_text, spend_by_year
+from facility_planner.io.fixes import ROW as FIX_ROW
 from facility_planner.model import TABLES
-from facility_planner.ui import state
+from facility_planner.ui import labels, mapview, state
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
@@ -66,16 +67,14 @@ def _report_summary(report: Any) -> None:
     cols[2].metric("Rows not used", report.rejected_count)
 
 
-def _show(frame: pd.DataFrame) -> None:
-    """A table as data: lists joined, mixed-type columns as text (Arrow needs one type a column)."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(
-                lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple))
-                else None if v is None or (not hasattr(v, "__len__") and pd.isna(v))
-                else str(v)).astype("string")
-    st.dataframe(out, width="stretch", hide_index=out.index.names == [None])
+def _show(frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> None:
+    """A table in the users' words: titled columns, units and sensible precision, blanks blank."""
+    shown, config = labels.for_people(frame, measures=measures)
+    named_index = frame.index.names != [None]
+    if named_index:
+        shown.index = [str(v) for v in frame.index]
+        shown.index.name = labels.title(str(frame.index.name or ""), measures) if frame.index.name else None
+    st.dataframe(shown, width="stretch", hide_index=not named_index, column_config=config)
 
 
 def _assessment(ws: state.Workspace) -> Assessment | None:
@@ -116,18 +115,15 @@ def data_page() -> None:
     _timed("data")
     st.title("Data")
     if state.may("upload"):
-        _upload_form()
+        _upload_form(state.workspace())
     else:
         st.info("Your role may view the data; facilities managers upload and edit.")
     ws = state.workspace()
-    st.text(f"Current data: {ws.label}, {len(ws.district.sites)} site(s), "
-            f"{len(ws.district.buildings)} building(s).")
+    st.info(f"In use: {md(ws.description())}")
     if ws.notice:
         st.info(md(ws.notice))
 
-    buffer = io.BytesIO()
-    write_template(buffer)
-    st.download_button("Download the blank inventory template", buffer.getvalue(),
+    st.download_button("Download the blank inventory template", state.template_bytes(),
                        file_name="inventory_template.xlsx", mime=XLSX_MIME)
 
     st.subheader("Validation report")
@@ -137,13 +133,33 @@ def data_page() -> None:
         st.dataframe(problems, hide_index=True, width="stretch")
     else:
         st.success("No problems found.")
+    rejected = ws.report.rejected_frame()
+    if len(rejected):
+        st.download_button(f"Download the {len(rejected)} row(s) that could not be used (CSV)",
+                           csv_bytes(rejected), file_name="rejected_rows.csv", mime="text/csv",
+                           key="dl_rejected")
 
     if state.may("edit"):
         _inline_fixes(ws)
     _done("data")
 
 
-def _upload_form() -> None:
+def _chosen_upload(inventory: list[Any]) -> tuple[Any, str] | str:
+    """(source, label) of the files in the uploader, or why they cannot be used together."""
+    files = [(f.name, f.getvalue()) for f in inventory]
+    too_big = refused_upload(files)
+    if too_big:
+        return too_big
+    workbooks = [(n, b) for n, b in files if not n.lower().endswith(".csv")]
+    if len(workbooks) > 1 or (workbooks and len(files) > 1):
+        return (f"{', '.join(n for n, _ in files)}: choose one workbook, or CSV files only. Remove the "
+                "files you do not mean to use (x beside each name).")
+    if workbooks:
+        return workbooks[0][1], workbooks[0][0]
+    return {n: b for n, b in files}, ", ".join(n for n, _ in files)
+
+
+def _upload_form(ws: state.Workspace) -> None:
     st.subheader("Upload")
     inventory = st.file_uploader("Inventory: one .xlsx workbook, or one CSV file per sheet",
                                  type=["xlsx", "csv"], accept_multiple_files=True, key="upload_inventory")
@@ -151,54 +167,75 @@ def _upload_form() -> None:
                             type=list(state.MAP_EXTENSIONS), accept_multiple_files=True, key="upload_maps")
     if not inventory:
         return
-    files = [(f.name, f.getvalue()) for f in inventory]
+    chosen = _chosen_upload(inventory)
+    if isinstance(chosen, str):
+        st.error(md(chosen))
+        return
+    source, label = chosen
     map_files = [(f.name, f.getvalue()) for f in maps or []]
-    key = state.digest(*(n for n, _ in files + map_files), *(b for _, b in files + map_files))
-    if st.session_state.get("upload_digest") == key:
-        return  # already read in this session
-    too_big = refused_upload(files + map_files)
+    too_big = refused_upload(map_files)
     if too_big:
         st.error(md(too_big))
         return
-    xlsx = [(n, b) for n, b in files if n.lower().endswith(".xlsx")]
-    source: Any = xlsx[0][1] if xlsx else {n: b for n, b in files if n.lower().endswith(".csv")}
-    label = xlsx[0][0] if xlsx else ", ".join(n for n, _ in files)
-    st.session_state["upload_digest"] = key
+    if not map_files and ws.maps:
+        footprints = int(ws.district.buildings.get("has_footprint", pd.Series(dtype=bool)).fillna(False).sum())
+        st.warning(f"No campus map is selected. Without one the {footprints} building footprint(s) of the "
+                   "current map are lost: no camera, radio or AED coverage is measured, coverage rules become "
+                   "unknown and the Map page shows buildings as points only.")
+        if st.checkbox(f"Keep the current map ({md(', '.join(n for n, _ in ws.maps))})", value=True,
+                       key="keep_map"):
+            map_files = list(ws.maps)
+    key = state.digest(label, *(n for n, _ in map_files), *(b for _, b in map_files),
+                       *(f.getvalue() for f in inventory))
+    if st.session_state.get("upload_digest") == key:
+        return  # this selection is the data in use
+    if not st.button(f"Read {md(label)} and use it (replaces {md(ws.label)})", key="use_upload", type="primary"):
+        return
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
-            ws = state.load_inputs(source, maps=map_files, label=label)
+            new_ws = state.load_inputs(source, maps=map_files, label=label)
         except Exception as err:
             _failed(err, "upload", status=status, label="The upload could not be read")
             return
-        status.update(label=f"Read {md(label)} in {ws.seconds:.1f} s", state="complete")
-    state.set_workspace(ws)
-    if ws.report.errors:
-        st.error(f"{md(label)}: {len(ws.report.errors)} error(s) found; see the validation report below.")
+        status.update(label=f"Read {md(label)} in {new_ws.seconds:.1f} s", state="complete")
+    st.session_state["upload_digest"] = key
+    state.set_workspace(new_ws)
+    if new_ws.report.errors:
+        st.error(f"{md(label)}: {len(new_ws.report.errors)} error(s) found; see the validation report below.")
     else:
-        st.success(f"{md(label)}: loaded {len(ws.district.buildings)} building(s).")
+        st.success(f"{md(label)}: loaded {len(new_ws.district.buildings)} building(s).")
 
 
 def _inline_fixes(ws: state.Workspace) -> None:
     st.subheader("Fix rows")
     sheets = list(TABLES)
-    rejected = ws.report.rejected
-    default = next((i for i, s in enumerate(sheets) if s in rejected), 0)
-    sheet = st.selectbox("Sheet", sheets, index=default, key="fix_sheet")
-    new_table = st.data_editor(state.editable_table(ws.district, sheet), num_rows="dynamic",
-                               key=f"edit_{sheet}", hide_index=True)
-    if sheet in rejected:
-        st.caption("Rows that could not be used: correct them here and they are read again.")
-        _show(rejected[sheet][[c for c in ("source_row", "reason") if c in rejected[sheet]]])
-        rows = rejected[sheet].drop(columns=["reason", "source_row"], errors="ignore")
-        fixed = st.data_editor(rows, key=f"rejected_{sheet}", hide_index=True)
-        new_table = pd.concat([new_table.astype(object), fixed.astype(object)], ignore_index=True)
+    # open on the first sheet with rows not used, else with errors, else with warnings
+    order = [set(ws.report.rejected), {p.sheet for p in ws.report.errors}, {p.sheet for p in ws.report.problems}]
+    default = next((sheets.index(s) for group in order for s in sheets if s in group), 0)
+    # keyed by the data in use: a new upload is a new picker, never one left showing another sheet
+    sheet = st.selectbox("Sheet", sheets, index=default, key=f"fix_sheet_{ws.digest}")
+    try:
+        raw = state.fix_sheet(ws, sheet)
+    except FacilityPlannerError as err:
+        st.info(md(err))
+        return
+    st.caption(f"{md(raw.file)}, sheet {md(raw.sheet)}: the rows as written (header on row {raw.header_row}). "
+               "Correct a value, or clear a cell to leave it blank (unknown) on purpose; then apply.")
+    problems = ws.report.to_frame()
+    problems = problems[problems["sheet"] == sheet]
+    if len(problems):
+        _show(problems[["row", "column", "value", "message"]])
+    edited = st.data_editor(raw.frame, num_rows="dynamic", key=f"edit_{ws.digest}_{sheet}", hide_index=True,
+                            disabled=[FIX_ROW], width="stretch")
     if st.button("Apply fixes and validate again", key="apply_fixes"):
-        csv = state.tables_as_csv(ws.district, edited={sheet: new_table})
         with st.status("Validating the corrected inventory...") as status:
             try:
-                new_ws = state.load_inputs(csv, maps=ws.maps, label=f"{ws.label} (edited)")
+                new_ws = state.apply_fix(ws, raw, edited)
             except Exception as err:
                 _failed(err, "validation", status=status, label="The corrected data could not be read")
+                return
+            if new_ws is None:
+                status.update(label="Nothing was changed: the data in use stays as it is", state="complete")
                 return
             status.update(label="Validated", state="complete")
         state.set_workspace(new_ws)
@@ -207,64 +244,131 @@ def _inline_fixes(ws: state.Workspace) -> None:
 
 # --- Map ------------------------------------------------------------------------------------------
 
-def map_page() -> None:
-    """The coverage map; clicking a building shows its scorecard below."""
-    from streamlit_folium import st_folium
+def _selected_from_click(ws: state.Workspace, clicked: dict[str, Any] | None, source: str) -> None:
+    """Select the building of a new click (map feature or list row); a repeat of the last one is ignored."""
+    seen = st.session_state.setdefault("_clicks_seen", {})
+    if clicked == seen.get(source):
+        return
+    seen[source] = clicked
+    index = (clicked or {}).get("building_index")
+    if index is not None and 0 <= int(index) < len(ws.district.buildings):
+        st.session_state["selected_building"] = str(ws.district.buildings["building_id"].iloc[int(index)])
 
+
+def _building_list(ws: state.Workspace, assessment: Assessment | None) -> None:
+    """Every building in one click: a list beside the map."""
+    from facility_planner.mapping import STATUS_LABELS, building_status
+
+    b = ws.district.buildings
+    status = building_status(ws.district, getattr(assessment, "scores", None))
+    table = pd.DataFrame({"Building": b["building_id"].astype(str).to_numpy(),
+                          "Name": b["name"].astype("string").fillna("").to_numpy(),
+                          "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]]})
+    event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key=f"building_list_{ws.digest}", height=560, width="stretch")
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    _selected_from_click(ws, {"building_index": rows[0]} if rows else None, "list")
+
+
+def map_page() -> None:
+    """The coverage map with a building list beside it; a building clicked shows its scorecard below."""
     _timed("map")
     st.title("Map")
     ws = state.workspace()
     assessment = _assessment(ws)
     tiles = st.session_state.get("tiles", settings.map_tiles)
+    site = None
+    if len(ws.district.sites) > state.MAP_DETAIL_SITES:
+        sites = ws.district.sites["site_id"].astype(str).tolist()
+        site = st.selectbox("Coverage and assets drawn for", [None, *sites], key=f"map_site_{ws.digest}",
+                            format_func=lambda s: "no site: buildings only (choose a site)" if s is None else s)
     try:
-        m = state.coverage_map(ws, assessment, tiles=tiles)
+        view = state.map_view(ws, assessment, tiles=tiles, sites=state.detail_sites(ws, site))
     except Exception as err:
         _failed(err, "map")
         _done("map")
         return
-    # only a click on a feature reruns the page: panning and zooming send nothing back
-    out = st_folium(m, key="coverage_map", height=560, use_container_width=True,
-                    returned_objects=["last_active_drawing"])
-    clicked = (out or {}).get("last_active_drawing") or {}
-    index = (clicked.get("properties") or {}).get("building_index")
-    if index is not None and 0 <= int(index) < len(ws.district.buildings):
-        st.session_state["selected_building"] = str(ws.district.buildings["building_id"].iloc[int(index)])
+    left, right = st.columns([3, 1])
+    with left:
+        # only a click on a feature reruns the page: panning and zooming send nothing back
+        out = mapview.show(view, key="coverage_map", height=560)
+        _selected_from_click(ws, (out.get("last_active_drawing") or {}).get("properties"), "map")
+    with right:
+        _building_list(ws, assessment)
     selected = st.session_state.get("selected_building")
     if selected:
         st.subheader(f"Scorecard: {md(selected)}")
         _building_scorecard(ws, assessment, selected)
     else:
-        st.caption("Click a building to see its scorecard.")
+        st.caption("Click a building on the map or in the list to see its scorecard.")
     _done("map")
 
 
 # --- Scorecards -----------------------------------------------------------------------------------
 
-def _section(title: str, frame: pd.DataFrame) -> None:
-    """A bold title over a table, when the table has rows."""
+def _measure_titles(assessment: Assessment | None) -> dict[str, str]:
+    """Measure code -> title (``M1`` -> "Building and classroom numbering") from the packs in use."""
+    if assessment is None:
+        return {}
+    return {code: text for pack in assessment.settings.packs for code, text in pack.groups.items()}
+
+
+def _section(title: str, frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> None:
+    """A bold title over a table in the users' words, when the table has rows."""
     if len(frame):
         st.markdown(f"**{title}**")
-        _show(frame)
+        _show(frame, measures=measures)
+
+
+def _measures_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
+    titles = _measure_titles(assessment)
+    row = assessment.scores.minimum_measures.loc[assessment.scores.minimum_measures.index == building_id]
+    if not len(row):
+        return pd.DataFrame()
+    return pd.DataFrame({"measure": [f"{c} {titles.get(c, '')}".strip() for c in row.columns],
+                         "status": [str(v) if pd.notna(v) else "unknown" for v in row.iloc[0]]})
+
+
+def _pass_grid(assessment: Assessment, building_id: str) -> pd.DataFrame:
+    """Layer x component tiers; "not assessed" where no rule applies (never "None")."""
+    tiers = assessment.scores.pass_tiers
+    tiers = tiers[tiers["building_id"].astype("string") == building_id]
+    if not len(tiers):
+        return pd.DataFrame()
+    grid = tiers.astype({"tier": "float64"}).pivot_table(index="layer", columns="component", values="tier",
+                                                         aggfunc="first", dropna=False)
+    text = grid.apply(lambda col: col.map(lambda t: "not assessed" if pd.isna(t) else f"tier {int(t)}"))
+    text.index = [str(v).replace("_", " ") for v in text.index]
+    text.columns = [str(c).replace("_", " ") for c in text.columns]
+    return text.rename_axis("layer").reset_index()
+
+
+def _coverage_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
+    values = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame()
+    if building_id not in values.index:
+        return pd.DataFrame()
+    row = values.loc[building_id]
+    return pd.DataFrame({"coverage": [labels.title(str(c)) for c in row.index],
+                         "percent": pd.to_numeric(row, errors="coerce").round(1).to_numpy()})
 
 
 def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, building_id: str) -> None:
     buildings = ws.district.buildings
-    _show(pd.DataFrame(buildings[buildings["building_id"] == building_id].drop(columns="geometry")))
+    keep = [c for c in ("building_id", "site_id", "name", "building_number", "year_built", "floors",
+                        "gross_area", "occupancy", "use") if c in buildings]
+    _show(pd.DataFrame(buildings.loc[buildings["building_id"] == building_id, keep]))
     if assessment is None:
         return
-    scores = assessment.scores
-    _section("COPS minimum measures", scores.minimum_measures.loc[scores.minimum_measures.index == building_id])
-    results = scores.results
+    _section("COPS minimum measures", _measures_table(assessment, building_id))
+    results = assessment.scores.results
     _section("Rules with evidence", results.loc[results["building_id"].astype("string") == building_id,
                                                 ["pack", "measure", "rule_id", "title", "status", "value",
                                                  "threshold", "evidence", "source"]])
-    tiers = scores.pass_tiers[scores.pass_tiers["building_id"].astype("string") == building_id]
-    if len(tiers):
-        _section("PASS tiers: layer x component (blank = not assessed)",
-                 tiers.astype({"tier": "float64"}).pivot_table(
-                     index="layer", columns="component", values="tier", aggfunc="first", dropna=False))
-    coverage = assessment.coverage.facts.values
-    _section("Coverage (%)", coverage.loc[coverage.index == building_id])
+    grid = _pass_grid(assessment, building_id)
+    if len(grid):
+        st.markdown("**PASS tiers: layer x component**")
+        st.dataframe(grid, hide_index=True, width="stretch")
+    _section("Coverage", _coverage_table(assessment, building_id))
 
 
 def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id: str) -> None:
@@ -272,8 +376,10 @@ def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id:
     if assessment is None:
         return
     scores = assessment.scores
+    titles = _measure_titles(assessment)
     _section("Ten Essential Actions readiness", scores.actions.loc[scores.actions.index == site_id])
-    _section("Site roll-up", scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id])
+    _section("Site roll-up", scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id],
+             measures=titles)
     results = scores.results
     _section("Site-wide rules with evidence",
              results.loc[(results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
@@ -303,8 +409,9 @@ def scorecards_page() -> None:
         if assessment is None:
             st.info("Scores appear here once the assessment runs.")
         else:
+            titles = _measure_titles(assessment)
             for name in ("district_rollup", "site_rollup", "measure_scores"):
-                _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name))
+                _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name), measures=titles)
     _done("scorecards")
 
 
@@ -313,6 +420,11 @@ def scorecards_page() -> None:
 #: The per-building risk factors the Plan page shows, in the order of the formula.
 RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat", "rules", "met", "partial",
                 "unmet", "unknown", "weight_total", "weight_short", "shortfall", "vulnerability", "risk")
+#: Colours of chosen and not chosen projects (chart points; the table's marks match).
+CHOSEN_COLOURS = {"chosen": "#1a9850", "not chosen": "#9e9e9e"}
+CHOSEN_MARKS = {True: "🟢 chosen", False: "⚪ not chosen"}
+_PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "option", "quantity", "unit", "cost",
+                      "risk_reduction", "grants", "local_match")
 
 
 def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> None:
@@ -323,25 +435,28 @@ def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> None:
         _failed(err, "plan change", then="The previous values stay in use until this is corrected.")
 
 
-def plan_page() -> None:
-    """Budget and years, unit costs and risk weights; risk per building, projects ranked, the chosen
-    portfolio and cost vs risk reduction."""
-    _timed("plan")
-    st.title("Plan")
-    ws = state.workspace()
-    plan = st.session_state.setdefault("plan", {"budget": state.DEFAULT_BUDGET, "years": 1,
-                                                "cost_override": None, "risk_override": None})
+def _budget_inputs(plan: dict[str, Any]) -> None:
+    """Budget (dollars with thousands separators) and years, into ``plan``."""
     cols = st.columns(2)
-    budget = cols[0].number_input("Budget (USD per year)", min_value=0.0, step=10_000.0,
-                                  value=float(plan.get("budget") or 0.0), key="plan_budget")
+    text = cols[0].text_input("Budget (USD per year)", value=labels.money(float(plan.get("budget") or 0.0)),
+                              key="plan_budget", help="Dollars per year, e.g. 250,000 or 1.5m.")
     years = cols[1].number_input("Years", min_value=1, max_value=10, step=1, value=int(plan.get("years", 1)),
                                  key="plan_years")
+    try:
+        plan["budget"] = labels.parse_money(text)
+    except ValueError as err:
+        st.error(f"{md(err)} The previous budget ({labels.money(float(plan.get('budget') or 0.0))}) stays in use.")
+    plan["years"] = int(years)
+
+
+def _assumption_editors(plan: dict[str, Any]) -> None:
     may_edit = state.may("plan")
     with st.expander("Unit costs" + (" (edit to try local quotes)" if may_edit else "")):
         original = state.cost_table()
         if may_edit and len(original):
             edited = st.data_editor(original, key="cost_editor", hide_index=True,
-                                    disabled=["item", "parameter", "unit", "source"])
+                                    disabled=["item", "parameter", "unit", "source"],
+                                    column_config={"value": st.column_config.NumberColumn("value", format="dollar")})
             _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original))
         else:
             _show(original)
@@ -362,48 +477,89 @@ def plan_page() -> None:
         plan.update(cost_override=None, risk_override=None)
         st.caption("Your role may try budgets and years; finance and administrators edit unit costs and "
                    "risk weights.")
-    plan.update(budget=float(budget), years=int(years))
 
+
+def _portfolio_figures(assessment: Assessment) -> None:
+    """Headline figures, the chosen projects and spend and risk removed per year."""
+    portfolio = assessment.portfolio
+    if portfolio is None:
+        return
+    c = st.columns(5)
+    c[0].metric("Budget", labels.money(sum(portfolio.budget)))
+    c[1].metric("Chosen cost", labels.money(portfolio.total_cost))
+    c[2].metric("Risk reduction", f"{portfolio.total_risk_reduction:,.1f}")
+    c[3].metric("Projects chosen", f"{len(portfolio.selected)}")
+    c[4].metric("Optimality gap", gap_text(portfolio.gap))
+    st.caption(f"Method: {md(portfolio.method)}. The same gap is on the workbook's Summary sheet.")
+    st.subheader("Spend and risk removed per year")
+    _show(spend_by_year(assessment))
+    projects = assessment.projects
+    chosen = projects[projects["selected"].fillna(False).astype(bool)] if "selected" in projects else projects.iloc[:0]
+    st.subheader(f"Chosen portfolio: {len(chosen)} project(s)")
+    if len(chosen):
+        _show(chosen.sort_values(["year", "rank"])[[c for c in _PORTFOLIO_COLUMNS if c in chosen]])
+    else:
+        st.info("No project fits the budget.")
+
+
+def _projects_ranked(projects: pd.DataFrame) -> None:
+    st.subheader("Projects ranked by risk reduction per dollar")
+    chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
+              else pd.Series(False, index=projects.index))
+    ranked = projects.assign(plan=chosen.map(CHOSEN_MARKS)).sort_values("rank")
+    _show(ranked[["plan", *[c for c in ranked.columns if c not in ("plan", "selected", "in_budget")]]])
+    _cost_chart(projects, chosen)
+
+
+def _cost_chart(projects: pd.DataFrame, chosen: pd.Series) -> None:
+    import altair as alt
+
+    chart = pd.DataFrame({"cost": projects["cost"].astype(float),
+                          "risk_reduction": projects["risk_reduction"].astype(float),
+                          "chosen": chosen.map({True: "chosen", False: "not chosen"}),
+                          "project": projects["project_id"].astype(str)})
+    st.subheader("Cost against risk reduction")
+    scale = alt.Scale(domain=list(CHOSEN_COLOURS), range=list(CHOSEN_COLOURS.values()))
+    st.altair_chart(alt.Chart(chart).mark_circle(size=70).encode(
+        x=alt.X("cost:Q", title="Cost (USD)", axis=alt.Axis(format="$,.0f")),
+        y=alt.Y("risk_reduction:Q", title="Risk removed (points)"),
+        color=alt.Color("chosen:N", scale=scale, title=None),
+        tooltip=["project", alt.Tooltip("cost:Q", format="$,.0f"), "risk_reduction"]), width="stretch")
+
+
+def plan_page() -> None:
+    """Budget and years, unit costs and risk weights; risk per building, projects ranked, the chosen
+    portfolio and cost vs risk reduction."""
+    _timed("plan")
+    st.title("Plan")
+    ws = state.workspace()
+    plan = st.session_state.setdefault("plan", {"budget": state.DEFAULT_BUDGET, "years": 1,
+                                                "cost_override": None, "risk_override": None})
+    _budget_inputs(plan)
+    _assumption_editors(plan)
     assessment = _assessment(ws)
     if assessment is None:
         _done("plan")
         return
-    portfolio = assessment.portfolio
-    if portfolio is not None:
-        c = st.columns(4)
-        c[0].metric("Budget", f"${sum(portfolio.budget):,.0f}")
-        c[1].metric("Chosen cost", f"${portfolio.total_cost:,.0f}")
-        c[2].metric("Risk reduction", f"{portfolio.total_risk_reduction:,.1f}")
-        c[3].metric("Projects chosen", f"{len(portfolio.selected)}")
-        gap = portfolio.as_dict()["gap"]  # None when no finite gap is known
-        st.caption(f"Method: {portfolio.method}; optimality gap "
-                   + ("unknown" if gap is None else f"{gap:.2%}"))
+    _portfolio_figures(assessment)
     if len(assessment.risk):
         st.subheader("Risk per building: consequence x threat x vulnerability")
         _show(assessment.risk[list(RISK_COLUMNS)])
-    projects = assessment.projects
-    if len(projects):
-        st.subheader("Projects ranked by risk reduction per dollar")
-        _show(projects.sort_values("rank"))
-        chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
-                  else pd.Series(False, index=projects.index))
-        chart = pd.DataFrame({"cost": projects["cost"].astype(float),
-                              "risk_reduction": projects["risk_reduction"].astype(float),
-                              "chosen": chosen.map({True: "chosen", False: "not chosen"})})
-        st.subheader("Cost against risk reduction")
-        st.scatter_chart(chart, x="cost", y="risk_reduction", color="chosen")
+    if len(assessment.projects):
+        _projects_ranked(assessment.projects)
     else:
         st.info("No retrofit projects: every gap is closed or unknown.")
-    if len(assessment.assumptions):
+    assumptions = assessment.assumptions
+    if len(assumptions):
         with st.expander("Assumptions"):
-            _show(assessment.assumptions)
+            _show(assumptions)
     _done("plan")
 
 
 # --- Export ---------------------------------------------------------------------------------------
 
 def export_page() -> None:
-    """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html."""
+    """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html, prepared on request."""
     _timed("export")
     st.title("Export")
     if not state.may("export"):
@@ -412,12 +568,6 @@ def export_page() -> None:
         return
     ws = state.workspace()
     assessment = _assessment(ws)
-    tiles = st.session_state.get("tiles", settings.map_tiles)
-    try:
-        st.download_button("map.html", state.map_html_bytes(ws, assessment, tiles=tiles),
-                           file_name="map.html", mime="text/html", key="dl_map")
-    except Exception as err:
-        _failed(err, "map export")
     if assessment is not None:
         key = st.session_state.get("assessment_key")
         if st.session_state.get("export_key") != key:
@@ -436,8 +586,6 @@ def export_page() -> None:
         mimes = {".xlsx": XLSX_MIME, ".json": "application/json", ".csv": "text/csv",
                  ".gpkg": "application/geopackage+sqlite3", ".html": "text/html"}
         for name, data in st.session_state.get("export_files", {}).items():
-            if name == "map.html":
-                continue
             mime = next((v for k, v in mimes.items() if name.endswith(k)), "application/octet-stream")
             st.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
     _done("export")

@@ -15,15 +15,18 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from facility_planner.assess import Assessment, assess, replan, write_outputs
+from facility_planner.assess import Assessment, assess, replan
+from facility_planner.io import fixes
+from facility_planner.io.exports import write_outputs
 from facility_planner.io.load import load_district
-from facility_planner.mapping import build_map, map_html
+from facility_planner.mapping import build_map
 from facility_planner.model import TABLES, District, ValidationReport, make_district
 from facility_planner.planning.catalog import CostCatalog, load_catalog
 from facility_planner.planning.catalog import cost_override as _cost_override_of
@@ -32,6 +35,7 @@ from facility_planner.planning.risk import RiskConfig, load_risk_config
 from facility_planner.planning.risk import risk_override as _risk_override_of
 from facility_planner.planning.risk import risk_table as _risk_table_of
 from facility_planner.rules import default_packs
+from facility_planner.ui import mapview
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SITES = ROOT / "sample_sites"
@@ -47,6 +51,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 #: Budget the Plan page starts with (USD per year); the user changes it.
 DEFAULT_BUDGET = 250_000.0
 MAP_EXTENSIONS = ("gpkg", "geojson", "json", "zip", "kml", "kmz", "dxf", "gdb")
+#: Above this many sites the Map page opens on the district's footprints and draws coverage and
+#: assets for one chosen site (a 100-school district's full map is tens of megabytes).
+MAP_DETAIL_SITES = 8
 
 
 @dataclass
@@ -62,6 +69,20 @@ class Workspace:
     maps: list[tuple[str, bytes]] = field(default_factory=list)
     digest: str = ""
     seconds: float = 0.0
+    #: When it was read (UTC), shown with the file name so the user knows which data is in use.
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The shipped sample (not user data): its assessment and map are shared between sessions.
+    shared: bool = False
+
+    def rows(self) -> dict[str, int]:
+        """Rows read per table (tables with rows only)."""
+        return {name: len(self.district.table(name)) for name in TABLES if len(self.district.table(name))}
+
+    def description(self) -> str:
+        """Which data is in use: file, maps, time read and row counts."""
+        counts = ", ".join(f"{n:,} {name}" for name, n in self.rows().items()) or "no rows"
+        maps = "; map: " + ", ".join(n for n, _ in self.maps) if self.maps else "; no campus map"
+        return f"{self.label}{maps}; read {self.loaded_at:%Y-%m-%d %H:%M:%S} UTC: {counts}."
 
 
 def digest(*parts: bytes | str) -> str:
@@ -71,10 +92,12 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()[:16]
 
 
-def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label: str) -> Workspace:
+def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label: str,
+                shared: bool = False) -> Workspace:
     """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report."""
     started = time.perf_counter()
-    district, report = load_district(inventory, maps=list(maps))
+    district, report = load_district(inventory, maps=list(maps),
+                                     filename=label if isinstance(inventory, bytes) else None)
     parts: list[bytes | str] = [label]
     if isinstance(inventory, bytes):
         parts.append(inventory)
@@ -82,7 +105,7 @@ def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label
         parts.extend(v for kv in sorted(inventory.items()) for v in kv)
     parts.extend(b for _, b in maps)
     return Workspace(label, district, report, inventory=inventory, maps=list(maps),
-                     digest=digest(*parts), seconds=time.perf_counter() - started)
+                     digest=digest(*parts), seconds=time.perf_counter() - started, shared=shared)
 
 
 def sample_workspace() -> Workspace:
@@ -101,7 +124,7 @@ def sample_workspace() -> Workspace:
     @st.cache_resource(show_spinner="Loading the sample district...")
     def _load(_key: str) -> Workspace:
         return load_inputs(inventory.read_bytes(), maps=[(p.name, p.read_bytes()) for p in maps],
-                           label="Sample district")
+                           label="Sample district (inventory.xlsx)", shared=True)
 
     return _load(key)
 
@@ -114,11 +137,21 @@ def workspace() -> Workspace:
     return state["workspace"]
 
 
+@functools.lru_cache(maxsize=1)
+def template_bytes() -> bytes:
+    """The blank inventory template (the same for everyone)."""
+    from facility_planner.io.template import write_template
+
+    buffer = io.BytesIO()
+    write_template(buffer)
+    return buffer.getvalue()
+
+
 def set_workspace(ws: Workspace) -> None:
     state = st.session_state
     state["workspace"] = ws
-    for key in ("assessment", "assessment_key", "base", "base_key", "selected_building", "fix_sheet",
-                "export_files", "export_key"):
+    for key in ("assessment", "assessment_key", "base", "base_key", "selected_building",
+                "export_files", "export_key", "map_views"):
         state.pop(key, None)
 
 
@@ -130,29 +163,36 @@ def may(action: str) -> bool:
     return action in PERMISSIONS.get(role(), frozenset())
 
 
-# --- inventory round trip for inline fixes -------------------------------------------------------
+# --- inline fixes in the user's own file --------------------------------------------------------
 
-def tables_as_csv(district: District, *, edited: Mapping[str, pd.DataFrame] | None = None) -> dict[str, bytes]:
-    """Every sheet of the district as CSV bytes (schema columns), edited sheets replaced.
+def fix_sheet(ws: Workspace, table: str) -> fixes.RawSheet:
+    """The sheet of ``table`` as the user wrote it (``InputError`` when it cannot be fixed inline)."""
+    from facility_planner.errors import InputError
 
-    Used to send inline fixes back through the same reader as any upload, so they are validated.
-    """
-    out: dict[str, bytes] = {}
-    for name, table in TABLES.items():
-        frame = (edited or {}).get(name)
-        if frame is None:
-            frame = pd.DataFrame(district.table(name))
-        cols = [c for c in table.column_names if c in frame.columns]
-        buffer = io.StringIO()
-        pd.DataFrame(frame[cols]).to_csv(buffer, index=False, date_format="%Y-%m-%d")
-        out[f"{name}.csv"] = buffer.getvalue().encode()
-    return out
+    if not isinstance(ws.inventory, (bytes, Mapping)):
+        raise InputError("Inline fixes need an uploaded .xlsx workbook or CSV files.")
+    memo = st.session_state.setdefault("fix_sheets", {})
+    if (ws.digest, table) not in memo:
+        memo.clear()
+        memo[(ws.digest, table)] = _raw_sheet(ws, table)
+    return memo[(ws.digest, table)]
 
 
-def editable_table(district: District, name: str) -> pd.DataFrame:
-    frame = pd.DataFrame(district.table(name))
-    cols = [c for c in TABLES[name].column_names if c in frame.columns]
-    return frame[cols].reset_index(drop=True)
+def _raw_sheet(ws: Workspace, table: str) -> fixes.RawSheet:
+    rows = [int(r) for r in ws.district.table(table).get("source_row", pd.Series(dtype="Int64")).dropna()]
+    rejected = ws.report.rejected.get(table)
+    if rejected is not None and "source_row" in rejected:
+        rows += [int(r) for r in pd.to_numeric(rejected["source_row"], errors="coerce").dropna()]
+    return fixes.raw_sheet(ws.inventory, table, file=ws.label, first_data_row=min(rows) if rows else None)
+
+
+def apply_fix(ws: Workspace, sheet: fixes.RawSheet, edited: pd.DataFrame) -> Workspace | None:
+    """The workspace read again from the user's file with the edited cells; None if nothing changed."""
+    cells = fixes.changed_cells(sheet.frame, edited)
+    if not cells:
+        return None
+    source = fixes.apply_fixes(ws.inventory, sheet.table, cells)
+    return load_inputs(source, maps=ws.maps, label=ws.label)
 
 
 # --- assessment -----------------------------------------------------------------------------------
@@ -169,18 +209,22 @@ def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_over
     key = digest(base_key, repr(budget), str(years), repr(cost_override), repr(risk_override))
     if state.get("assessment_key") == key:
         return state["assessment"]
-    result = state.get("base") if state.get("base_key") == base_key else None
-    if result is None:
-        result = assess(ws.district, ws.report, budget=budget, years=years, progress=progress)
-        state["base"], state["base_key"] = result, base_key
-        if cost_override or risk_override:
-            result = _replan(result, budget=budget, years=years, cost_override=cost_override,
-                             risk_override=risk_override)
-    else:
-        result = _replan(result, budget=budget, years=years, cost_override=cost_override,
-                         risk_override=risk_override)
+    base = state.get("base") if state.get("base_key") == base_key else None
+    if base is None:
+        base = (_shared_base(base_key, date.today().isoformat(), ws) if ws.shared else
+                assess(ws.district, ws.report, budget=DEFAULT_BUDGET, years=1, progress=progress))
+        state["base"], state["base_key"] = base, base_key
+    at_default = budget == DEFAULT_BUDGET and years == 1 and not cost_override and not risk_override
+    result = base if at_default else _replan(base, budget=budget, years=years, cost_override=cost_override,
+                                             risk_override=risk_override)
     state["assessment"], state["assessment_key"] = result, key
     return result
+
+
+@st.cache_resource(show_spinner="Assessing the sample district...", max_entries=2)
+def _shared_base(key: str, day: str, _ws: Workspace) -> Assessment:
+    """The sample district's assessment at the default plan, shared by every session (not user data)."""
+    return assess(_ws.district, _ws.report, budget=DEFAULT_BUDGET, years=1)
 
 
 def _replan(base: Assessment, *, budget: float | None, years: int,
@@ -201,7 +245,12 @@ def checked_risk_config(override: Mapping[str, Any]) -> RiskConfig:
 
 
 def cost_table() -> pd.DataFrame:
-    """Unit costs of the default catalog, as rows a user edits."""
+    """Unit costs of the default catalog, as rows a user edits (a fresh copy each call)."""
+    return _cost_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _cost_table() -> pd.DataFrame:
     return _cost_table_of(load_catalog())
 
 
@@ -217,6 +266,11 @@ def _default_pack_ids() -> tuple[str, ...]:
 
 def risk_table() -> pd.DataFrame:
     """The default risk model's editable factors (threat, consequence, vulnerability, pack weights)."""
+    return _risk_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _risk_table() -> pd.DataFrame:
     return _risk_table_of(load_risk_config(), packs=_default_pack_ids())
 
 
@@ -225,17 +279,44 @@ def risk_override(edited: pd.DataFrame, original: pd.DataFrame) -> dict[str, Any
     return _risk_override_of(edited, original)
 
 
-def coverage_map(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> Any:
-    """The folium map of the workspace, built afresh each run.
+def detail_sites(ws: Workspace, site: str | None) -> list[str] | None:
+    """Sites whose coverage and assets the map draws: all of a small district, else the chosen one."""
+    if len(ws.district.sites) <= MAP_DETAIL_SITES:
+        return None
+    return [site] if site else []
 
-    Not memoised: ``st_folium`` alters the map it renders, and a map rendered twice shows blank.
-    """
+
+def coverage_map(ws: Workspace, assessment: Assessment | None, *, tiles: str,
+                 sites: Sequence[str] | None = None, building_popups: bool = True) -> Any:
+    """A new folium map of the workspace (``sites``: whose coverage and assets to draw; None = all)."""
     return build_map(ws.district, coverage=getattr(assessment, "coverage", None),
-                     scores=getattr(assessment, "scores", None), tiles=tiles)
+                     scores=getattr(assessment, "scores", None), tiles=tiles, detail_sites=sites,
+                     building_popups=building_popups)
 
 
-def map_html_bytes(ws: Workspace, assessment: Assessment | None, *, tiles: str) -> bytes:
-    return map_html(coverage_map(ws, assessment, tiles=tiles)).encode()
+def map_view(ws: Workspace, assessment: Assessment | None, *, tiles: str,
+             sites: Sequence[str] | None = None) -> dict[str, Any]:
+    """The Map page's component arguments, rendered once per assessment and layer choice.
+
+    Kept in the session (the sample district's in a cache shared by sessions: not user data).
+    The map depends on coverage and scores only, so a budget change keeps it.
+    """
+    key = digest(ws.digest or ws.label, st.session_state.get("base_key") or "", tiles, repr(sites),
+                 "scored" if assessment is not None else "")
+    if ws.shared and assessment is not None:
+        return _shared_map_view(key, ws, assessment, tiles, None if sites is None else tuple(sites))
+    views = st.session_state.setdefault("map_views", {})
+    if key not in views:
+        while len(views) >= 3:
+            views.pop(next(iter(views)))
+        views[key] = mapview.prepare(coverage_map(ws, assessment, tiles=tiles, sites=sites, building_popups=False))
+    return views[key]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _shared_map_view(key: str, _ws: Workspace, _assessment: Assessment, tiles: str,
+                     sites: tuple[str, ...] | None) -> dict[str, Any]:
+    return mapview.prepare(coverage_map(_ws, _assessment, tiles=tiles, sites=sites, building_popups=False))
 
 
 def export_files(assessment: Assessment) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from facility_planner import mapping
@@ -30,19 +29,20 @@ def _sample_workbook() -> bytes:
 
 
 def _map_frame(page):
-    """The st_folium component's frame once Leaflet has drawn."""
+    """The st_folium component's frame once Leaflet has drawn the footprints."""
     page.wait_for_selector("iframe[title*='st_folium']", timeout=TIMEOUT)
     frame = page.frame_locator("iframe[title*='st_folium']")
     frame.locator(".leaflet-container").wait_for(timeout=TIMEOUT)
-    frame.locator("path.leaflet-interactive").first.wait_for(timeout=TIMEOUT)
+    frame.locator(f".leaflet-{mapping.BUILDING_PANE}-pane path.leaflet-interactive").first.wait_for(timeout=TIMEOUT)
     return frame
 
 
 def _wait_idle(page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=TIMEOUT)
+    """Wait on the page's own state: its run finished (server time shown) and nothing running."""
+    page.get_by_text("Server time for this page").last.wait_for(timeout=TIMEOUT * 2)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT)
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-stale="true"]')""", timeout=TIMEOUT * 2)
 
 
 def test_map_html_hostile_names_inert_offline(hostile_district, offline, artifacts, tmp_path) -> None:
@@ -68,27 +68,75 @@ def test_map_html_hostile_names_inert_offline(hostile_district, offline, artifac
     page.screenshot(path=str(artifacts / "map_html_hostile.png"))
 
 
+#: JavaScript run in the map's frame: for every footprint, a point where a click lands on it
+#: (``elementFromPoint`` is the footprint itself, not a wedge, marker or pop-up above it).
+_CLICKABLE_POINTS = """(pane) => [...document.querySelectorAll(`.leaflet-${pane}-pane path.leaflet-interactive`)]
+    .map(path => {
+        const box = path.getBoundingClientRect();
+        const step = Math.max(1, Math.min(box.width, box.height) / 12);
+        for (let y = box.top + step / 2; y < box.bottom; y += step) {
+            for (let x = box.left + step / 2; x < box.right; x += step) {
+                if (document.elementFromPoint(x, y) === path) { return [x, y]; }
+            }
+        }
+        return null;
+    })"""
+
+
 def test_app_starts_and_map_draws_offline(app_url, offline, artifacts) -> None:
     page = offline.context.new_page()
     page.goto(f"{app_url}/")  # the map is the default page
     frame = _map_frame(page)
-    assert frame.locator("path.leaflet-interactive").count() >= 1
+    _wait_idle(page)
     assert frame.locator(".leaflet-control-layers").count() == 1
     assert frame.locator(".fp-legend").count() == 1
     page.screenshot(path=str(artifacts / "app_map.png"), full_page=True)
-    # a building clicked shows its scorecard under the map
-    fills = "".join(f"path.leaflet-interactive[fill='{c}']," for c in mapping.STATUS_COLOURS.values())
-    heading = page.get_by_text(re.compile(r"^Scorecard: "))
-    for _attempt in range(12):  # the component wires its click handler after the first draw
-        _map_frame(page).locator(fills.rstrip(",")).first.dispatch_event("click")
-        try:
-            heading.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    assert offline.external == [], offline.external
+
+
+def test_every_building_is_selectable_in_one_click(app_url, offline, artifacts) -> None:
+    page = offline.context.new_page()
+    page.goto(f"{app_url}/")
+    _map_frame(page)
+    _wait_idle(page)
+    iframe = page.locator("iframe[title*='st_folium']").element_handle().content_frame()
+    points = iframe.evaluate(_CLICKABLE_POINTS, mapping.BUILDING_PANE)
+    assert len(points) == 12 and all(p is not None for p in points), points  # every footprint has a spot
+    # one click on the smallest footprint's spot selects it
+    x, y = points[-1]
+    offset = page.locator("iframe[title*='st_folium']").bounding_box()
+    page.mouse.click(offset["x"] + x, offset["y"] + y)
+    heading = page.get_by_role("heading", name=re.compile(r"^Scorecard: "))
     heading.wait_for(timeout=TIMEOUT)
+    _wait_idle(page)
     page.get_by_text("COPS minimum measures").wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(artifacts / "app_map_scorecard.png"), full_page=True)
+    # and the list beside the map selects each of the 12 buildings with one click on its row
+    from facility_planner.io.load import load_district
+
+    district, _ = load_district(SAMPLE.read_bytes(), maps=[(p.name, p.read_bytes()) for p in SAMPLE.parent.glob("*.gpkg")])
+    box = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    for row, building in enumerate(district.buildings["building_id"]):
+        page.mouse.click(box["x"] + 12, box["y"] + 35 * (row + 1) + 17)  # the row's selection cell
+        page.get_by_role("heading", name=f"Scorecard: {building}", exact=True).wait_for(timeout=TIMEOUT)
+        _wait_idle(page)
+    page.screenshot(path=str(artifacts / "app_map_list.png"), full_page=True)
+    assert offline.external == [], offline.external
+
+
+@pytest.mark.parametrize(("path", "title"), [("/", "Map"), ("/data", "Data"), ("/scorecards", "Scorecards"),
+                                             ("/plan", "Plan"), ("/export/", "Export"), ("/plan?from=mail", "Plan")])
+def test_direct_links_open_their_page(app_url, offline, path, title) -> None:
+    page = offline.context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(f"{app_url}{path}")
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT * 2)
+    _wait_idle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    assert [u.split(app_url.removeprefix("http"))[-1] for u in sockets] == ["/_stcore/stream"]
+    page.reload()
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT * 2)
     assert offline.external == [], offline.external
 
 
@@ -99,8 +147,14 @@ def test_upload_workbook(app_url, offline, artifacts, tmp_path) -> None:
     page.goto(f"{app_url}/data")
     page.get_by_text("Validation report").wait_for(timeout=TIMEOUT)
     page.locator("[data-testid='stFileUploaderDropzoneInput']").first.set_input_files(str(workbook))
+    # replacing the data in use is explicit: nothing is read until the user says so
+    use = page.get_by_role("button", name=re.compile(r"^Read inventory\.xlsx and use it"))
+    use.wait_for(timeout=TIMEOUT)
+    _wait_idle(page)
+    use.click()
     page.get_by_text(re.compile(r"inventory\.xlsx: (loaded \d+ building|\d+ error)")).wait_for(timeout=TIMEOUT)
-    page.get_by_text(re.compile(r"Current data: inventory\.xlsx")).wait_for(timeout=TIMEOUT)
+    page.get_by_text(re.compile(r"In use: inventory\.xlsx; map: campus\.gpkg; read .* UTC: 4 sites, 12 buildings")
+                     ).wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(artifacts / "app_upload.png"), full_page=True)
     assert offline.external == [], offline.external
 
@@ -115,9 +169,10 @@ def _metric(page, label: str) -> str:
 def test_budget_changes_plan(app_url, offline, artifacts) -> None:
     page = offline.context.new_page()
     page.goto(f"{app_url}/plan")
-    page.get_by_text("Server time for this page").wait_for(timeout=TIMEOUT * 2)  # first run done
+    page.get_by_role("heading", name="Plan", exact=True).wait_for(timeout=TIMEOUT * 2)
+    _wait_idle(page)
     before = _metric(page, "Chosen cost")
-    box = page.get_by_label("Budget (USD per year)")
+    box = page.get_by_label("Budget (USD per year)", exact=True).and_(page.get_by_test_id("stTextInputField"))
     box.fill("5000000")
     box.press("Enter")
     page.wait_for_function(
@@ -150,4 +205,36 @@ def test_workbook_downloads(app_url, offline, artifacts) -> None:
         page.get_by_role("button", name="map.html").click()
     assert "L.map(" in Path(info.value.path()).read_text(encoding="utf-8")
     page.screenshot(path=str(artifacts / "app_export.png"), full_page=True)
+    assert offline.external == [], offline.external
+
+
+#: What each role sees on a page that shows it is that role's view.
+ROLE_SIGNS = {
+    ("planner", "Data"): "Your role may view the data", ("planner", "Export"): "finance and administrators export",
+    ("planner", "Plan"): "Your role may try budgets", ("facilities", "Data"): "Fix rows",
+    ("finance", "Plan"): "Unit costs (edit to try local quotes)", ("finance", "Export"): "Prepare the workbook",
+    ("admin", "Data"): "Fix rows", ("admin", "Export"): "Prepare the workbook",
+}
+
+
+@pytest.mark.parametrize("role", ["planner", "facilities", "finance", "admin"])
+def test_every_page_for_every_role(app_url, offline, artifacts, role) -> None:
+    page = offline.context.new_page()
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the app scrolls inside: a tall window shows more
+    page.goto(f"{app_url}/")
+    page.get_by_role("heading", name="Map", exact=True).wait_for(timeout=TIMEOUT * 2)
+    _wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Role").click()
+    page.get_by_role("option", name=role, exact=True).click()
+    _wait_idle(page)
+    for title in ("Data", "Map", "Scorecards", "Plan", "Export"):
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT * 2)
+        _wait_idle(page)
+        sign = ROLE_SIGNS.get((role, title))
+        if sign:
+            page.get_by_text(sign).first.wait_for(timeout=TIMEOUT)
+        if title == "Map":
+            _map_frame(page)
+        page.screenshot(path=str(artifacts / f"role_{role}_{title.lower()}.png"), full_page=True)
     assert offline.external == [], offline.external
