@@ -7,7 +7,6 @@ is the edge that writes ``assessment.xlsx``, ``coverage.gpkg``, ``map.html``, ``
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from facility_planner.facts import building_facts, site_facts

@@ -17,10 +17,9 @@ import streamlit as st
 from facility_planner import settings
 from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
-from facility_planner.io.template import write_template
-from facility_planner.io.uploads import refused_upload
 from facility_planner.io.exports import csv_bytes, gap_text, spend_by_year
 from facility_planner.io.fixes import ROW as FIX_ROW
+from facility_planner.io.uploads import refused_upload
 from facility_planner.model import TABLES
 from facility_planner.ui import labels, mapview, state
 
