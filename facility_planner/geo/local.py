@@ -247,13 +247,14 @@ class LocalFrames:
         out[ok] = (out[ok] + np.degrees(np.arctan2(north[:, 0], north[:, 1]))) % 360.0
         return out
 
-    def restore(self, layer: gpd.GeoDataFrame, *, crs: str) -> gpd.GeoDataFrame:
-        """A layer measured in the shared plane, back in the run's CRS ``crs``."""
+    def restore(self, layer: gpd.GeoDataFrame, *, crs: str, check_valid: bool = True) -> gpd.GeoDataFrame:
+        """A layer measured in the shared plane, back in the run's CRS ``crs`` (polygons made
+        valid again where ``check_valid``: views drawn from rays can hold slivers)."""
         geoms = np.asarray(layer.geometry.values, dtype=object)
         xy, row = shapely.get_coordinates(geoms, return_index=True)
         back = self.to_run(xy, self._row_groups(layer, geoms)[row])
         moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
-        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6)))
+        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6))) if check_valid else []
         if len(poly):  # a hair of curvature can make a sliver of a valid polygon cross itself
             bad = poly[~shapely.is_valid(moved[poly])]
             moved[bad] = shapely.make_valid(moved[bad], method="structure", keep_collapsed=False)
