@@ -209,3 +209,12 @@ def test_hostile_names_export_inert(tmp_path):
     html = (out / "map.html").read_text()
     assert "<script>alert(1)</script>" not in html
     shutil.rmtree(out)
+
+
+def test_cad_layer_and_out_crs_options():
+    from facility_planner.cli import build_parser
+
+    args = build_parser().parse_args(["assess", "inv.xlsx", "--map", "site.dxf", "--cad-layer", "A-BLDG",
+                                      "--cad-layer", "PORTABLES", "--out-crs", "EPSG:3417", "--out", "out"])
+    assert args.cad_layer == ["A-BLDG", "PORTABLES"] and args.out_crs == "EPSG:3417"
+    assert build_parser().parse_args(["validate", "inv.xlsx"]).cad_layer is None
