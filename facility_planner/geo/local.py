@@ -281,21 +281,28 @@ class LocalFrames:
 
 
 def _units(district: District) -> dict[str, np.ndarray]:
-    """A campus key per row of each geometry table: its site, else its building, else itself."""
+    """A campus code per row of each geometry table: its site, else its building, else itself."""
     b = district.buildings
-    site = b["site_id"].astype("string")
-    b_unit = np.where(site.notna().to_numpy(), "s:" + site.fillna(""), "b:" + b["building_id"].astype(str))
-    units: dict[str, np.ndarray] = {"buildings": np.asarray(b_unit, dtype=object)}
+    site_tables = [b["site_id"], *(district.table(name)["site_id"] for name in _BY_SITE)]
+    site_codes, site_index = pd.factorize(pd.concat(site_tables, ignore_index=True).astype("string"))
+    n_sites = len(site_index)
+    b_unit = np.where(site_codes[:len(b)] >= 0, site_codes[:len(b)], n_sites + np.arange(len(b)))
+    units: dict[str, np.ndarray] = {"buildings": b_unit.astype(np.int64)}
+    next_code = n_sites + len(b)
     for name in _BY_BUILDING:
         table = district.table(name)
-        at = index_of(table["building_id"], district.building_ids) if len(table) else np.empty(0, int)
-        own = np.array([f"{name}:{i}" for i in range(len(table))], dtype=object)
-        units[name] = np.where(at >= 0, units["buildings"][np.maximum(at, 0)] if len(b) else own, own)
+        at = index_of(table["building_id"], district.building_ids) if len(table) else np.empty(0, np.int64)
+        own = next_code + np.arange(len(table))
+        next_code += len(table)
+        units[name] = np.where(at >= 0, b_unit[np.maximum(at, 0)] if len(b) else own, own).astype(np.int64)
+    start = len(b)
     for name in _BY_SITE:
-        table = district.table(name)
-        s = table["site_id"].astype("string")
-        own = np.array([f"{name}:{i}" for i in range(len(table))], dtype=object)
-        units[name] = np.where(s.notna().to_numpy(), "s:" + s.fillna(""), own).astype(object)
+        n = len(district.table(name))
+        codes = site_codes[start:start + n]
+        start += n
+        own = next_code + np.arange(n)
+        next_code += n
+        units[name] = np.where(codes >= 0, codes, own).astype(np.int64)
     return units
 
 
@@ -310,7 +317,7 @@ def _groups(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]]
     for name in _GEO_TABLES:
         xy, row = coords[name]
         parts.append(xy)
-        keys.append(unit_of[name][row] if len(row) else np.empty(0, dtype=object))
+        keys.append(unit_of[name][row] if len(row) else np.empty(0, dtype=np.int64))
         rows.append(row)
     xy_all = np.concatenate(parts) if parts else np.empty((0, 2))
     group_of = {name: np.full(len(district.table(name)), -1, dtype=np.int64) for name in _GEO_TABLES}
@@ -318,7 +325,7 @@ def _groups(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]]
         return np.empty((0, 2)), group_of, 0
     lon, lat = _to_lonlat(crs).transform(xy_all[:, 0], xy_all[:, 1])
     lonlat = np.column_stack([lon, lat])
-    unit_codes, unit = np.unique(np.concatenate(keys).astype(str), return_inverse=True)
+    unit_codes, unit = np.unique(np.concatenate(keys), return_inverse=True)
     n_units = len(unit_codes)
     lo = np.full((n_units, 2), np.inf)
     hi = np.full((n_units, 2), -np.inf)
