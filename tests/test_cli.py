@@ -218,3 +218,12 @@ def test_version_prints_the_installed_version(capsys):
         main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"facility-planner {facility_planner.__version__}"
+
+
+def test_cad_layer_and_out_crs_options():
+    from facility_planner.cli import build_parser
+
+    args = build_parser().parse_args(["assess", "inv.xlsx", "--map", "site.dxf", "--cad-layer", "A-BLDG",
+                                      "--cad-layer", "PORTABLES", "--out-crs", "EPSG:3417", "--out", "out"])
+    assert args.cad_layer == ["A-BLDG", "PORTABLES"] and args.out_crs == "EPSG:3417"
+    assert build_parser().parse_args(["validate", "inv.xlsx"]).cad_layer is None

@@ -376,13 +376,29 @@ def _coverage_of(district: District, *, config: CoverageConfig, as_of: date,
         local = frames.project(district)
     cov = _measure(local, config=config, as_of=as_of, profile=profile)
     with timed(profile, "local frames"):
-        layers = {name: frames.restore(layer, crs=district.crs) for name, layer in cov.layers.items()}
+        kept = {"room_comm": ("room_id", district.rooms), "aeds": ("aed_id", district.aeds)}
+        layers = {name: _with_geometry_of(layer, *kept[name], crs=district.crs) if name in kept else
+                  frames.restore(layer, crs=district.crs, check_valid=name in _SLIVER_LAYERS)
+                  for name, layer in cov.layers.items()}
         true_heading = pd.Series(district.cameras["heading_deg"].to_numpy(dtype=float),
                                  index=district.cameras["camera_id"].astype("string").to_numpy())
         true_heading = true_heading[~true_heading.index.duplicated()]
         views = layers["camera_views"]
         views["heading_deg"] = views["camera_id"].astype("string").map(true_heading).to_numpy(dtype=float)
     return dataclasses.replace(cov, layers=layers)
+
+
+#: Layers whose polygons may need mending after the map back (views drawn from rays).
+_SLIVER_LAYERS = ("camera_views", "camera_zones", "blind_spots", "aed_reach", "kit_reach")
+
+
+def _with_geometry_of(layer: gpd.GeoDataFrame, key: str, source: gpd.GeoDataFrame, *,
+                      crs: str) -> gpd.GeoDataFrame:
+    """``layer`` with the run-CRS geometry of the same ``key`` in ``source`` (rooms, AEDs: drawn
+    as they are, so nothing to map back)."""
+    shapes = source.drop_duplicates(key).set_index(source.drop_duplicates(key)[key].astype("string")).geometry
+    geoms = shapes.reindex(layer[key].astype("string").to_numpy()).to_numpy()
+    return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)
 
 
 def _measure(district: District, *, config: CoverageConfig, as_of: date,

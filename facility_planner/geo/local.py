@@ -36,8 +36,8 @@ LONLAT = "EPSG:4326"
 TOLERANCE_M = 1e-4
 #: Control points reach at least this far (m) beyond a group's data (views and reach areas).
 PAD_M = 1000.0
-#: Degree of the polynomial map of each frame.
-DEGREE = 4
+#: Degree of the polynomial map of each frame (cubic: under 0.1 mm over a campus plus 1 km).
+DEGREE = 3
 #: Tables with geometry, and how their rows find their campus.
 _BY_BUILDING = ("rooms", "doors", "cameras", "repeaters", "aeds", "equipment", "walls")
 _BY_SITE = ("site_boundaries", "parking")
@@ -64,8 +64,12 @@ def tmerc_definition(lon0: float, lat0: float) -> str:
 
 
 def _terms(u: np.ndarray, v: np.ndarray) -> list[np.ndarray]:
-    """Monomials u^i v^j, i + j <= DEGREE."""
-    return [u ** i * v ** (d - i) for d in range(DEGREE + 1) for i in range(d, -1, -1)]
+    """Monomials u^i v^j, i + j <= DEGREE (by products, not powers)."""
+    up, vp = [np.ones_like(u)], [np.ones_like(v)]
+    for _ in range(DEGREE):
+        up.append(up[-1] * u)
+        vp.append(vp[-1] * v)
+    return [up[i] * vp[d - i] for d in range(DEGREE + 1) for i in range(d, -1, -1)]
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,18 @@ class _Poly:
         return cls(centre, scale, coef)
 
     def __call__(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
-        u = (xy - self.centre[group]) / self.scale[group, None]
-        out = np.zeros_like(xy)
-        for k, term in enumerate(_terms(u[:, 0], u[:, 1])):
-            out += term[:, None] * self.coef[group, k]
+        """Evaluate group by group (coordinates sorted by group): one small product per group."""
+        out = np.empty_like(xy)
+        if not len(xy):
+            return out
+        order = np.argsort(group, kind="stable")
+        g_sorted = group[order]
+        cuts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1], True])
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+            g = int(g_sorted[a])
+            rows = order[a:b]
+            u = (xy[rows] - self.centre[g]) / self.scale[g]
+            out[rows] = np.column_stack(_terms(u[:, 0], u[:, 1])) @ self.coef[g]
         return out
 
 
@@ -235,13 +247,14 @@ class LocalFrames:
         out[ok] = (out[ok] + np.degrees(np.arctan2(north[:, 0], north[:, 1]))) % 360.0
         return out
 
-    def restore(self, layer: gpd.GeoDataFrame, *, crs: str) -> gpd.GeoDataFrame:
-        """A layer measured in the shared plane, back in the run's CRS ``crs``."""
+    def restore(self, layer: gpd.GeoDataFrame, *, crs: str, check_valid: bool = True) -> gpd.GeoDataFrame:
+        """A layer measured in the shared plane, back in the run's CRS ``crs`` (polygons made
+        valid again where ``check_valid``: views drawn from rays can hold slivers)."""
         geoms = np.asarray(layer.geometry.values, dtype=object)
         xy, row = shapely.get_coordinates(geoms, return_index=True)
         back = self.to_run(xy, self._row_groups(layer, geoms)[row])
         moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
-        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6)))
+        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6))) if check_valid else []
         if len(poly):  # a hair of curvature can make a sliver of a valid polygon cross itself
             bad = poly[~shapely.is_valid(moved[poly])]
             moved[bad] = shapely.make_valid(moved[bad], method="structure", keep_collapsed=False)
@@ -268,21 +281,28 @@ class LocalFrames:
 
 
 def _units(district: District) -> dict[str, np.ndarray]:
-    """A campus key per row of each geometry table: its site, else its building, else itself."""
+    """A campus code per row of each geometry table: its site, else its building, else itself."""
     b = district.buildings
-    site = b["site_id"].astype("string")
-    b_unit = np.where(site.notna().to_numpy(), "s:" + site.fillna(""), "b:" + b["building_id"].astype(str))
-    units: dict[str, np.ndarray] = {"buildings": np.asarray(b_unit, dtype=object)}
+    site_tables = [b["site_id"], *(district.table(name)["site_id"] for name in _BY_SITE)]
+    site_codes, site_index = pd.factorize(pd.concat(site_tables, ignore_index=True).astype("string"))
+    n_sites = len(site_index)
+    b_unit = np.where(site_codes[:len(b)] >= 0, site_codes[:len(b)], n_sites + np.arange(len(b)))
+    units: dict[str, np.ndarray] = {"buildings": b_unit.astype(np.int64)}
+    next_code = n_sites + len(b)
     for name in _BY_BUILDING:
         table = district.table(name)
-        at = index_of(table["building_id"], district.building_ids) if len(table) else np.empty(0, int)
-        own = np.array([f"{name}:{i}" for i in range(len(table))], dtype=object)
-        units[name] = np.where(at >= 0, units["buildings"][np.maximum(at, 0)] if len(b) else own, own)
+        at = index_of(table["building_id"], district.building_ids) if len(table) else np.empty(0, np.int64)
+        own = next_code + np.arange(len(table))
+        next_code += len(table)
+        units[name] = np.where(at >= 0, b_unit[np.maximum(at, 0)] if len(b) else own, own).astype(np.int64)
+    start = len(b)
     for name in _BY_SITE:
-        table = district.table(name)
-        s = table["site_id"].astype("string")
-        own = np.array([f"{name}:{i}" for i in range(len(table))], dtype=object)
-        units[name] = np.where(s.notna().to_numpy(), "s:" + s.fillna(""), own).astype(object)
+        n = len(district.table(name))
+        codes = site_codes[start:start + n]
+        start += n
+        own = next_code + np.arange(n)
+        next_code += n
+        units[name] = np.where(codes >= 0, codes, own).astype(np.int64)
     return units
 
 
@@ -297,7 +317,7 @@ def _groups(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]]
     for name in _GEO_TABLES:
         xy, row = coords[name]
         parts.append(xy)
-        keys.append(unit_of[name][row] if len(row) else np.empty(0, dtype=object))
+        keys.append(unit_of[name][row] if len(row) else np.empty(0, dtype=np.int64))
         rows.append(row)
     xy_all = np.concatenate(parts) if parts else np.empty((0, 2))
     group_of = {name: np.full(len(district.table(name)), -1, dtype=np.int64) for name in _GEO_TABLES}
@@ -305,7 +325,7 @@ def _groups(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]]
         return np.empty((0, 2)), group_of, 0
     lon, lat = _to_lonlat(crs).transform(xy_all[:, 0], xy_all[:, 1])
     lonlat = np.column_stack([lon, lat])
-    unit_codes, unit = np.unique(np.concatenate(keys).astype(str), return_inverse=True)
+    unit_codes, unit = np.unique(np.concatenate(keys), return_inverse=True)
     n_units = len(unit_codes)
     lo = np.full((n_units, 2), np.inf)
     hi = np.full((n_units, 2), -np.inf)

@@ -116,7 +116,8 @@ def clip_convex_area(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, 
     pts = pts - np.column_stack([xmin, ymin])[:, None, :]  # shoelace near 0: no cancellation
     col = np.arange(pts.shape[1])
     nxt = pts[np.arange(len(which))[:, None], (col + 1) % np.maximum(count, 1)[:, None]]
-    term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]
+    with np.errstate(invalid="ignore"):  # padding past each polygon's count is masked below
+        term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]
     return np.abs(np.where(col < count[:, None], term, 0.0).sum(axis=1)) / 2
 
 
