@@ -421,7 +421,7 @@ RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat",
                 "unmet", "unknown", "weight_total", "weight_short", "shortfall", "vulnerability", "risk")
 #: Colours of chosen and not chosen projects (chart points; the table's marks match).
 CHOSEN_COLOURS = {"chosen": "#1a9850", "not chosen": "#9e9e9e"}
-CHOSEN_MARKS = {True: "🟢 chosen", False: "⚪ not chosen"}
+CHOSEN_MARKS = {True: "● chosen", False: "○ not chosen"}
 _PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "option", "quantity", "unit", "cost",
                       "risk_reduction", "grants", "local_match")
 

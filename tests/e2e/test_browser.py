@@ -236,5 +236,9 @@ def test_every_page_for_every_role(app_url, offline, artifacts, role) -> None:
             page.get_by_text(sign).first.wait_for(timeout=TIMEOUT)
         if title == "Map":
             _map_frame(page)
+        if title == "Plan":  # drawn in the browser after the run: wait for the inputs and the chart
+            page.get_by_test_id("stTextInputField").first.wait_for(timeout=TIMEOUT)
+            page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
+                         ).first.wait_for(timeout=TIMEOUT)
         page.screenshot(path=str(artifacts / f"role_{role}_{title.lower()}.png"), full_page=True)
     assert offline.external == [], offline.external
