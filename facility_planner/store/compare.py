@@ -85,11 +85,13 @@ class SnapshotDiff:
         for r in self.coverage.itertuples():
             out.append(f"{r.building_id}: {r.metric} {r.before} -> {r.after} ({r.change:+.1f} points)")
         for r in self.projects.itertuples():
-            out.append(f"project {r.project_id}: {r.state}" + (f", marked {r.mark}" if isinstance(r.mark, str) else ""))
+            if r.state == "closed" or isinstance(r.mark, str):
+                mark = f", marked {r.mark}" if isinstance(r.mark, str) else ""
+                out.append(f"project {r.project_id}: {r.state}{mark}")
         out.extend(f"building added: {b}" for b in self.added)
         out.extend(f"building removed: {b}" for b in self.removed)
         tot = self.totals
-        out.append(f"closed {tot['closed']} of {tot['chosen']} chosen project(s): spend {tot['spent']:,.0f} "
+        out.append(f"closed {tot['closed']} of {tot['chosen']} chosen project(s), {tot['still_open']} still open: spend {tot['spent']:,.0f} "
                    f"against risk removed {tot['risk_removed']:,.1f} (district risk {tot['risk_before']:,.1f} -> "
                    f"{tot['risk_after']:,.1f})")
         return out
