@@ -103,7 +103,8 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     if args.save or args.store:
         from facility_planner.store.commands import save_assessment
 
-        info = save_assessment(result, store=args.store, summary_path=written["summary.json"])
+        info = save_assessment(result, store=args.store, summary_path=written["summary.json"],
+                               workbook=written["assessment.xlsx"])
         print(f"saved snapshot {info.id} ({info.kind} store)"
               + (f": same inputs as snapshot {info.repeat_of}" if info.repeat_of else ""))
     if result.portfolio is not None:

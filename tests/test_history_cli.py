@@ -45,6 +45,10 @@ def test_history_diff_names_the_fixed_doors_building_and_measure(store_url, fixe
     assert a["kind"] == b["kind"] == kind and b["id"] != a["id"]
     assert {"id", "saved_at", "kind"} <= set(a) and "buildings" in first  # nothing renamed
     capsys.readouterr()
+    sheet = openpyxl.load_workbook(tmp_path / "2026" / "assessment.xlsx")["Comparison"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert [SAMPLE_DOOR_BUILDING, "HS-01", "measure", "A1", "partial", "met", "gained", None] in rows
+    assert "Comparison" not in openpyxl.load_workbook(tmp_path / "2025" / "assessment.xlsx").sheetnames
 
     assert main(["history", "diff", str(a["id"]), str(b["id"]), "--store", store_url]) == 0
     text = capsys.readouterr().out

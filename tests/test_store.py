@@ -42,7 +42,11 @@ def test_save_load_round_trip_keeps_everything(store, sample_assessment):
     assert {p["id"] for p in snap.settings["rules_packs"]} == {p.id for p in a.settings.packs}
     assert snap.settings["cost_catalog"] and snap.settings["risk"] and snap.settings["coverage"]
     assert snap.summary["budget"]["method"] == a.portfolio.method
-    assert set(snap.layers) == {k for k, v in a.coverage.layers.items() if len(v)}
+    assert set(snap.layers) == set(a.coverage.layers)
+    assert snap.footprints["building_id"].tolist() == a.district.buildings["building_id"].tolist()
+    assert snap.footprints.crs == a.district.buildings.crs
+    assert snap.footprints.geometry.geom_equals_exact(a.district.buildings.geometry.reset_index(drop=True),
+                                                      1e-6).all()
     for name, layer in snap.layers.items():
         original = a.coverage.layers[name]
         assert len(layer) == len(original) and layer.crs == original.crs

@@ -25,18 +25,34 @@ def current_role() -> str:
     return os.environ.get("FACILITY_PLANNER_ROLE", "admin")
 
 
-def save_assessment(assessment: Any, *, store: str | None, summary_path: Path | None = None) -> SnapshotInfo:
-    """Save an assessment to the store and add ``snapshot`` {id, saved_at, kind} to summary.json."""
+def save_assessment(assessment: Any, *, store: str | None, summary_path: Path | None = None,
+                    workbook: Path | None = None) -> SnapshotInfo:
+    """Save an assessment to the store, add ``snapshot`` {id, saved_at, kind} to summary.json and,
+    when the district has an earlier snapshot, a Comparison sheet to the workbook."""
     from facility_planner.store import open_store
 
     with open_store(store) as s:
         info = s.save(assessment, user=current_user(), role=current_role())
+        earlier = [i for i in s.snapshots(district=info.district) if i.id < info.id]
+        if workbook is not None and workbook.exists() and earlier:
+            add_comparison(s, earlier[-1].id, info.id, workbook)
     if summary_path is not None and summary_path.exists():
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         summary["snapshot"] = {"id": info.id, "saved_at": info.saved_at.isoformat(), "kind": info.kind,
                                "district": info.district, "repeat_of": info.repeat_of}
         summary_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return info
+
+
+def add_comparison(store: Any, a: int, b: int, workbook: Path | bytes) -> bytes | None:
+    """Write the Comparison sheet of snapshot ``a`` -> ``b`` into an assessment workbook."""
+    from facility_planner.io.exports import add_comparison_sheet
+    from facility_planner.store.compare import comparison_table
+
+    diff = store.diff(a, b)
+    title = (f"What changed from snapshot {a} ({diff.a.as_of}) to snapshot {b} ({diff.b.as_of}), "
+             f"{diff.b.district}")
+    return add_comparison_sheet(workbook, comparison_table(diff), title=title)
 
 
 def add_save_options(p: argparse.ArgumentParser) -> None:

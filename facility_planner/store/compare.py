@@ -228,6 +228,30 @@ def diff_snapshots(a: SnapshotInputs, b: SnapshotInputs, *, marks: pd.DataFrame 
                         added=sorted(ids_b - ids_a), removed=sorted(ids_a - ids_b), totals=totals)
 
 
+COMPARISON_COLUMNS = ["building_id", "site_id", "what", "item", "before", "after", "change", "cost"]
+
+
+def comparison_table(diff: SnapshotDiff) -> pd.DataFrame:
+    """Every change of a diff as one table (the workbook's Comparison sheet): measures, rules,
+    PASS tiers, coverage, projects (closed or still open, with marks) and buildings added/removed."""
+    parts = [
+        diff.measures.assign(what="measure", item=diff.measures["measure"]),
+        diff.rules.assign(what="rule", item=diff.rules["rule_id"].astype(str) + " (" + diff.rules["group"].astype(str) + ")",
+                          change=""),
+        diff.tiers.assign(what="PASS tier", item=diff.tiers["component"], change=""),
+        diff.coverage.assign(what="coverage %", item=diff.coverage["metric"],
+                             change=diff.coverage["change"].map(lambda v: f"{float(v):+.1f}")),
+        diff.projects.assign(what="project", item=diff.projects["project_id"], before="chosen",
+                             after=diff.projects["state"],
+                             change=diff.projects["mark"].map(lambda m: f"marked {m}" if isinstance(m, str) else "")),
+        pd.DataFrame({"building_id": diff.added, "what": "building", "item": "added"}),
+        pd.DataFrame({"building_id": diff.removed, "what": "building", "item": "removed"}),
+    ]
+    frame = pd.concat([p.reindex(columns=COMPARISON_COLUMNS) for p in parts if len(p)], ignore_index=True)
+    frame = frame.reindex(columns=COMPARISON_COLUMNS)
+    return frame.astype(object).where(frame.notna(), None)
+
+
 _LEVEL_KEYS = {"building": ["district", "site_id", "building_id"], "site": ["district", "site_id"],
                "district": ["district"], "state": []}
 

@@ -148,7 +148,10 @@ def migrate(engine: sa.Engine, *, readonly: bool, location: str) -> str:
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if conn.dialect.name == "postgresql" and not readonly:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7310092)"))
-        current = MigrationContext.configure(conn).get_current_revision()
+        schema = None
+        if conn.dialect.name == "postgresql":  # the version table of this store's own schema
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+        current = MigrationContext.configure(conn, opts={"version_table_schema": schema}).get_current_revision()
         if current == SCHEMA_HEAD:
             return current
         _check_known(current, location)
@@ -159,6 +162,7 @@ def migrate(engine: sa.Engine, *, readonly: bool, location: str) -> str:
 
         config = alembic_config()
         config.attributes["connection"] = conn
+        config.attributes["version_table_schema"] = schema
         command.upgrade(config, SCHEMA_HEAD)
     return SCHEMA_HEAD
 
