@@ -239,3 +239,25 @@ def test_store_made_by_a_newer_version_is_refused_in_one_sentence(store_url):
         open_store(store_url)
     message = str(err.value)
     assert "newer version" in message and message.count(".") >= 1 and "\n" not in message
+
+
+def test_comparison_sheet_is_added_and_neutralises_formulas(tmp_path):
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from facility_planner.io.exports import add_comparison_sheet
+    from facility_planner.store.compare import COMPARISON_COLUMNS
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    frame = pd.DataFrame([["=HYPERLINK(\"x\")", "S", "measure", "A1", "partial", "met", "gained", None],
+                          ["B2", "S", "project", "B2:locks", "chosen", "closed", "", 1200.0]],
+                         columns=COMPARISON_COLUMNS)
+    data = add_comparison_sheet(buffer.getvalue(), frame, title="What changed")
+    data = add_comparison_sheet(data, frame, title="What changed")  # replaced, not duplicated
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames.count("Comparison") == 1
+    ws = wb["Comparison"]
+    assert ws["A1"].value == "What changed" and ws["A3"].value == "'=HYPERLINK(\"x\")"
+    assert ws["H4"].value == 1200.0

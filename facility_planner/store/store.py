@@ -165,6 +165,8 @@ class Store:
             return
         if self.kind == "postgis":
             raw = conn.connection.driver_connection
+            if raw is None:
+                raise StoreError(f"The store database {redact(self.location)} closed the connection.")
             columns = "(snapshot_id, layer, feature, building_id, site_id, attrs, geom)"
             with raw.cursor() as cur, cur.copy(f"COPY snapshot_features {columns} FROM STDIN") as copy:
                 for row in features:
