@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -261,3 +262,27 @@ def test_comparison_sheet_is_added_and_neutralises_formulas(tmp_path):
     ws = wb["Comparison"]
     assert ws["A1"].value == "What changed" and ws["A3"].value == "'=HYPERLINK(\"x\")"
     assert ws["H4"].value == 1200.0
+
+
+def test_history_list_upgrades_an_older_store(tmp_path, sample_assessment, capsys):
+    from alembic import command
+
+    from facility_planner.cli import main
+    from facility_planner.errors import StoreUpgradeNeeded
+    from facility_planner.store.engine import alembic_config
+
+    path = str(tmp_path / "old.sqlite")
+    with open_store(path) as s:
+        info = s.save(sample_assessment, user="a", role="planner")
+    engine = _engine(path)
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    engine.dispose()
+    with pytest.raises(StoreUpgradeNeeded):
+        open_store(path, readonly=True)
+    assert main(["history", "list", "--store", path, "--json"]) == 0
+    assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [info.id]
+    with open_store(path, readonly=True) as ro:
+        assert ro.revision == "0002"

@@ -122,9 +122,14 @@ def _cmd_delete(store: Any, args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from facility_planner.errors import StoreUpgradeNeeded
     from facility_planner.store import open_store
 
-    with open_store(args.store, readonly=args.action != "delete") as store:
+    try:
+        store = open_store(args.store, readonly=args.action != "delete")
+    except StoreUpgradeNeeded:  # an older store: migrate it (needs write access) and go on
+        store = open_store(args.store)
+    with store:
         args.history_handler(store, args)
     return 0
 

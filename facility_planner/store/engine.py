@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from facility_planner.errors import StoreError, StoreVersionError
+from facility_planner.errors import StoreError, StoreUpgradeNeeded, StoreVersionError
 from facility_planner.store.records import StoreKind
 from facility_planner.store.schema import SCHEMA_HEAD
 
@@ -156,7 +156,7 @@ def migrate(engine: sa.Engine, *, readonly: bool, location: str) -> str:
             return current
         _check_known(current, location)
         if readonly:
-            raise StoreError(f"The store {redact(location)} was made by an older version: open it once "
+            raise StoreUpgradeNeeded(f"The store {redact(location)} was made by an older version: open it once "
                              "with write access so it can be upgraded.")
         from alembic import command
 
