@@ -97,6 +97,15 @@ class SnapshotDiff:
         return out
 
 
+def _measure_columns(buildings: pd.DataFrame) -> list[str]:
+    """The minimum-measure columns of ``Store.buildings`` rows (their values are statuses)."""
+    statuses = {"met", "partial", "unmet", "unknown", "not_applicable"}
+    head = buildings.head(200)
+    return [c for c in buildings.columns if c not in _BUILDING_KEYS and not str(c).startswith(("pass_", "tier:"))
+            and c not in COVERAGE_METRICS and c != "threat_level"
+            and head[c].dropna().astype(str).isin(statuses).all() and head[c].notna().any()]
+
+
 def _change(before: Any, after: Any) -> str:
     if after == "met" and before != "met":
         return "gained"
@@ -183,8 +192,9 @@ def _project_states(a: pd.DataFrame, b: pd.DataFrame, marks: pd.DataFrame | None
     if not len(a) or "selected" not in a:
         return pd.DataFrame(columns=[*cols, "state", "mark"])
     chosen = a[a["selected"].astype(bool)][[c for c in cols if c in a]].copy()
-    still = set(b["project_id"].astype(str)) if len(b) else set()
-    chosen["state"] = np.where(chosen["project_id"].astype(str).isin(still), "still open", "closed")
+    still = set(b["project_id"].astype(str).tolist()) if len(b) else set()
+    open_now = [p in still for p in chosen["project_id"].astype(str).tolist()]
+    chosen["state"] = np.where(np.array(open_now, dtype=bool), "still open", "closed")
     mark_of = ({} if marks is None or not len(marks) else
                dict(zip(marks["project_id"].astype(str), marks["status"].astype(str), strict=True)))
     chosen["mark"] = chosen["project_id"].astype(str).map(mark_of)
@@ -207,9 +217,7 @@ def _building_changes(a: pd.DataFrame, b: pd.DataFrame, measures_moved: pd.DataF
 def diff_snapshots(a: SnapshotInputs, b: SnapshotInputs, *, marks: pd.DataFrame | None = None) -> SnapshotDiff:
     """Compare two snapshots (``a`` earlier, ``b`` later); see ``SnapshotDiff``."""
     ba, bb = a.buildings, b.buildings
-    measures = [c for c in ba.columns if c not in _BUILDING_KEYS and not c.startswith(("pass_", "tier:"))
-                and c not in COVERAGE_METRICS and ba[c].astype(str).isin(
-                    ["met", "partial", "unmet", "unknown", "not_applicable"]).any()]
+    measures = _measure_columns(ba)
     measure_moves = _measure_changes(ba, bb, measures)
     projects = _project_states(a.projects, b.projects, marks)
     buildings = _building_changes(ba, bb, measure_moves)
@@ -274,8 +282,7 @@ def rollup_frame(buildings: pd.DataFrame, infos: Sequence[SnapshotInfo], *, leve
     if not len(buildings):
         return pd.DataFrame(columns=[*keys, "buildings", "score_mean"])
     frame = buildings.copy()
-    measures = [c for c in frame.columns if c not in _BUILDING_KEYS and not c.startswith(("pass_", "tier:"))
-                and c not in COVERAGE_METRICS and frame[c].astype(str).isin(["met", "partial", "unmet"]).any()]
+    measures = _measure_columns(frame)
     for m in measures:
         frame[f"{m}_met"] = (frame[m] == "met").astype(float)
     frame["_one"] = 1

@@ -299,18 +299,26 @@ def layers_from_rows(rows: Iterable[Any], crs: str | None) -> dict[str, gpd.GeoD
     return out
 
 
+def _json_column(texts: list[str], *, prefix: str = "") -> pd.DataFrame:
+    """A column of JSON objects (one per row) parsed at once into columns."""
+    if not texts:
+        return pd.DataFrame()
+    frame = pd.read_json(io.StringIO("\n".join(texts)), lines=True, dtype=False)
+    frame.index = range(len(texts))
+    return frame.add_prefix(prefix) if prefix else frame
+
+
 def buildings_frame(rows: Iterable[Any]) -> pd.DataFrame:
-    """``snapshot_buildings`` rows as one wide frame (measures, ``pass_<layer>``, coverage, risk factors)."""
-    records = []
-    for r in rows:
-        record = {"snapshot_id": r.snapshot_id, "building_id": r.building_id, "site_id": r.site_id,
-                  "name": r.name, "measure_score": r.measure_score, "pass_overall": r.pass_overall,
-                  "risk": r.risk}
-        record.update(json.loads(r.measures))
-        record.update({f"pass_{k}": v for k, v in json.loads(r.pass_layers).items()})
-        record.update({f"tier:{k}": v for k, v in json.loads(r.pass_tiers).items()})
-        record.update(json.loads(r.coverage))
-        record.update(json.loads(r.risk_factors))
-        records.append(record)
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame(
-        columns=["snapshot_id", "building_id", "site_id", "name", "measure_score", "pass_overall", "risk"])
+    """``snapshot_buildings`` rows as one wide frame (measures, ``pass_<layer>``, ``tier:<layer.component>``,
+    coverage, risk factors)."""
+    rows = list(rows)
+    head = ["snapshot_id", "building_id", "site_id", "name", "measure_score", "pass_overall", "risk"]
+    if not rows:
+        return pd.DataFrame(columns=head)
+    base = pd.DataFrame([tuple(getattr(r, c) for c in head) for r in rows], columns=head)
+    parts = [base, _json_column([r.measures for r in rows]),
+             _json_column([r.pass_layers for r in rows], prefix="pass_"),
+             _json_column([r.pass_tiers for r in rows], prefix="tier:"),
+             _json_column([r.coverage for r in rows]), _json_column([r.risk_factors for r in rows])]
+    frame = pd.concat(parts, axis=1)
+    return frame.loc[:, ~frame.columns.duplicated()]

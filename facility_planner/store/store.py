@@ -295,7 +295,9 @@ class Store:
                 info=info, buildings=self.buildings([info.id]),
                 results=self.table(info.id, "results", columns=["building_id", "site_id", "rule_id",
                                                                "group", "status"]),
-                projects=self.table(info.id, "projects"))
+                projects=self.table(info.id, "projects", columns=[
+                    "project_id", "building_id", "measure", "title", "cost", "risk_reduction", "year",
+                    "selected"]))
         first, second = inputs(a), inputs(b)
         return diff_snapshots(first, second, marks=self.project_marks(district=second.info.district))
 
