@@ -304,7 +304,7 @@ def _json_column(texts: list[str], *, prefix: str = "") -> pd.DataFrame:
     if not texts:
         return pd.DataFrame()
     frame = pd.read_json(io.StringIO("\n".join(texts)), lines=True, dtype=False)
-    frame.index = range(len(texts))
+    frame.index = pd.RangeIndex(len(texts))
     return frame.add_prefix(prefix) if prefix else frame
 
 
