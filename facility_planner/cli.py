@@ -134,6 +134,13 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     print(format_report(report, limit=20))
     for path in written.values():
         print(f"wrote {path}")
+    if args.save or args.store:
+        from facility_planner.store.commands import save_assessment
+
+        info = save_assessment(result, store=args.store, summary_path=written["summary.json"],
+                               workbook=written["assessment.xlsx"])
+        print(f"saved snapshot {info.id} ({info.kind} store)"
+              + (f": same inputs as snapshot {info.repeat_of}" if info.repeat_of else ""))
     if result.portfolio is not None:
         p = result.portfolio
         print(f"budget {sum(p.budget):,.0f}: {len(p.selected)} project(s) chosen, cost {p.total_cost:,.0f}, "
@@ -226,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_inputs(p)
     add_policy(p)
     p.add_argument("--out-crs", metavar="CRS", help="CRS of coverage.gpkg (default EPSG:4326)")
+    from facility_planner.store.commands import add_history_parser, add_save_options
+
+    add_save_options(p)
     p.set_defaults(handler=_cmd_assess)
 
     p = sub.add_parser("assess-state", help="assess a folder of districts (one sub-folder each) on Dask")
@@ -252,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("city", "rural", "mixed"), default="mixed",
                    help="city: urban density, shared campuses and addresses; rural: km apart; mixed (default): a town among farms")
     p.set_defaults(handler=_cmd_demo_data)
+
+    add_history_parser(sub)
     return parser
 
 

@@ -49,3 +49,16 @@ class OptionalDependencyError(FacilityPlannerError):
 
 class CapacityError(FacilityPlannerError):
     """A run would not fit the memory it has; the message says how to run it instead."""
+
+
+class StoreError(FacilityPlannerError):
+    """The assessment store cannot be used (database down, wrong password, read-only file, disk
+    full, a store made by a newer version, an unknown snapshot). ``str(err)`` is one sentence."""
+
+
+class StoreVersionError(StoreError):
+    """The store was made by a newer facility-planner (its schema is ahead of this version)."""
+
+
+class StoreUpgradeNeeded(StoreError):
+    """A store of an older schema was opened read-only: it must be opened once with write access."""

@@ -616,3 +616,29 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
         pyogrio.write_dataframe(geopackage_layer(gdf), path, **kwargs)
         written.append(str(name))
     return written
+
+
+def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, title: str) -> bytes | None:
+    """Add (or replace) a "Comparison" sheet in an assessment workbook: what changed since an
+    earlier snapshot (``store.compare.comparison_table``), as an Excel table, every text cell
+    neutralised.
+
+    ``workbook``: a path (rewritten in place; returns None) or the workbook's bytes (returns the
+    new bytes).
+    """
+    from openpyxl import load_workbook
+
+    source = io.BytesIO(workbook) if isinstance(workbook, bytes) else workbook
+    wb = load_workbook(source)
+    if "Comparison" in wb.sheetnames:
+        del wb["Comparison"]
+    ws = wb.create_sheet("Comparison")
+    tables = {name for sheet in wb.worksheets for name in sheet.tables}
+    _Sheet(ws, tables).frame(comparison, name="Comparison", title=title)
+    ws.freeze_panes = "A3"
+    if isinstance(workbook, bytes):
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    wb.save(workbook)
+    return None

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from facility_planner import settings
-from facility_planner.ui import pages, state
+from facility_planner.ui import history, pages, state
 
 #: The roles in the users' words; matches ``state.PERMISSIONS``.
 ROLE_HELP = ("Planners view; facilities managers upload and edit data; finance and admin plan (edit "
@@ -66,6 +66,7 @@ PAGES = (
     (pages.scorecards_page, "Scorecards", "scorecards"),
     (pages.plan_page, "Plan", "plan"),
     (pages.export_page, "Export", "export"),
+    (history.history_page, "History", "history"),
 )
 
 
