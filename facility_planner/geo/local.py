@@ -198,12 +198,14 @@ class LocalFrames:
     def _turn(self, tm: np.ndarray, g: int) -> np.ndarray:
         c, s = np.cos(self.angle[g]), np.sin(self.angle[g])
         d = tm - self.centre[g]
-        return np.column_stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]]) + self.shift[g]
+        turned: np.ndarray = np.column_stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]]) + self.shift[g]
+        return turned
 
     def _unturn(self, xy: np.ndarray, g: int) -> np.ndarray:
         c, s = np.cos(self.angle[g]), np.sin(self.angle[g])
         d = xy - self.shift[g]
-        return np.column_stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]]) + self.centre[g]
+        unturned: np.ndarray = np.column_stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]]) + self.centre[g]
+        return unturned
 
     # ------------------------------------------------------------------ tables and layers
     def project(self, district: District) -> District:
@@ -254,7 +256,8 @@ class LocalFrames:
         xy, row = shapely.get_coordinates(geoms, return_index=True)
         back = self.to_run(xy, self._row_groups(layer, geoms)[row])
         moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
-        poly = np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6))) if check_valid else []
+        poly: np.ndarray = (np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6))) if check_valid
+                            else np.empty(0, dtype=np.intp))
         if len(poly):  # a hair of curvature can make a sliver of a valid polygon cross itself
             bad = poly[~shapely.is_valid(moved[poly])]
             moved[bad] = shapely.make_valid(moved[bad], method="structure", keep_collapsed=False)
@@ -451,7 +454,8 @@ def _units_per_metre(crs: str, xy: np.ndarray, lat0: np.ndarray) -> np.ndarray:
     step = 1e-4  # degrees of latitude, about 11 m
     x2, y2 = tr.transform(lon, np.clip(lat + step, -90, 90), direction="INVERSE")
     metres = step * 110_574.0
-    return np.maximum(np.hypot(x2 - xy[:, 0], y2 - xy[:, 1]) / metres, 1e-9)
+    scale: np.ndarray = np.maximum(np.hypot(x2 - xy[:, 0], y2 - xy[:, 1]) / metres, 1e-9)
+    return scale
 
 
 def _orientation(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]],

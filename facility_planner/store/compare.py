@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facility_planner.assess import COVERAGE_METRICS, _plain
+from facility_planner.io.exports import COVERAGE_METRICS, plain_value
 from facility_planner.store.records import SnapshotInfo
 
 #: How good a status is, for "better"/"worse"; unknown and not_applicable are not ranked.
@@ -65,8 +65,8 @@ class SnapshotDiff:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (the ``history diff --json`` document)."""
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            return [_plain(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
-        return {"a": self.a.as_dict(), "b": self.b.as_dict(), "totals": _plain(self.totals),
+            return [plain_value(r, nested=True) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+        return {"a": self.a.as_dict(), "b": self.b.as_dict(), "totals": plain_value(self.totals, nested=True),
                 "buildings": records(self.buildings), "measures": records(self.measures),
                 "rules": records(self.rules), "tiers": records(self.tiers),
                 "coverage": records(self.coverage), "projects": records(self.projects),

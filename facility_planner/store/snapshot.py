@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from facility_planner.assess import COVERAGE_METRICS, _plain
+from facility_planner.io.exports import COVERAGE_METRICS, plain_value
 from facility_planner.store.records import SnapshotInfo
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def from_parquet(data: bytes, *, columns: list[str] | None = None) -> pd.DataFra
 
 def dumps(value: Any) -> str:
     """Compact, key-sorted JSON; NaN becomes null."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(plain_value(value, nested=True), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _hash_frame(digest: Any, frame: pd.DataFrame) -> None:
@@ -246,10 +246,11 @@ def summary_record(assessment: Assessment) -> dict[str, Any]:
 
 def layer_blobs(coverage: Any) -> dict[str, bytes]:
     """Every coverage layer (as exported: list cells joined) as GeoParquet bytes."""
-    from facility_planner.geo import coverage_layers_for_export
+    from facility_planner.io.exports import geopackage_layer
 
     out = {}
-    for name, layer in coverage_layers_for_export(coverage).items():
+    for name, raw in coverage.layers.items():
+        layer = geopackage_layer(raw)
         buffer = io.BytesIO()
         layer.reset_index(drop=True).to_parquet(buffer, index=False, compression="zstd")
         out[f"{LAYER_PREFIX}{name}"] = buffer.getvalue()

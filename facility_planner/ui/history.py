@@ -130,6 +130,8 @@ def _comparison_download(store: Any, diff: Any) -> None:
         Workbook().save(buffer)
         base = buffer.getvalue()
     data = add_comparison(store, diff.a.id, diff.b.id, base)
+    if data is None:
+        return
     name = "assessment.xlsx" if "assessment.xlsx" in files else "comparison.xlsx"
     st.download_button(f"{name} with this comparison", data, file_name=name, mime=XLSX_MIME,
                        key="dl_comparison")

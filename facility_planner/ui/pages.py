@@ -209,7 +209,7 @@ def _inline_fixes(ws: state.Workspace) -> None:
     st.subheader("Fix rows")
     sheets = list(TABLES)
     # open on the first sheet with rows not used, else with errors, else with warnings
-    order = [set(ws.report.rejected), {p.sheet for p in ws.report.errors}, {p.sheet for p in ws.report.problems}]
+    order: list[set[Any]] = [set(ws.report.rejected), {p.sheet for p in ws.report.errors}, {p.sheet for p in ws.report.problems}]
     default = next((sheets.index(s) for group in order for s in sheets if s in group), 0)
     # keyed by the data in use: a new upload is a new picker, never one left showing another sheet
     sheet = st.selectbox("Sheet", sheets, index=default, key=f"fix_sheet_{ws.digest}")
