@@ -206,41 +206,13 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
     datasets: list[tuple[Format, bytes, str]] = []
     used: set[str] = set()
 
-    gdb_dirs = sorted({"/".join(parts[: i + 1]) for name in members
-                       for parts in [name.split("/")] for i, part in enumerate(parts[:-1])
-                       if part.lower().endswith(".gdb")})
-    for gdb in gdb_dirs:
-        inside = [n for n in members if n.rsplit("/", 1)[0] == gdb]
-        packed = repack_zip((safe_basename(n, filename=filename), members[n]) for n in inside)
-        datasets.append(("filegdb", packed, f"{filename}/{safe_basename(gdb, filename=filename)}"))
-        used.update(n for n in members if n.startswith(gdb + "/"))
-
+    datasets += _geodatabases(members, filename=filename, used=used)
     shapefiles = [n for n in members if n.lower().endswith(".shp") and n not in used]
     _check_shapefile_parts(shapefiles, members, filename=filename)
     if shapefiles:
-        packed_members: list[tuple[str, bytes]] = []
-        stems: set[str] = set()
-        for shp in shapefiles:
-            path_stem = shp[:-4]
-            stem = safe_basename(path_stem, filename=filename)
-            while stem.lower() in stems:
-                stem += "_2"
-            stems.add(stem.lower())
-            for n in members:
-                if n[: len(path_stem) + 1] == path_stem + "." and n[len(path_stem):].lower() in _SHAPEFILE_PARTS:
-                    packed_members.append((stem + n[len(path_stem):].lower(), members[n]))
-                    used.add(n)
-        datasets.append(("shapefile", repack_zip(packed_members), filename))
-
-    for name in members:
-        if name in used:
-            continue
-        ext = _extension(name)
-        if ext in (".geojson", ".json", ".gpkg", ".kml", ".dxf"):
-            inner = detect_format(members[name], filename=f"{filename}/{name}")
-            if inner != "zip":
-                datasets.append((inner, members[name], f"{filename}/{name}"))  # type: ignore[arg-type]
-                used.add(name)
+        datasets.append(("shapefile", _packed_shapefiles(shapefiles, members, filename=filename, used=used),
+                         filename))
+    datasets += _single_file_maps(members, filename=filename, used=used)
     ignored = [n for n in members if n not in used and not n.endswith("/")
                and not n.lower().startswith(("files/", "images/"))
                and _extension(n) not in (".png", ".jpg", ".jpeg", ".gif", ".xml", ".txt")]
@@ -256,6 +228,51 @@ def _datasets(data: bytes, *, filename: str, report: ValidationReport) -> list[t
                          ".dbf, .prj), a File Geodatabase folder (.gdb), KML, GeoJSON, GeoPackage "
                          "or DXF", file=filename)
     return datasets
+
+
+def _geodatabases(members: dict[str, bytes], *, filename: str, used: set[str]) -> list[tuple[Format, bytes, str]]:
+    """Each File Geodatabase folder (``*.gdb/``) of a zip, repacked on its own."""
+    gdb_dirs = sorted({"/".join(parts[: i + 1]) for name in members
+                       for parts in [name.split("/")] for i, part in enumerate(parts[:-1])
+                       if part.lower().endswith(".gdb")})
+    out: list[tuple[Format, bytes, str]] = []
+    for gdb in gdb_dirs:
+        inside = [n for n in members if n.rsplit("/", 1)[0] == gdb]
+        packed = repack_zip((safe_basename(n, filename=filename), members[n]) for n in inside)
+        out.append(("filegdb", packed, f"{filename}/{safe_basename(gdb, filename=filename)}"))
+        used.update(n for n in members if n.startswith(gdb + "/"))
+    return out
+
+
+def _packed_shapefiles(shapefiles: list[str], members: dict[str, bytes], *, filename: str,
+                       used: set[str]) -> bytes:
+    """Every Shapefile of a zip with its parts, repacked flat under unique stems."""
+    packed_members: list[tuple[str, bytes]] = []
+    stems: set[str] = set()
+    for shp in shapefiles:
+        path_stem = shp[:-4]
+        stem = safe_basename(path_stem, filename=filename)
+        while stem.lower() in stems:
+            stem += "_2"
+        stems.add(stem.lower())
+        for n in members:
+            if n[: len(path_stem) + 1] == path_stem + "." and n[len(path_stem):].lower() in _SHAPEFILE_PARTS:
+                packed_members.append((stem + n[len(path_stem):].lower(), members[n]))
+                used.add(n)
+    return repack_zip(packed_members)
+
+
+def _single_file_maps(members: dict[str, bytes], *, filename: str, used: set[str]) -> list[tuple[Format, bytes, str]]:
+    """GeoJSON, GeoPackage, KML and DXF files inside a zip."""
+    out: list[tuple[Format, bytes, str]] = []
+    for name in members:
+        if name in used or _extension(name) not in (".geojson", ".json", ".gpkg", ".kml", ".dxf"):
+            continue
+        inner = detect_format(members[name], filename=f"{filename}/{name}")
+        if inner != "zip":
+            out.append((inner, members[name], f"{filename}/{name}"))  # type: ignore[arg-type]
+            used.add(name)
+    return out
 
 
 def _check_shapefile_parts(shapefiles: list[str], members: dict[str, bytes], *, filename: str) -> None:
