@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection, Mapping
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -434,7 +434,9 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
     _asset_layers(m, district, bounds, sites=sites)
     overlays = sum(isinstance(child, folium.GeoJson) for child in m._children.values())
     folium.LayerControl(collapsed=overlays > 8).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend_html(coverage_names)))
+    # A Map's root is always its Figure; branca annotates ``get_root`` as returning ``Element``.
+    root = cast(folium.Figure, m.get_root())
+    root.html.add_child(folium.Element(_legend_html(coverage_names)))
     bounds.fit(m)
     return m
 

@@ -35,6 +35,9 @@ from facility_planner.demo.shapes import _building_shape, _layout_campus, _plan_
 from facility_planner.demo.values import _ids, _iso, _na_int, _rank, _yes_no
 from facility_planner.model import TABLES, choose_metric_crs
 
+#: ``None`` as a 0-d object array: ``np.where(mask, x, _NONE)`` is ``np.where(mask, x, None)``
+#: (same broadcasting, object result), in a form numpy's type stubs accept. Never write into it.
+_NONE = np.array(None, dtype=object)
 
 def demo_district(
     n_schools: int,
@@ -400,15 +403,15 @@ def _room_table(g: dict[str, Any]) -> None:
     rooms_tab = pd.DataFrame({
         "room_id": room_id, "building_id": building_id[r_b], "room_number": room_number,
         "room_type": r_type, "floor": r_floor, "capacity": _na_int(np.maximum(cap, 0), cap_missing),
-        "hard_corner": np.where(teach, _yes_no(rng, 0.45 + 0.5 * rc, 0.12, n_r), None),
+        "hard_corner": np.where(teach, _yes_no(rng, 0.45 + 0.5 * rc, 0.12, n_r), _NONE),
         "two_way_comm": np.where(teach | big | (r_type == "office"),
-                                 _yes_no(rng, 0.4 + 0.55 * rc, 0.1, n_r), None),
-        "windows": np.where(r_type == "corridor", None, _yes_no(rng, 0.85, 0.05, n_r)),
+                                 _yes_no(rng, 0.4 + 0.55 * rc, 0.1, n_r), _NONE),
+        "windows": np.where(r_type == "corridor", _NONE, _yes_no(rng, 0.85, 0.05, n_r)),
         "window_covering": None,
     })
     has_windows = rooms_tab["windows"].to_numpy() == "Y"
     rooms_tab["window_covering"] = np.where(has_windows & (teach | (r_type == "office")),
-                                            _yes_no(rng, 0.15 + 0.7 * rc, 0.15, n_r), None)
+                                            _yes_no(rng, 0.15 + 0.7 * rc, 0.15, n_r), _NONE)
     g.update(port=port, room_id=room_id, cap=cap, rooms_tab=rooms_tab)
 
 
@@ -540,11 +543,11 @@ def _doors(g: dict[str, Any]) -> None:
     d_lon[unlocated] = np.nan
     d_lat[unlocated] = np.nan
     has_glass = _yes_no(rng, np.where(exterior, 0.8, 0.7), 0.06, n_d)
-    glass_cov = np.where(has_glass == "Y", _yes_no(rng, 0.1 + 0.7 * dc, 0.12, n_d), None)
+    glass_cov = np.where(has_glass == "Y", _yes_no(rng, 0.1 + 0.7 * dc, 0.12, n_d), _NONE)
     doors = pd.DataFrame({
         "door_id": _ids(building_id[d_b], "-D", _rank(d_b) + 1, 3),
         "building_id": building_id[d_b], "room_id": d_room, "role": d_role,
-        "lock_from_inside": np.where(room_door, _yes_no(rng, 0.35 + 0.6 * dc, 0.08, n_d), None),
+        "lock_from_inside": np.where(room_door, _yes_no(rng, 0.35 + 0.6 * dc, 0.08, n_d), _NONE),
         "remote_lock": _yes_no(rng, np.where(exterior, 0.15 + 0.5 * dc, 0.05 + 0.25 * dc), 0.15, n_d),
         "access_control": np.where(exterior, _yes_no(rng, np.where(d_role == "exterior_egress", 0.15, 0.3 + 0.6 * dc), 0.05, n_d),
                                    _yes_no(rng, 0.05, 0.1, n_d)),

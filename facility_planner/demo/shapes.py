@@ -21,6 +21,7 @@ def _building_shape(shape: str, l1: float, l2: float, w2: float, halls: Sequence
     d = _DEPTH
     hole = None
     junctions: list[tuple] = []
+    wings: list[tuple[float, float, float, float, int, str]]
     if shape == "rect":
         shell = [(0, 0), (l1, 0), (l1, d), (0, d)]
         wings = [(0, 0, l1, d, 0, "")]

@@ -13,11 +13,16 @@ import shapely
 
 from facility_planner.model import District
 
+#: ``None`` as a 0-d object array: ``np.where(mask, x, NONE)`` is ``np.where(mask, x, None)``
+#: (same broadcasting, object result), in a form numpy's type stubs accept. Never write into it.
+NONE: np.ndarray = np.array(None, dtype=object)
+
 
 def index_of(keys: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each key in ``index`` (-1 when missing or <NA>)."""
     values = keys.astype("string").fillna("\x00").to_numpy(dtype=object)
-    return index.get_indexer(values)
+    out: np.ndarray = index.get_indexer(values)
+    return out
 
 
 def union_by(geoms: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -118,7 +123,8 @@ def points_along(lines: np.ndarray, which: np.ndarray, fractions: np.ndarray) ->
     length = seg_len[s]
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(length > 0, (target - cum[s]) / length, 0.0)
-    return xy[s] + np.clip(t, 0.0, 1.0)[:, None] * seg[s]
+    out: np.ndarray = xy[s] + np.clip(t, 0.0, 1.0)[:, None] * seg[s]
+    return out
 
 
 def near_xy(targets: np.ndarray, xy: np.ndarray, group: np.ndarray, *, distance: float) -> np.ndarray:
@@ -189,7 +195,7 @@ class Frame:
 def site_of(frame: Frame, b: np.ndarray) -> np.ndarray:
     s = frame.building_site[b] if len(b) else np.empty(0, int)
     ids = np.asarray(frame.site_ids, dtype=object)
-    return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None)
+    return np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else NONE, NONE)
 
 
 def asset_floor(table: pd.DataFrame, default: int) -> np.ndarray:

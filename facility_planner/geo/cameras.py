@@ -17,6 +17,7 @@ import shapely
 
 from facility_planner.geo._arrays import (
     EMPTY,
+    NONE,
     Fact,
     Frame,
     asset_floor,
@@ -244,7 +245,8 @@ def fans(origins: np.ndarray, rays: Rays, radius: np.ndarray, chosen: np.ndarray
     bad = ~shapely.is_valid(polygons)
     if bad.any():
         polygons[bad] = shapely.make_valid(polygons[bad])
-    return polygons
+    out: np.ndarray = polygons
+    return out
 
 
 @dataclass
@@ -335,7 +337,8 @@ def camera_views(district: District, *, config: CameraConfig,
     def blocks(ray_cam: np.ndarray, obs: np.ndarray) -> np.ndarray:
         same_floor = np.isnan(obs_floor[obs]) | (obs_floor[obs] == d_floor[ray_cam])
         indoor = (kind[obs] > 0) & (owner[obs] == d_b[ray_cam]) & same_floor
-        return np.where(d_interior[ray_cam], indoor, kind[obs] == 0)
+        out: np.ndarray = np.where(d_interior[ray_cam], indoor, kind[obs] == 0)
+        return out
 
     rays = cast_rays(origins, heading[d_idx], hfov[d_idx], outer[d_idx], obstacles=obstacles,
                      blocks=blocks, rays_per_degree=config.rays_per_degree.value,
@@ -463,7 +466,7 @@ def entrance_watch(district: District, frame: Frame, views: CameraViews, *,
     ub = d_b[unseen]
     layer = gpd.GeoDataFrame({
         "door_id": ids[unseen], "building_id": doors["building_id"].to_numpy(dtype=object)[unseen],
-        "site_id": np.where(ub >= 0, site_of(frame, np.maximum(ub, 0)), None) if frame.n else None,
+        "site_id": np.where(ub >= 0, site_of(frame, np.maximum(ub, 0)), NONE) if frame.n else None,
         "role": doors["role"].to_numpy(dtype=object)[unseen],
         "best_level": levels[best[~seen] + 1],
     }, geometry=gpd.GeoSeries(pts[~seen], crs=district.crs), crs=district.crs)
@@ -533,7 +536,7 @@ def outdoor_areas(district: District, frame: Frame) -> np.ndarray:
     mapped = ~(pd.isna(bound) & pd.isna(park))
     area = shapely.union(np.where(pd.isna(bound), EMPTY, bound), np.where(pd.isna(park), EMPTY, park))
     area = shapely.difference(area, np.where(pd.isna(fps), EMPTY, fps))
-    return np.where(mapped, area, None)
+    return np.where(mapped, area, NONE)
 
 
 def outdoor_watch(district: District, frame: Frame, views: CameraViews, *,

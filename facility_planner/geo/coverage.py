@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Fact, Frame, index_of, timed
+from facility_planner.geo._arrays import NONE, Fact, Frame, index_of, timed
 from facility_planner.geo.cameras import (
     camera_notes,
     camera_ranges,
@@ -488,5 +488,5 @@ def _sites_of(building_ids: pd.Series, frame: Frame) -> pd.Series:
     b = index_of(building_ids, frame.building_ids)
     s = np.where(b >= 0, frame.building_site[np.maximum(b, 0)] if frame.n else -1, -1)
     ids = np.asarray(frame.site_ids, dtype=object)
-    return pd.Series(np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else None, None),
+    return pd.Series(np.where(s >= 0, ids[np.maximum(s, 0)] if len(ids) else NONE, NONE),
                      index=building_ids.index, dtype="string")

@@ -36,7 +36,8 @@ def path_loss_db(distance_m: np.ndarray, floors_crossed: np.ndarray, *, n_coeffi
     top = len(table) - 1
     lf = np.where(n <= top, table[np.minimum(n, top)],
                   table[top] + (n - top) * config.floor_loss_db_per_extra_floor.value)
-    return 20 * np.log10(config.frequency_mhz.value) + n_coefficient * np.log10(d) + lf - 28
+    out: np.ndarray = 20 * np.log10(config.frequency_mhz.value) + n_coefficient * np.log10(d) + lf - 28
+    return out
 
 
 def wall_loss_table(walls: gpd.GeoDataFrame, *, config: RadioConfig) -> np.ndarray:
@@ -48,7 +49,8 @@ def wall_loss_table(walls: gpd.GeoDataFrame, *, config: RadioConfig) -> np.ndarr
     if "loss_db" in walls:
         given = pd.to_numeric(walls["loss_db"], errors="coerce")
         loss = given.where(given.notna(), loss)
-    return loss.to_numpy(dtype=float)
+    out: np.ndarray = loss.to_numpy(dtype=float)
+    return out
 
 
 def floor_grid(footprints: np.ndarray, *, config: RadioConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +120,8 @@ def clip_convex_area(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, 
     nxt = pts[np.arange(len(which))[:, None], (col + 1) % np.maximum(count, 1)[:, None]]
     with np.errstate(invalid="ignore"):  # padding past each polygon's count is masked below
         term = pts[..., 0] * nxt[..., 1] - nxt[..., 0] * pts[..., 1]
-    return np.abs(np.where(col < count[:, None], term, 0.0).sum(axis=1)) / 2
+    out: np.ndarray = np.abs(np.where(col < count[:, None], term, 0.0).sum(axis=1)) / 2
+    return out
 
 
 def _clip_convex_xy(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, ymin: np.ndarray,

@@ -13,6 +13,7 @@ import shapely
 
 from facility_planner.geo._arrays import (
     EMPTY,
+    NONE,
     Fact,
     Frame,
     asset_floor,
@@ -132,7 +133,7 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
         discs[cut] = shapely.difference(discs[cut], own[cut].astype(object))
     ub = a_b[use]
     site = site_of(frame, np.maximum(ub, 0)) if frame.n else np.full(len(use), None)
-    site = np.where(ub < 0, None, site)
+    site = np.where(ub < 0, NONE, site)
     b_ids = np.asarray(frame.building_ids, dtype=object)
     reach_parts = [pd.DataFrame({
         id_column: ids[use], "building_id": assets["building_id"].to_numpy(dtype=object)[use],
@@ -252,7 +253,8 @@ class WalkGrid:
 
     def node_of(self, cell: np.ndarray, floor: np.ndarray) -> np.ndarray:
         k = self.cell_k[cell]
-        return self.node_base[k] + (floor - 1) * self.n_cells[k] + cell - self.cell_start[k]
+        out: np.ndarray = self.node_base[k] + (floor - 1) * self.n_cells[k] + cell - self.cell_start[k]
+        return out
 
     def graph(self, *, stair_m: float) -> Any:
         """Sparse symmetric graph of the moves (metres), stairs weighted ``stair_m`` per floor."""
@@ -291,7 +293,8 @@ def _segments(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _orient(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a[:, 0] - o[:, 0]) * (b[:, 1] - o[:, 1]) - (a[:, 1] - o[:, 1]) * (b[:, 0] - o[:, 0])
+    out: np.ndarray = (a[:, 0] - o[:, 0]) * (b[:, 1] - o[:, 1]) - (a[:, 1] - o[:, 1]) * (b[:, 0] - o[:, 0])
+    return out
 
 
 def room_floor(table: pd.DataFrame, rooms: pd.DataFrame) -> np.ndarray:

@@ -12,7 +12,7 @@ import difflib
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,8 +172,8 @@ def read_inventory(
                        file=filename or _first_name(files), sheet=name)
     tables: dict[str, pd.DataFrame] = {}
     for name, table in TABLES.items():
-        sheet = context.sheets.get(name)
-        tables[name] = empty_table(name) if sheet is None else _read_table(sheet, table, context)
+        raw = context.sheets.get(name)
+        tables[name] = empty_table(name) if raw is None else _read_table(raw, table, context)
     _check_locations(tables, context)
     order = {name: i for i, name in enumerate(TABLES)}
     report.problems.sort(key=lambda p: (order.get(p.sheet or "", -1), p.row or 0))
@@ -227,7 +227,9 @@ def _path_files(path: Path) -> list[tuple[str | None, bytes]]:
 def _is_workbook(name: str | None, data: bytes) -> bool:
     if data[:4] == b"PK\x03\x04" or data[:8] == _OLE_MAGIC:
         return True
-    return bool(name) and name.lower().endswith(WORKBOOK_SUFFIXES)
+    if not name:
+        return False
+    return name.lower().endswith(WORKBOOK_SUFFIXES)
 
 
 def _raw_sheets(files: list[tuple[str | None, bytes]]) -> list[_RawSheet]:
@@ -431,7 +433,7 @@ def _to_text(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _isin(values: pd.Series, options: object) -> np.ndarray:
+def _isin(values: pd.Series, options: Iterable[object]) -> np.ndarray:
     """``Series.isin`` through a hash table on objects (Arrow strings take a slow path)."""
     table = pd.Index(pd.unique(np.asarray(list(options), dtype=object)))
     return table.get_indexer(values.to_numpy(dtype=object, na_value=None)) >= 0
@@ -766,6 +768,7 @@ def _parse_number(known: pd.Series, col: Column, *,
         numbers[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     numbers[~np.isfinite(numbers)] = np.nan
     bad = np.array(known.notna() & numbers.isna(), dtype=bool)
+    expected: _ExpectedMap | str
     expected = f"is not a number; expected {_EXPECTED[kind]}."
     if kind == "int":
         fractional = numbers.notna() & (numbers != np.round(numbers))
