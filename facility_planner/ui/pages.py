@@ -20,7 +20,7 @@ from facility_planner.assess import Assessment
 from facility_planner.errors import FacilityPlannerError
 from facility_planner.io.template import write_template
 from facility_planner.model import TABLES
-from facility_planner.ui import state
+from facility_planner.ui import auth, state
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def data_page() -> None:
     """Upload an inventory and maps, read the validation report, fix rows inline, get the template."""
     _timed("data")
     st.title("Data")
-    if state.may("upload"):
+    if auth.allowed("upload"):
         _upload_form()
     else:
         st.info("Your role may view the data; facilities managers upload and edit.")
@@ -137,7 +137,7 @@ def data_page() -> None:
     else:
         st.success("No problems found.")
 
-    if state.may("edit"):
+    if auth.allowed("edit"):
         _inline_fixes(ws)
     _done("data")
 
@@ -162,6 +162,7 @@ def _upload_form() -> None:
     xlsx = [(n, b) for n, b in files if n.lower().endswith(".xlsx")]
     source: Any = xlsx[0][1] if xlsx else {n: b for n, b in files if n.lower().endswith(".csv")}
     label = xlsx[0][0] if xlsx else ", ".join(n for n, _ in files)
+    auth.require("upload")
     st.session_state["upload_digest"] = key
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
@@ -170,6 +171,9 @@ def _upload_form() -> None:
             _failed(err, "upload", status=status, label="The upload could not be read")
             return
         status.update(label=f"Read {md(label)} in {ws.seconds:.1f} s", state="complete")
+    auth.record("upload", target=label, after=f"{len(ws.district.buildings)} building(s), "
+                f"{len(ws.report.errors)} error(s)")
+    ws = auth.scoped(ws)
     state.set_workspace(ws)
     if ws.report.errors:
         st.error(f"{md(label)}: {len(ws.report.errors)} error(s) found; see the validation report below.")
@@ -192,6 +196,9 @@ def _inline_fixes(ws: state.Workspace) -> None:
         fixed = st.data_editor(rows, key=f"rejected_{sheet}", hide_index=True)
         new_table = pd.concat([new_table.astype(object), fixed.astype(object)], ignore_index=True)
     if st.button("Apply fixes and validate again", key="apply_fixes"):
+        auth.require("edit")
+        auth.record_edits("edit", state.editable_table(ws.district, sheet), new_table,
+                          keys=(TABLES[sheet].column_names[0],))
         csv = state.tables_as_csv(ws.district, edited={sheet: new_table})
         with st.status("Validating the corrected inventory...") as status:
             try:
@@ -314,12 +321,14 @@ RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat",
                 "unmet", "unknown", "weight_total", "weight_short", "shortfall", "vulnerability", "risk")
 
 
-def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> None:
-    """``plan[name] = make()``; if that fails show why and keep the previous value."""
+def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> bool:
+    """``plan[name] = make()``; if that fails show why and keep the previous value (False)."""
     try:
         plan[name] = make()
     except Exception as err:
         _failed(err, "plan change", then="The previous values stay in use until this is corrected.")
+        return False
+    return True
 
 
 def plan_page() -> None:
@@ -335,13 +344,15 @@ def plan_page() -> None:
                                   value=float(plan.get("budget") or 0.0), key="plan_budget")
     years = cols[1].number_input("Years", min_value=1, max_value=10, step=1, value=int(plan.get("years", 1)),
                                  key="plan_years")
-    may_edit = state.may("plan")
+    may_edit = auth.allowed("plan")
     with st.expander("Unit costs" + (" (edit to try local quotes)" if may_edit else "")):
         original = state.cost_table()
         if may_edit and len(original):
             edited = st.data_editor(original, key="cost_editor", hide_index=True,
                                     disabled=["item", "parameter", "unit", "source"])
-            _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original))
+            if _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original)):
+                auth.record_table_change("cost", original, edited, keys=("item", "parameter"),
+                                         state_key="cost_editor")
         else:
             _show(original)
     with st.expander("Risk weights (threat, consequence, vulnerability)"):
@@ -353,7 +364,10 @@ def plan_page() -> None:
             edited_risk = st.data_editor(original_risk, key="risk_editor", hide_index=True,
                                          disabled=[c for c in original_risk.columns if c != "value"],
                                          column_config={"unit": st.column_config.TextColumn("range / unit")})
-            _keep_if_valid(plan, "risk_override", lambda: state.risk_override(edited_risk, original_risk))
+            if _keep_if_valid(plan, "risk_override", lambda: state.risk_override(edited_risk, original_risk)):
+                auth.record_table_change("weight", original_risk, edited_risk,
+                                         keys=tuple(c for c in original_risk.columns if c != "value"),
+                                         state_key="risk_editor")
         else:
             _show(original_risk)
     if not may_edit:
@@ -405,7 +419,7 @@ def export_page() -> None:
     """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html."""
     _timed("export")
     st.title("Export")
-    if not state.may("export"):
+    if not auth.allowed("export"):
         st.info("Your role may view; finance and administrators export.")
         _done("export")
         return
@@ -413,8 +427,8 @@ def export_page() -> None:
     assessment = _assessment(ws)
     tiles = st.session_state.get("tiles", settings.map_tiles)
     try:
-        st.download_button("map.html", state.map_html_bytes(ws, assessment, tiles=tiles),
-                           file_name="map.html", mime="text/html", key="dl_map")
+        auth.download_button("map.html", lambda: state.map_html_bytes(ws, assessment, tiles=tiles),
+                             file_name="map.html", mime="text/html", key="dl_map")
     except Exception as err:
         _failed(err, "map export")
     if assessment is not None:
@@ -438,5 +452,5 @@ def export_page() -> None:
             if name == "map.html":
                 continue
             mime = next((v for k, v in mimes.items() if name.endswith(k)), "application/octet-stream")
-            st.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
+            auth.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
     _done("export")

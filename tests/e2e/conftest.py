@@ -7,6 +7,7 @@ so a test can assert that nothing goes to a CDN or any third party.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -86,19 +87,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Streamlit app started on a free port (session-wide), its URL once healthy."""
-    _need_chromium()
+@contextlib.contextmanager
+def _launch(*, args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port with extra ``args`` and ``env``; its URL once healthy."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("app") / "streamlit.log"
     streamlit = Path(sys.executable).with_name("streamlit")
     cmd = [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"}
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           *(a.replace("{port}", str(port)) for a in args)]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:
@@ -119,3 +119,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def launch_app() -> object:
+    """``launch_app(args=[...], env={...}, log=path)``: a context manager running the app ("{port}" in
+    an argument is replaced by the port it gets) and giving its URL."""
+    _need_chromium()
+    return _launch
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Streamlit app started on a free port (session-wide), its URL once healthy."""
+    _need_chromium()
+    log = tmp_path_factory.mktemp("app") / "streamlit.log"
+    with _launch(args=[], env={"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"},
+                 log=log) as url:
+        yield url
