@@ -1,0 +1,128 @@
+"""Streamlit hardening kept and tested: XSRF on, error details off, no usage statistics, and no
+outbound connection when the server starts (the address look-ups are stopped by config)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from facility_planner import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / ".streamlit" / "config.toml"
+
+#: Installed as ``sitecustomize`` in the server's process: every socket connection or name look-up
+#: that is not loopback is written to $FP_NET_LOG and refused, so nothing leaves the machine.
+NET_GUARD = textwrap.dedent('''
+    import ipaddress, os, sys
+
+    _LOG = os.environ["FP_NET_LOG"]
+    _LOCAL = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::", "", None}
+
+    def _local(host):
+        if host in _LOCAL or (isinstance(host, str) and host.startswith("/")):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    def _hook(event, args):
+        host = None
+        if event == "socket.getaddrinfo":
+            host = args[0]
+        elif event in ("socket.connect", "socket.sendto") and isinstance(args[1], tuple):
+            host = args[1][0]
+        else:
+            return
+        if isinstance(host, bytes):
+            host = host.decode()
+        if not _local(host):
+            with open(_LOG, "a") as out:
+                out.write(f"{event} {host}\\n")
+            raise OSError(f"outbound connection to {host} refused by the test")
+
+    sys.addaudithook(_hook)
+''')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_and_stop(app: Path, tmp: Path) -> list[str]:
+    """Start ``streamlit run app`` (the .streamlit/config.toml beside it applies), load the page,
+    stop it; the outbound attempts it made."""
+    guard = tmp / "guard"
+    guard.mkdir(exist_ok=True)
+    (guard / "sitecustomize.py").write_text(NET_GUARD)
+    log = tmp / "net.log"
+    log.write_text("")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]),
+           "FP_NET_LOG": str(log), "FACILITY_PLANNER_MAP_TILES": "none"}
+    # no --server.address and no --browser.* flags: exactly how `make run` starts it
+    cmd = [str(Path(sys.executable).with_name("streamlit")), "run", str(app),
+           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
+    out = tmp / "streamlit.log"
+    with open(out, "wb") as sink:
+        proc = subprocess.Popen(cmd, cwd=app.parent, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{out.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert r.status == 200
+        time.sleep(2.0)  # the start-up banner (and any address look-up) comes after the port opens
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return [line for line in log.read_text().splitlines() if line]
+
+
+def test_config_keeps_the_hardening() -> None:
+    config = tomllib.loads(CONFIG.read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["enableCORS"] is True
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["browser"]["serverAddress"]  # set: no address look-up on start
+    assert config["server"]["maxUploadSize"] * 2**20 == settings.max_upload_bytes
+
+
+def test_server_start_makes_no_outbound_connection(tmp_path: Path) -> None:
+    attempts = _start_and_stop(ROOT / "app.py", tmp_path)
+    assert attempts == []
+
+
+def test_the_guard_sees_streamlits_lookups_without_the_config(tmp_path: Path) -> None:
+    """The same start without the project's config.toml: Streamlit looks up its addresses (and
+    the guard refuses them), so the test above would catch a config that lost the setting."""
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "app.py").write_text((ROOT / "app.py").read_text())
+    attempts = _start_and_stop(bare / "app.py", tmp_path)
+    hosts = {line.split()[1] for line in attempts}
+    assert hosts & {"8.8.8.8", "checkip.amazonaws.com"}, attempts
