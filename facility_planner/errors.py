@@ -45,3 +45,12 @@ class ConfigError(FacilityPlannerError):
 
 class OptionalDependencyError(FacilityPlannerError):
     """An optional package is needed for this feature; the message says what to install."""
+
+
+class StoreError(FacilityPlannerError):
+    """The assessment store cannot be used (database down, wrong password, read-only file, disk
+    full, a store made by a newer version, an unknown snapshot). ``str(err)`` is one sentence."""
+
+
+class StoreVersionError(StoreError):
+    """The store was made by a newer facility-planner (its schema is ahead of this version)."""

@@ -123,3 +123,88 @@ def coverage_campus():
 
     build.origin = (x0, y0)
     return build
+
+
+# -- assessment store (issue 9): one fixture runs the store suite on SQLite and on PostGIS ------
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of a PostGIS database: ``FACILITY_PLANNER_TEST_POSTGRES_URL``, else a throwaway cluster
+    started here (tests/pg_server.py). Missing PostgreSQL skips locally and fails under CI."""
+    url = os.environ.get("FACILITY_PLANNER_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    import pg_server
+
+    if pg_server.bin_dir() is None:
+        message = "PostgreSQL + PostGIS are needed for the PostGIS store tests (apt-get install postgresql postgis)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    url, data = pg_server.start()
+    try:
+        yield url
+    finally:
+        pg_server.stop(data)
+
+
+def _fresh_schema(server_url: str) -> tuple[str, str]:
+    """A new, empty schema in the test database; (store URL using it, schema name)."""
+    import secrets
+    from urllib.parse import quote
+
+    import psycopg
+
+    name = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in server_url else "?"
+    return f"{server_url}{sep}options={quote(f'-csearch_path={name},public')}", name
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def store_url(request, tmp_path) -> str:
+    """Where a fresh, empty store lives: a SQLite file, or a new schema in the PostGIS database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "store.sqlite")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url, name = _fresh_schema(server)
+    yield url
+    import psycopg
+
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def _assess_sample(fix_door: str | None = None):
+    from facility_planner.assess import assess
+    from facility_planner.io.load import load_district
+
+    district, report = load_district(SAMPLE_SITES / "inventory.xlsx",
+                                     maps=[("campus.gpkg", (SAMPLE_SITES / "campus.gpkg").read_bytes())])
+    if fix_door:
+        doors = district.doors.copy()
+        doors.loc[doors["door_id"] == fix_door, SAMPLE_DOOR_FIX] = True
+        district.doors = doors
+    from datetime import date
+
+    return assess(district, report, budget=250000, as_of=date(2026, 11, 28))
+
+
+#: The main entrance of the sample district's HS-01-B has no access control (A1 partial there);
+#: fixing it (access_control = Y) makes A1 met.
+SAMPLE_DOOR, SAMPLE_DOOR_FIX, SAMPLE_DOOR_BUILDING = "HS-01-B-D001", "access_control", "HS-01-B"
+
+
+@pytest.fixture(scope="session")
+def sample_assessment():
+    """The sample district assessed (budget 250,000, as of 2026-11-28)."""
+    return _assess_sample()
+
+
+@pytest.fixture(scope="session")
+def fixed_assessment():
+    """The same, after door HS-01-B-D001 was fixed (access control added)."""
+    return _assess_sample(SAMPLE_DOOR)

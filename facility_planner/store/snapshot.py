@@ -1,0 +1,289 @@
+"""An assessment as the store keeps it: content hashes, per-building rows, Parquet blobs and map
+features, and back. Pure functions over the ``Assessment`` (no database here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from facility_planner.assess import COVERAGE_METRICS, _plain
+from facility_planner.store.records import SnapshotInfo
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from facility_planner.assess import Assessment
+
+RISK_FACTORS = ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
+TABLE_FORMAT = "parquet"
+
+
+@dataclass
+class Snapshot:
+    """A saved assessment read back: what ``Store.load`` returns.
+
+    ``buildings``: one row per building (ids, name, measure score, PASS overall tier, risk, a
+    column per minimum measure, ``pass_<layer>`` tiers, coverage percentages and risk factors);
+    ``sites``: the site roll-up; ``results``: every rule result with its evidence; ``projects``,
+    ``data_needed``, ``facts`` (values), ``site_facts``; ``problems`` and ``rejected``: the
+    validation report; ``settings``: rules packs, cost catalog, risk and coverage settings in
+    force; ``summary``: district figures and the budget (portfolio, method, gap); ``layers``:
+    the coverage map layers (empty when loaded with ``layers=False``).
+    """
+
+    info: SnapshotInfo
+    buildings: pd.DataFrame
+    sites: pd.DataFrame
+    results: pd.DataFrame
+    projects: pd.DataFrame
+    data_needed: pd.DataFrame
+    facts: pd.DataFrame
+    site_facts: pd.DataFrame
+    problems: pd.DataFrame
+    rejected: pd.DataFrame
+    settings: dict[str, Any]
+    summary: dict[str, Any]
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+
+def to_parquet(frame: pd.DataFrame) -> bytes:
+    """A frame as Parquet bytes (categoricals, nullable integers and list cells kept)."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, compression="zstd")
+    return buffer.getvalue()
+
+
+def from_parquet(data: bytes, *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Parquet bytes back to a frame (optionally only some columns)."""
+    return pd.read_parquet(io.BytesIO(data), columns=columns)
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON; NaN becomes null."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _hash_frame(digest: Any, frame: pd.DataFrame) -> None:
+    import geopandas as gpd
+    import shapely
+
+    plain = frame
+    if isinstance(frame, gpd.GeoDataFrame):
+        geometry = frame.geometry
+        wkb = shapely.to_wkb(np.asarray(geometry.values), hex=False)
+        digest.update(b"".join(b"" if w is None else w for w in wkb))
+        plain = pd.DataFrame(frame.drop(columns=geometry.name))
+    digest.update(",".join(map(str, plain.columns)).encode())
+    if len(plain):
+        try:
+            hashed = pd.util.hash_pandas_object(plain, index=False)
+        except TypeError:  # cells of lists: hash their text
+            hashed = pd.util.hash_pandas_object(plain.astype(str), index=False)
+        digest.update(hashed.to_numpy().tobytes())
+
+
+def inventory_hash(assessment: Assessment) -> str:
+    """SHA-256 of the district's tables and geometries as read (the inventory's content)."""
+    digest = hashlib.sha256()
+    district = assessment.district
+    for f in dataclasses.fields(district):
+        value = getattr(district, f.name)
+        if isinstance(value, pd.DataFrame):
+            digest.update(f.name.encode())
+            _hash_frame(digest, value.drop(columns=[c for c in ("source_row",) if c in value]))
+    digest.update(str(district.crs).encode())
+    return digest.hexdigest()
+
+
+def settings_record(assessment: Assessment) -> dict[str, Any]:
+    """The policy in force: rules packs (ids, versions, every rule), costs, risk, coverage."""
+    s = assessment.settings
+    return {
+        "pass_edition": s.edition,
+        "rules_packs": [p.model_dump(mode="json") for p in s.packs],
+        "cost_catalog": dataclasses.asdict(s.catalog),
+        "risk": dataclasses.asdict(s.risk),
+        "coverage": s.coverage.model_dump(mode="json"),
+    }
+
+
+def input_hashes(assessment: Assessment, settings_json: str) -> tuple[str, str, str]:
+    """(inventory, settings, inputs) hashes; inputs also covers the date and the budget."""
+    inventory = inventory_hash(assessment)
+    settings = hashlib.sha256(settings_json.encode()).hexdigest()
+    run = f"{inventory}|{settings}|{assessment.as_of.isoformat()}|{assessment.budget}"
+    return inventory, settings, hashlib.sha256(run.encode()).hexdigest()
+
+
+def district_name(assessment: Assessment) -> str:
+    """The district key: the sites' ``district`` column (one name, or names joined), else "district"."""
+    sites = assessment.district.sites
+    if "district" in sites:
+        names = sorted({str(v) for v in sites["district"].dropna() if str(v).strip()})
+        if names:
+            return " + ".join(names)
+    return "district"
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    """One JSON object per row (NaN/NA -> null); '{}' for a frame without columns."""
+    if frame.shape[1] == 0:
+        return ["{}"] * len(frame)
+    text = frame.to_json(orient="records", lines=True, date_format="iso", double_precision=4)
+    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    return lines
+
+
+def building_rows(assessment: Assessment) -> list[dict[str, Any]]:
+    """One ``snapshot_buildings`` row per building (figures as JSON text)."""
+    district, scores = assessment.district, assessment.scores
+    ids = pd.Index(district.buildings["building_id"].astype(str), name="building_id")
+    b = district.buildings.set_index(district.buildings["building_id"].astype(str))
+    measures = scores.minimum_measures.reindex(ids).astype(object)
+    layers = scores.pass_layer_tiers.reindex(ids)
+    pt = scores.pass_tiers
+    tiers = (pt.assign(key=pt["layer"].astype(str) + "." + pt["component"].astype(str))
+             .pivot_table(index="building_id", columns="key", values="tier", aggfunc="first", observed=True)
+             if len(pt) else pd.DataFrame(index=ids))
+    tiers = tiers.reindex(ids)
+    cov_values = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame(index=ids)
+    coverage = cov_values.reindex(ids)[[c for c in COVERAGE_METRICS if c in cov_values]]
+    risk = assessment.risk.reindex(ids)
+    factors = risk[[c for c in RISK_FACTORS if c in risk]]
+    columns = zip(_json_lines(measures), _json_lines(layers), _json_lines(tiers),
+                  _json_lines(coverage), _json_lines(factors), strict=True)
+    score = scores.measure_scores["score"].reindex(ids).to_numpy(dtype=float)
+    overall = scores.pass_overall.reindex(ids)
+    risk_values = risk["risk"].to_numpy(dtype=float) if "risk" in risk else np.full(len(ids), np.nan)
+    rows = []
+    for i, (m, lay, t, c, f) in enumerate(columns):
+        bid = ids[i]
+        rows.append({"building_id": bid, "site_id": _text(b["site_id"].iat[i]),
+                     "name": _text(b["name"].iat[i]) if "name" in b else None,
+                     "measure_score": _num(score[i]), "pass_overall": _int(overall.iat[i]),
+                     "risk": _num(risk_values[i]), "measures": m, "pass_layers": lay,
+                     "pass_tiers": t, "coverage": c, "risk_factors": f})
+    return rows
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+def site_rows(assessment: Assessment) -> list[dict[str, Any]]:
+    """One ``snapshot_sites`` row per site: the site roll-up figures (and Ten Actions) as JSON."""
+    rollup = assessment.scores.site_rollup
+    names = rollup["name"] if "name" in rollup else pd.Series(None, index=rollup.index)
+    figures = _json_lines(rollup.drop(columns=[c for c in ("name",) if c in rollup]))
+    return [{"site_id": str(sid), "name": _text(name), "figures": fig}
+            for sid, name, fig in zip(rollup.index, names, figures, strict=True)]
+
+
+def bulk_tables(assessment: Assessment) -> dict[str, pd.DataFrame]:
+    """The large tables, kept as Parquet blobs: rule results, projects, facts, data needed, validation."""
+    report = assessment.report
+    problems = report.to_frame().astype(object)
+    rejected = report.rejected_frame().astype("string")
+    tables = {
+        "results": assessment.scores.results,
+        "projects": assessment.projects,
+        "data_needed": assessment.data_needed,
+        "facts": assessment.facts.values.reset_index(),
+        "site_facts": assessment.site_facts.values.reset_index(),
+        "problems": problems.where(problems.notna(), None).astype("string"),
+        "rejected": rejected,
+    }
+    if assessment.coverage is not None:
+        tables["coverage_facts"] = assessment.coverage.facts.values.reset_index()
+    return tables
+
+
+def summary_record(assessment: Assessment) -> dict[str, Any]:
+    """District figures, budget and totals kept with the snapshot (and shown by ``history``)."""
+    rollup = assessment.scores.district_rollup
+    projects = assessment.projects
+    selected = projects["selected"].astype(bool) if "selected" in projects else pd.Series(False, index=projects.index)
+    budget = (assessment.portfolio.as_dict() if assessment.portfolio is not None
+              else {"limit": None, "method": "none: no budget given"})
+    risk = assessment.risk["risk"] if "risk" in assessment.risk else pd.Series(dtype=float)
+    return {
+        "district": rollup.iloc[0].to_dict() if len(rollup) else {},
+        "budget": budget,
+        "risk_total": float(risk.sum()),
+        "projects_cost": float(projects["cost"].sum()) if len(projects) else 0.0,
+        "selected_cost": float(projects.loc[selected, "cost"].sum()) if len(projects) else 0.0,
+        "selected_risk_reduction": float(projects.loc[selected, "risk_reduction"].sum()) if len(projects) else 0.0,
+        "data_needed": len(assessment.data_needed),
+        "validation_errors": len(assessment.report.errors),
+        "rejected_rows": assessment.report.rejected_count,
+        "timings_s": assessment.timings,
+    }
+
+
+def feature_rows(layers: dict[str, gpd.GeoDataFrame], srid: int | None, *,
+                 hex_wkb: bool = False) -> Iterable[tuple[str, int, str | None, str | None, str, Any]]:
+    """(layer, feature, building_id, site_id, attrs JSON, EWKB) for every feature of every layer."""
+    import shapely
+
+    for name, layer in layers.items():
+        if not len(layer):
+            continue
+        geoms = np.asarray(layer.geometry.values)
+        if srid:
+            geoms = shapely.set_srid(geoms, srid)
+        wkb = shapely.to_wkb(geoms, hex=hex_wkb, include_srid=bool(srid))
+        attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+        bids = attrs["building_id"].astype(object) if "building_id" in attrs else pd.Series(None, index=attrs.index)
+        sids = attrs["site_id"].astype(object) if "site_id" in attrs else pd.Series(None, index=attrs.index)
+        for i, (a, b, s) in enumerate(zip(_json_lines(attrs), bids, sids, strict=True)):
+            yield name, i, _text(b), _text(s), a, wkb[i]
+
+
+def layers_from_rows(rows: Iterable[Any], crs: str | None) -> dict[str, gpd.GeoDataFrame]:
+    """Rebuild the layers from ``(layer, feature, attrs, ewkb)`` rows ordered by layer and feature."""
+    import geopandas as gpd
+    import shapely
+
+    grouped: dict[str, tuple[list[str], list[Any]]] = {}
+    for layer, _feature, attrs, geom in rows:
+        attrs_list, geoms = grouped.setdefault(layer, ([], []))
+        attrs_list.append(attrs)
+        geoms.append(None if geom is None else bytes(geom))
+    out = {}
+    for layer, (attrs_list, geoms) in grouped.items():
+        frame = pd.read_json(io.StringIO("\n".join(attrs_list)), lines=True, dtype=False)
+        out[layer] = gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(np.array(geoms, dtype=object)), crs=crs)
+    return out
+
+
+def buildings_frame(rows: Iterable[Any]) -> pd.DataFrame:
+    """``snapshot_buildings`` rows as one wide frame (measures, ``pass_<layer>``, coverage, risk factors)."""
+    records = []
+    for r in rows:
+        record = {"snapshot_id": r.snapshot_id, "building_id": r.building_id, "site_id": r.site_id,
+                  "name": r.name, "measure_score": r.measure_score, "pass_overall": r.pass_overall,
+                  "risk": r.risk}
+        record.update(json.loads(r.measures))
+        record.update({f"pass_{k}": v for k, v in json.loads(r.pass_layers).items()})
+        record.update({f"tier:{k}": v for k, v in json.loads(r.pass_tiers).items()})
+        record.update(json.loads(r.coverage))
+        record.update(json.loads(r.risk_factors))
+        records.append(record)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame(
+        columns=["snapshot_id", "building_id", "site_id", "name", "measure_score", "pass_overall", "risk"])

@@ -1,0 +1,451 @@
+"""The ``Store``: save, list, load, compare, roll up and delete assessments; roles and the audit
+trail. One API over SQLite (embedded default) and PostgreSQL/PostGIS (shared deployments).
+
+Every write runs in one transaction (a save is all or nothing: a killed save leaves no half
+snapshot); snapshots are append-only (saving never overwrites; deleting keeps a tombstone with
+the reason); saves, deletions and role changes also write an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from facility_planner.errors import StoreError
+from facility_planner.store import schema as t
+from facility_planner.store import snapshot as snap
+from facility_planner.store.engine import make_engine, migrate, plain_errors, redact
+from facility_planner.store.records import (
+    ALL_DISTRICTS,
+    ROLES,
+    AuditEvent,
+    Grant,
+    SnapshotInfo,
+    StoreKind,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from facility_planner.assess import Assessment
+    from facility_planner.store.compare import SnapshotDiff
+
+
+def _app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("facility-planner")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class Store:
+    """An open assessment store (see ``open_store``)."""
+
+    kind: StoreKind
+
+    def __init__(self, location: str, *, readonly: bool = False) -> None:
+        self.location = location
+        self.readonly = readonly
+        self._engine, self.kind = make_engine(location, readonly=readonly)
+        with self._errors():
+            self.revision = migrate(self._engine, readonly=readonly, location=location)
+
+    def __repr__(self) -> str:
+        return f"Store({self.kind}: {redact(self.location)})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._engine.dispose()
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        with plain_errors(self.location, self.kind):
+            yield
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE, waiting for another writer)."""
+        if self.readonly:
+            raise StoreError(f"The store {redact(self.location)} is open read-only: this action needs write access.")
+        with self._errors(), self._engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, \
+                conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._errors(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def save(self, assessment: Assessment, *, user: str, role: str, district: str | None = None,
+             layers: bool = True) -> SnapshotInfo:
+        """Save an assessment as a new, immutable snapshot (never overwrites) and audit it.
+
+        Parameters
+        ----------
+        assessment
+            What ``assess`` returned.
+        user, role
+            Who saves (e-mail or login name) and in which role.
+        district
+            The district key; default the sites' ``district`` column.
+        layers
+            Also keep the coverage map layers (default True).
+        """
+        settings_json = snap.dumps(snap.settings_record(assessment))
+        inventory, settings_hash, inputs = snap.input_hashes(assessment, settings_json)
+        district = district or snap.district_name(assessment)
+        summary = snap.summary_record(assessment)
+        rows = snap.building_rows(assessment)
+        sites = snap.site_rows(assessment)
+        blobs = {name: snap.to_parquet(frame) for name, frame in snap.bulk_tables(assessment).items()}
+        features = self._features(assessment) if layers else []
+        report = assessment.report
+        header = {"saved_at": utc_now(), "district": district, "as_of": assessment.as_of, "user": user,
+                  "role": role, "inputs_hash": inputs, "inventory_hash": inventory,
+                  "settings_hash": settings_hash, "app_version": _app_version(),
+                  "crs": str(assessment.district.crs), "buildings": len(rows), "sites": len(sites),
+                  "projects": len(assessment.projects), "summary": snap.dumps(summary),
+                  "settings": settings_json,
+                  "validation": snap.dumps({"errors": len(report.errors), "warnings": len(report.warnings),
+                                            "rejected_rows": report.rejected_count})}
+        with self._write() as conn:
+            repeat = conn.execute(sa.select(sa.func.min(t.snapshots.c.id)).where(
+                t.snapshots.c.inputs_hash == inputs, t.snapshots.c.district == district)).scalar()
+            sid = int(conn.execute(sa.insert(t.snapshots).values(**header).returning(t.snapshots.c.id)).scalar_one())
+            if rows:
+                conn.execute(sa.insert(t.snapshot_buildings), [{"snapshot_id": sid, **r} for r in rows])
+            if sites:
+                conn.execute(sa.insert(t.snapshot_sites), [{"snapshot_id": sid, **r} for r in sites])
+            conn.execute(sa.insert(t.snapshot_tables), [
+                {"snapshot_id": sid, "name": name, "format": snap.TABLE_FORMAT, "rows": 0, "data": data}
+                for name, data in blobs.items()])
+            self._insert_features(conn, sid, features)
+            self._audit(conn, AuditEvent(user=user, action="save", target=f"snapshot {sid}", district=district,
+                                         after={"snapshot": sid, "buildings": len(rows), "role": role,
+                                                "inputs_hash": inputs, "repeat_of": repeat}))
+        return self.info(sid)
+
+    def _features(self, assessment: Assessment) -> list[tuple[Any, ...]]:
+        if assessment.coverage is None:
+            return []
+        from pyproj import CRS
+
+        from facility_planner.geo import coverage_layers_for_export
+
+        srid = CRS.from_user_input(assessment.district.crs).to_epsg() if assessment.district.crs else None
+        return list(snap.feature_rows(coverage_layers_for_export(assessment.coverage), srid,
+                                      hex_wkb=self.kind == "postgis"))
+
+    def _insert_features(self, conn: sa.Connection, sid: int, features: list[tuple[Any, ...]]) -> None:
+        if not features:
+            return
+        if self.kind == "postgis":
+            raw = conn.connection.driver_connection
+            columns = "(snapshot_id, layer, feature, building_id, site_id, attrs, geom)"
+            with raw.cursor() as cur, cur.copy(f"COPY snapshot_features {columns} FROM STDIN") as copy:
+                for row in features:
+                    copy.write_row((sid, *row))
+            return
+        conn.execute(sa.insert(t.snapshot_features), [
+            {"snapshot_id": sid, "layer": r[0], "feature": r[1], "building_id": r[2], "site_id": r[3],
+             "attrs": r[4], "geom": r[5]} for r in features])
+
+    def _header(self, snapshot_id: int) -> tuple[Any, int | None]:
+        """The snapshot's row and the id of the first earlier snapshot made from the same inputs."""
+        s = t.snapshots
+        with self._read() as conn:
+            row = conn.execute(sa.select(s).where(s.c.id == int(snapshot_id))).first()
+            if row is None:
+                raise StoreError(f"There is no snapshot {snapshot_id} in the store {redact(self.location)}.")
+            repeat = conn.execute(sa.select(sa.func.min(s.c.id)).where(
+                s.c.inputs_hash == row.inputs_hash, s.c.district == row.district, s.c.id < row.id)).scalar()
+        return row, repeat
+
+    def info(self, snapshot_id: int) -> SnapshotInfo:
+        """One snapshot's description."""
+        return self._info(*self._header(snapshot_id))
+
+    def _info(self, row: Any, repeat: int | None) -> SnapshotInfo:
+        summary = _loads(row.summary) or {}
+        district = summary.get("district", {})
+        figures = {"score_mean": district.get("score_mean"), "risk_total": summary.get("risk_total"),
+                   "selected_cost": summary.get("selected_cost"),
+                   "budget_method": summary.get("budget", {}).get("method")}
+        return SnapshotInfo(id=int(row.id), saved_at=row.saved_at, kind=self.kind, district=row.district,
+                            inputs_hash=row.inputs_hash, inventory_hash=row.inventory_hash,
+                            settings_hash=row.settings_hash, as_of=row.as_of, user=row.user, role=row.role,
+                            buildings=row.buildings, sites=row.sites, projects=row.projects,
+                            app_version=row.app_version, repeat_of=None if repeat is None else int(repeat),
+                            figures=figures)
+
+    def snapshots(self, *, district: str | None = None) -> list[SnapshotInfo]:
+        """Every snapshot (of one district), oldest first."""
+        s = t.snapshots
+        first = sa.select(s.c.inputs_hash, s.c.district, sa.func.min(s.c.id).label("first")).group_by(
+            s.c.inputs_hash, s.c.district).subquery()
+        query = (sa.select(s, first.c.first).join(first, sa.and_(first.c.inputs_hash == s.c.inputs_hash,
+                                                                 first.c.district == s.c.district))
+                 .order_by(s.c.saved_at, s.c.id))
+        if district is not None:
+            query = query.where(s.c.district == district)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [self._info(r, None if r.first == r.id else r.first) for r in rows]
+
+    def latest(self, *, district: str | None = None) -> SnapshotInfo | None:
+        """The most recent snapshot (of one district), or None."""
+        found = self.snapshots(district=district)
+        return found[-1] if found else None
+
+    def load(self, snapshot_id: int, *, layers: bool = True) -> snap.Snapshot:
+        """Read a snapshot back whole (``layers=False`` skips the map layers)."""
+        row, repeat = self._header(snapshot_id)
+        info = self._info(row, repeat)
+        with self._read() as conn:
+            blobs = {r.name: r.data for r in conn.execute(
+                sa.select(t.snapshot_tables.c.name, t.snapshot_tables.c.data).where(
+                    t.snapshot_tables.c.snapshot_id == info.id))}
+            buildings = snap.buildings_frame(conn.execute(
+                sa.select(t.snapshot_buildings).where(t.snapshot_buildings.c.snapshot_id == info.id)))
+            sites = conn.execute(sa.select(t.snapshot_sites).where(t.snapshot_sites.c.snapshot_id == info.id)).all()
+            features = self._read_features(conn, info.id) if layers else {}
+        frames = {name: snap.from_parquet(data) for name, data in blobs.items()}
+        site_frame = pd.DataFrame([{"site_id": r.site_id, "name": r.name, **json.loads(r.figures)} for r in sites])
+        empty = pd.DataFrame()
+        return snap.Snapshot(
+            info=info, buildings=buildings.drop(columns="snapshot_id", errors="ignore"), sites=site_frame,
+            results=frames.get("results", empty), projects=frames.get("projects", empty),
+            data_needed=frames.get("data_needed", empty), facts=frames.get("facts", empty),
+            site_facts=frames.get("site_facts", empty), problems=frames.get("problems", empty),
+            rejected=frames.get("rejected", empty), settings=json.loads(row.settings),
+            summary=json.loads(row.summary), layers=features)
+
+    def _read_features(self, conn: sa.Connection, sid: int) -> dict[str, Any]:
+        f = t.snapshot_features
+        geom = sa.func.ST_AsEWKB(f.c.geom) if self.kind == "postgis" else f.c.geom
+        rows = conn.execute(sa.select(f.c.layer, f.c.feature, f.c.attrs, geom).where(
+            f.c.snapshot_id == sid).order_by(f.c.layer, f.c.feature))
+        crs = conn.execute(sa.select(t.snapshots.c.crs).where(t.snapshots.c.id == sid)).scalar()
+        return snap.layers_from_rows(rows, crs)
+
+    def table(self, snapshot_id: int, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """One bulk table of a snapshot (``results``, ``projects``, ``facts`` ...), optionally some columns."""
+        with self._read() as conn:
+            data = conn.execute(sa.select(t.snapshot_tables.c.data).where(
+                t.snapshot_tables.c.snapshot_id == int(snapshot_id), t.snapshot_tables.c.name == name)).scalar()
+        if data is None:
+            raise StoreError(f"Snapshot {snapshot_id} has no table {name!r}.")
+        return snap.from_parquet(data, columns=columns)
+
+    def buildings(self, snapshot_ids: Sequence[int] | None = None, *,
+                  district: str | None = None) -> pd.DataFrame:
+        """Per-building figures of some (default every) snapshot, with each snapshot's district,
+        date and save time: what roll-ups and trend charts read."""
+        s, b = t.snapshots, t.snapshot_buildings
+        query = sa.select(b, s.c.district, s.c.as_of, s.c.saved_at).join(s, s.c.id == b.c.snapshot_id)
+        if snapshot_ids is not None:
+            query = query.where(b.c.snapshot_id.in_([int(i) for i in snapshot_ids]))
+        if district is not None:
+            query = query.where(s.c.district == district)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        frame = snap.buildings_frame(rows)
+        if len(rows):
+            extra = pd.DataFrame([(r.district, r.as_of, r.saved_at) for r in rows],
+                                 columns=["district", "as_of", "saved_at"])
+            frame = pd.concat([frame, extra], axis=1)
+        return frame
+
+    def diff(self, a: int, b: int) -> SnapshotDiff:
+        """What changed from snapshot ``a`` to snapshot ``b`` (see ``compare.diff_snapshots``)."""
+        from facility_planner.store.compare import SnapshotInputs, diff_snapshots
+
+        def inputs(sid: int) -> SnapshotInputs:
+            info = self.info(sid)
+            return SnapshotInputs(
+                info=info, buildings=self.buildings([info.id]),
+                results=self.table(info.id, "results", columns=["building_id", "site_id", "rule_id",
+                                                               "group", "status"]),
+                projects=self.table(info.id, "projects"))
+        first, second = inputs(a), inputs(b)
+        return diff_snapshots(first, second, marks=self.project_marks(district=second.info.district))
+
+    def rollup(self, *, level: str = "district", district: str | None = None,
+               every_snapshot: bool = False) -> pd.DataFrame:
+        """The same figures per building, site, district or state (see ``compare.rollup_frame``),
+        from the latest snapshot of each district, or from every snapshot (trends)."""
+        from facility_planner.store.compare import rollup_frame
+
+        infos = self.snapshots(district=district)
+        if not every_snapshot:
+            latest: dict[str, SnapshotInfo] = {}
+            for info in infos:
+                latest[info.district] = info
+            infos = list(latest.values())
+        frame = self.buildings([i.id for i in infos]) if infos else self.buildings([])
+        return rollup_frame(frame, infos, level=level, every_snapshot=every_snapshot)
+
+    def delete(self, snapshot_id: int, *, reason: str, user: str) -> None:
+        """Remove a snapshot's data, keeping a tombstone (who, when, why) and an audit event."""
+        if not reason or not reason.strip():
+            raise StoreError("Say why the snapshot is deleted (a reason is required).")
+        row, _repeat = self._header(snapshot_id)
+        sid = int(row.id)
+        with self._write() as conn:
+            for table in (t.snapshot_features, t.snapshot_tables, t.snapshot_sites, t.snapshot_buildings):
+                conn.execute(sa.delete(table).where(table.c.snapshot_id == sid))
+            conn.execute(sa.delete(t.snapshots).where(t.snapshots.c.id == sid))
+            conn.execute(sa.insert(t.snapshot_deletions).values(
+                snapshot_id=sid, district=row.district, saved_at=row.saved_at, deleted_at=utc_now(),
+                user=user, reason=reason.strip()))
+            self._audit(conn, AuditEvent(user=user, action="delete snapshot", target=f"snapshot {sid}",
+                                         district=row.district, before={"snapshot": sid, "saved_at":
+                                                                        row.saved_at.isoformat()},
+                                         after={"reason": reason.strip()}))
+
+    def deletions(self) -> pd.DataFrame:
+        """Tombstones of deleted snapshots: id, district, saved_at, deleted_at, user, reason."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.snapshot_deletions).order_by(t.snapshot_deletions.c.deleted_at)).all()
+        return pd.DataFrame([r._asdict() for r in rows],
+                            columns=["snapshot_id", "district", "saved_at", "deleted_at", "user", "reason"])
+
+    # -- projects marked done ----------------------------------------------------------------
+
+    def mark_project(self, district: str, project_id: str, *, user: str, status: str = "done",
+                     building_id: str | None = None, note: str = "") -> None:
+        """Record that a project was done (or reopened: ``status="open"``), with an audit event."""
+        if status not in ("done", "open"):
+            raise StoreError(f"A project is marked 'done' or 'open', not {status!r}.")
+        with self._write() as conn:
+            conn.execute(sa.insert(t.project_marks).values(
+                district=district, project_id=project_id, building_id=building_id, status=status,
+                note=note, user=user, at=utc_now()))
+            self._audit(conn, AuditEvent(user=user, action=f"mark project {status}", target=project_id,
+                                         district=district, after={"status": status, "note": note}))
+
+    def project_marks(self, *, district: str | None = None) -> pd.DataFrame:
+        """The latest mark of each project: district, project_id, building_id, status, note, user, at."""
+        m = t.project_marks
+        query = sa.select(m).order_by(m.c.at, m.c.id)
+        if district is not None:
+            query = query.where(m.c.district == district)
+        with self._read() as conn:
+            rows = [r._asdict() for r in conn.execute(query)]
+        columns = ["district", "project_id", "building_id", "status", "note", "user", "at"]
+        frame = pd.DataFrame(rows, columns=["id", *columns])[columns]
+        return frame.drop_duplicates(["district", "project_id"], keep="last").reset_index(drop=True)
+
+    # -- access (issue 10) -------------------------------------------------------------------
+
+    def grant(self, email: str, *, role: str, districts: Sequence[str], by: str) -> None:
+        """Give ``email`` a role in some districts (``["*"]``: every district); replaces an earlier grant."""
+        if role not in ROLES:
+            raise StoreError(f"There is no role {role!r}: use one of {', '.join(ROLES)}.")
+        wanted = tuple(dict.fromkeys(str(d).strip() for d in districts if str(d).strip()))
+        if not wanted:
+            raise StoreError("Grant at least one district (or '*' for every district).")
+        key = email.strip().lower()
+        if not key:
+            raise StoreError("A grant needs an e-mail address.")
+        before = self.grant_for(key)
+        with self._write() as conn:
+            conn.execute(sa.delete(t.grants).where(t.grants.c.email == key))
+            conn.execute(sa.insert(t.grants).values(email=key, role=role, districts=json.dumps(list(wanted)),
+                                                    granted_by=by, granted_at=utc_now()))
+            self._audit(conn, AuditEvent(
+                user=by, action="grant", target=key,
+                before=None if before is None else {"role": before.role, "districts": list(before.districts)},
+                after={"role": role, "districts": list(wanted)}))
+
+    def revoke(self, email: str, *, by: str) -> None:
+        """Take away every role of ``email`` (audited; nothing happens if there is no grant)."""
+        key = email.strip().lower()
+        before = self.grant_for(key)
+        with self._write() as conn:
+            conn.execute(sa.delete(t.grants).where(t.grants.c.email == key))
+            self._audit(conn, AuditEvent(
+                user=by, action="revoke", target=key,
+                before=None if before is None else {"role": before.role, "districts": list(before.districts)}))
+
+    def grants(self) -> list[Grant]:
+        """Every grant, by e-mail."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(t.grants).order_by(t.grants.c.email)).all()
+        return [Grant(email=r.email, role=r.role, districts=tuple(json.loads(r.districts))) for r in rows]
+
+    def grant_for(self, email: str) -> Grant | None:
+        """The grant of ``email`` (compared case-insensitively), or None."""
+        key = email.strip().lower()
+        with self._read() as conn:
+            r = conn.execute(sa.select(t.grants).where(t.grants.c.email == key)).first()
+        return None if r is None else Grant(email=r.email, role=r.role, districts=tuple(json.loads(r.districts)))
+
+    # -- audit trail (issue 10) --------------------------------------------------------------
+
+    def record(self, event: AuditEvent) -> None:
+        """Add one event to the audit trail (its own transaction)."""
+        with self._write() as conn:
+            self._audit(conn, event)
+
+    @staticmethod
+    def _audit(conn: sa.Connection, event: AuditEvent) -> None:
+        conn.execute(sa.insert(t.audit_events).values(
+            at=event.at or utc_now(), user=event.user, action=event.action, target=event.target,
+            district=event.district,
+            before=None if event.before is None else snap.dumps(event.before),
+            after=None if event.after is None else snap.dumps(event.after)))
+
+    def audit_events(self, *, user: str | None = None, action: str | None = None,
+                     since: datetime | None = None) -> list[AuditEvent]:
+        """The audit trail, oldest first, optionally of one user, one action, or since a moment."""
+        a = t.audit_events
+        query = sa.select(a).order_by(a.c.at, a.c.id)
+        if user is not None:
+            query = query.where(a.c.user == user)
+        if action is not None:
+            query = query.where(a.c.action == action)
+        if since is not None:
+            query = query.where(a.c.at >= since)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [AuditEvent(user=r.user, action=r.action, target=r.target, before=_loads(r.before),
+                           after=_loads(r.after), at=r.at, district=r.district) for r in rows]
+
+
+def open_store(location: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> Store:
+    """Open (creating and migrating as needed) the store at ``location``.
+
+    ``None``: the default file under the user's data folder (``default_store_path``);
+    ``postgresql://...`` (or ``postgresql+psycopg://``): a PostGIS database; anything else: a
+    SQLite file path. Raises ``StoreError`` with one plain sentence when it cannot be used.
+    """
+    from facility_planner.store.engine import default_store_path
+
+    target = str(default_store_path() if location is None else location)
+    return Store(target, readonly=readonly)
+
+
+__all__ = ["ALL_DISTRICTS", "Store", "open_store"]

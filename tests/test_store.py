@@ -1,0 +1,237 @@
+"""The assessment store on both back ends (``store_url`` is parametrised: SQLite and PostGIS)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from conftest import SAMPLE_DOOR_BUILDING
+
+from facility_planner.errors import StoreError, StoreVersionError
+from facility_planner.store import AuditEvent, Grant, open_store
+from facility_planner.store.records import utc_now
+
+
+@pytest.fixture
+def store(store_url):
+    with open_store(store_url) as s:
+        yield s
+
+
+def test_save_load_round_trip_keeps_everything(store, sample_assessment):
+    a = sample_assessment
+    info = store.save(a, user="pat@district.org", role="planner")
+    assert info.kind == store.kind and info.buildings == len(a.district.buildings) and info.repeat_of is None
+    assert info.as_of.isoformat() == "2026-11-28" and info.district == "Sample Community School District"
+    snap = store.load(info.id)
+    assert snap.info == info
+    results = a.scores.results
+    assert len(snap.results) == len(results)
+    assert snap.results["status"].astype(str).tolist() == results["status"].astype(str).tolist()
+    assert [list(e) for e in snap.results["evidence"]] == [list(e) for e in results["evidence"]]
+    assert snap.projects["project_id"].tolist() == a.projects["project_id"].tolist()
+    assert snap.projects["selected"].tolist() == a.projects["selected"].tolist()
+    np.testing.assert_allclose(snap.projects["cost"], a.projects["cost"])
+    by_id = snap.buildings.set_index("building_id")
+    mm = a.scores.minimum_measures
+    assert (by_id.loc[mm.index, mm.columns].astype(str) == mm.astype(str)).all().all()
+    np.testing.assert_allclose(by_id.loc[a.risk.index, "risk"], a.risk["risk"])
+    assert {p["id"] for p in snap.settings["rules_packs"]} == {p.id for p in a.settings.packs}
+    assert snap.settings["cost_catalog"] and snap.settings["risk"] and snap.settings["coverage"]
+    assert snap.summary["budget"]["method"] == a.portfolio.method
+    assert set(snap.layers) == {k for k, v in a.coverage.layers.items() if len(v)}
+    for name, layer in snap.layers.items():
+        original = a.coverage.layers[name]
+        assert len(layer) == len(original) and layer.crs == original.crs
+        before = original.geometry.reset_index(drop=True)
+        same = layer.geometry.geom_equals_exact(before, 1e-6) | (layer.geometry.isna() & before.isna())
+        assert same.all(), name
+    assert len(snap.sites) == len(a.district.sites)
+
+
+def test_saving_twice_never_overwrites_and_recognises_the_same_inputs(store, sample_assessment,
+                                                                       fixed_assessment):
+    first = store.save(sample_assessment, user="a", role="planner")
+    second = store.save(sample_assessment, user="b", role="planner")
+    third = store.save(fixed_assessment, user="a", role="planner")
+    assert first.id != second.id and second.repeat_of == first.id
+    assert third.repeat_of is None and third.inventory_hash != first.inventory_hash
+    assert third.settings_hash == first.settings_hash
+    assert [s.id for s in store.snapshots()] == [first.id, second.id, third.id]
+    assert store.load(first.id).info.user == "a"
+
+
+def test_diff_names_the_fixed_doors_building_and_measure(store, sample_assessment, fixed_assessment):
+    a = store.save(sample_assessment, user="a", role="planner")
+    b = store.save(fixed_assessment, user="a", role="planner")
+    diff = store.diff(a.id, b.id)
+    where = SAMPLE_DOOR_BUILDING
+    moved = diff.measures.set_index(["building_id", "measure"])
+    assert moved.loc[(where, "A1"), ["before", "after", "change"]].tolist() == ["partial", "met", "gained"]
+    assert set(diff.measures["building_id"]) == {where}
+    rules = diff.rules[diff.rules["building_id"] == where]
+    assert "A1-ENTRY-DOORS" in set(rules["rule_id"])
+    assert f"{where}: A1 partial -> met (gained)" in diff.lines()
+    row = diff.buildings.set_index("building_id").loc[where]
+    assert row["gained"] == ["A1"] and row["lost"] == []
+    projects = diff.projects[diff.projects["building_id"] == where]
+    access = projects[projects["measure"].astype(str).str.contains("access_control")]
+    assert (access["state"] == "closed").all()
+    assert diff.totals["closed"] == len(diff.projects[diff.projects["state"] == "closed"])
+    doc = diff.as_dict()
+    assert doc["a"]["id"] == a.id and any(m["building_id"] == where for m in doc["measures"])
+
+
+def test_marked_done_projects_show_in_the_diff(store, sample_assessment, fixed_assessment):
+    a = store.save(sample_assessment, user="a", role="planner")
+    chosen = sample_assessment.projects[sample_assessment.projects["selected"]].iloc[0]
+    store.mark_project(a.district, chosen["project_id"], user="fin@d.org", building_id=chosen["building_id"],
+                       note="invoice 12")
+    b = store.save(fixed_assessment, user="a", role="planner")
+    row = store.diff(a.id, b.id).projects.set_index("project_id").loc[chosen["project_id"]]
+    assert row["mark"] == "done"
+    marks = store.project_marks(district=a.district)
+    assert marks["project_id"].tolist() == [chosen["project_id"]]
+    assert store.audit_events(action="mark project done")[0].user == "fin@d.org"
+
+
+def test_rollup_has_the_same_figures_at_every_level(store, sample_assessment, fixed_assessment):
+    store.save(sample_assessment, user="a", role="planner")
+    store.save(fixed_assessment, user="a", role="planner", district="Other District")
+    building = store.rollup(level="building")
+    site = store.rollup(level="site")
+    district = store.rollup(level="district")
+    state = store.rollup(level="state")
+    assert len(building) == 2 * len(sample_assessment.district.buildings)
+    assert len(district) == 2 and len(state) == 1
+    assert state["buildings"].iat[0] == district["buildings"].sum() == site["buildings"].sum()
+    assert state["districts"].iat[0] == 2
+    np.testing.assert_allclose(state["risk_total"].iat[0], district["risk_total"].sum())
+    for col in ("score_mean", "M2_met_pct", "risk_total", "pass_overall_min", "review_due"):
+        assert col in site and col in district and col in state
+    one = district.set_index("district").loc["Sample Community School District"]
+    np.testing.assert_allclose(one["score_mean"], sample_assessment.scores.measure_scores["score"].mean())
+    assert not one["review_due"]
+    trend = store.rollup(level="district", every_snapshot=True)
+    assert len(trend) == 2 and "as_of" in trend
+
+
+def test_review_due_after_a_year(sample_assessment):
+    from datetime import date
+
+    from facility_planner.store.compare import rollup_frame
+
+    frame = pd.DataFrame({"snapshot_id": [1], "building_id": ["B"], "site_id": ["S"], "district": ["D"],
+                          "measure_score": [50.0], "pass_overall": [1], "risk": [3.0], "M1": ["met"],
+                          "as_of": [date(2025, 1, 1)]})
+    assert rollup_frame(frame, [], level="district", today=date(2026, 6, 1))["review_due"].iat[0]
+    assert not rollup_frame(frame, [], level="district", today=date(2025, 6, 1))["review_due"].iat[0]
+
+
+def test_delete_needs_a_reason_keeps_a_tombstone_and_audits(store, sample_assessment):
+    keep = store.save(sample_assessment, user="a", role="planner")
+    gone = store.save(sample_assessment, user="a", role="planner")
+    with pytest.raises(StoreError, match="reason"):
+        store.delete(gone.id, reason=" ", user="admin@d.org")
+    store.delete(gone.id, reason="saved by mistake", user="admin@d.org")
+    assert [s.id for s in store.snapshots()] == [keep.id]
+    with pytest.raises(StoreError, match=f"no snapshot {gone.id}"):
+        store.load(gone.id)
+    tomb = store.deletions()
+    assert tomb["snapshot_id"].tolist() == [gone.id] and tomb["reason"].iat[0] == "saved by mistake"
+    event = store.audit_events(action="delete snapshot")[0]
+    assert event.user == "admin@d.org" and event.after == {"reason": "saved by mistake"}
+    assert store.load(keep.id).info.id == keep.id
+
+
+def test_grants_are_case_insensitive_replaced_revoked_and_audited(store):
+    store.grant("Pat@District.org", role="facilities", districts=["North", "South"], by="admin@d.org")
+    store.grant("state@ia.gov", role="planner", districts=["*"], by="admin@d.org")
+    assert store.grant_for("pat@district.ORG") == Grant("pat@district.org", "facilities", ("North", "South"))
+    assert store.grant_for("state@ia.gov").covers("Anywhere")
+    assert not store.grant_for("pat@district.org").covers("East")
+    store.grant("pat@district.org", role="finance", districts=["North"], by="admin@d.org")
+    assert [g.role for g in store.grants()] == ["finance", "planner"]
+    store.revoke("PAT@district.org", by="admin@d.org")
+    assert store.grant_for("pat@district.org") is None
+    events = [(e.action, e.target) for e in store.audit_events(user="admin@d.org")]
+    assert events == [("grant", "pat@district.org"), ("grant", "state@ia.gov"), ("grant", "pat@district.org"),
+                      ("revoke", "pat@district.org")]
+    changed = store.audit_events(action="grant")[2]
+    assert changed.before == {"role": "facilities", "districts": ["North", "South"]}
+    assert changed.after == {"role": "finance", "districts": ["North"]}
+    with pytest.raises(StoreError, match="no role"):
+        store.grant("x@d.org", role="superuser", districts=["North"], by="admin@d.org")
+
+
+def test_audit_trail_records_and_filters(store, sample_assessment):
+    store.record(AuditEvent(user="u@d.org", action="export", target="assessment.xlsx", district="North"))
+    past = utc_now() - timedelta(days=3)
+    store.record(AuditEvent(user="v@d.org", action="edit cell", target="doors!B7", before="N", after="Y", at=past))
+    info = store.save(sample_assessment, user="u@d.org", role="planner")
+    events = store.audit_events()
+    assert [e.action for e in events] == ["edit cell", "export", "save"]
+    assert events[0].before == "N" and events[0].after == "Y" and events[0].at == past
+    assert [e.action for e in store.audit_events(user="u@d.org")] == ["export", "save"]
+    assert store.audit_events(action="save")[0].target == f"snapshot {info.id}"
+    assert len(store.audit_events(since=utc_now() - timedelta(days=1))) == 2
+    assert all(e.at.tzinfo is not None for e in events)
+
+
+def test_readonly_store_reads_but_refuses_writes(store_url, sample_assessment):
+    with open_store(store_url) as s:
+        info = s.save(sample_assessment, user="a", role="planner")
+    with open_store(store_url, readonly=True) as ro:
+        assert [s.id for s in ro.snapshots()] == [info.id]
+        assert ro.load(info.id, layers=False).info.id == info.id
+        with pytest.raises(StoreError, match="read-only"):
+            ro.save(sample_assessment, user="a", role="planner")
+        with pytest.raises(StoreError, match="read-only"):
+            ro.grant("x@d.org", role="planner", districts=["*"], by="a")
+
+
+def _engine(url: str) -> sa.Engine:
+    from facility_planner.store.engine import make_engine
+
+    return make_engine(url, readonly=False)[0]
+
+
+def test_store_of_the_previous_schema_migrates_with_nothing_lost(store_url, sample_assessment):
+    from alembic import command
+
+    from facility_planner.store.engine import alembic_config
+
+    with open_store(store_url) as s:
+        info = s.save(sample_assessment, user="a", role="planner")
+        before = s.load(info.id)
+    engine = _engine(store_url)
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")  # the schema before roles and the audit trail
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert "grants" not in sa.inspect(conn).get_table_names()
+    engine.dispose()
+    with open_store(store_url) as s:
+        assert s.revision == "0002"
+        after = s.load(info.id)
+        assert after.info == before.info and len(after.results) == len(before.results)
+        assert after.buildings.equals(before.buildings)
+        s.grant("a@d.org", role="admin", districts=["*"], by="setup")
+        assert s.grant_for("a@d.org").role == "admin"
+
+
+def test_store_made_by_a_newer_version_is_refused_in_one_sentence(store_url):
+    open_store(store_url).close()
+    engine = _engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreVersionError) as err:
+        open_store(store_url)
+    message = str(err.value)
+    assert "newer version" in message and message.count(".") >= 1 and "\n" not in message
