@@ -364,3 +364,35 @@ def _plain_value(value: Any) -> str | None:
 
 def _text(row: Mapping[str, Any]) -> str:
     return "; ".join(f"{k}={v}" for k, v in row.items() if not _blank(v))
+
+
+# --- the command line: writes to a shared store -------------------------------------------------
+
+class GrantSource(Protocol):
+    def grants(self) -> Sequence[GrantLike]: ...
+    def grant_for(self, email: str) -> GrantLike | None: ...
+
+
+def store_user(store: GrantSource, email: str | None) -> User:
+    """The CLI's user of a store: ``--user`` / ``FACILITY_PLANNER_USER`` looked up in its grants.
+
+    A store with no grants at all is a personal one: its local user may do everything.
+    """
+    if not store.grants():
+        return User(email or "local user", "admin", (ALL_DISTRICTS,), via="personal store")
+    if not email:
+        return User("", None)
+    grant = store.grant_for(email)
+    if grant is None or grant.role not in ROLES:
+        return User(email.strip().lower(), None)
+    return User(email.strip().lower(), grant.role, tuple(grant.districts), via="store grant")
+
+
+def require_in_store(store: GrantSource, email: str | None, action: str) -> User:
+    """Raise ``AccessDenied`` unless ``email`` may ``action`` on this store (see ``store_user``)."""
+    user = store_user(store, email)
+    if not user.email and not user.known:
+        raise AccessDenied("This store has a roles table: say who you are with --user EMAIL "
+                           "(or FACILITY_PLANNER_USER).")
+    require(user, action)
+    return user

@@ -25,6 +25,7 @@ import streamlit as st
 
 from facility_planner import access
 from facility_planner.access import AccessDenied, AccessSettings, User
+from facility_planner.errors import FacilityPlannerError
 
 log = logging.getLogger(__name__)
 LOCAL_EMAIL = "local user"
@@ -155,7 +156,12 @@ def gate() -> User:
     if access.session_expired(claims, now=time.time(), settings=settings()):
         st.session_state.pop(SIGNED_IN_KEY, None)
         _expired_page()
-    user = current_user()
+    try:
+        user = current_user()
+    except FacilityPlannerError as err:  # the roles table cannot be read (store down, bad [roles])
+        log.warning("Roles could not be read: %s", err)
+        st.error(f"Sign-in is configured but the roles cannot be read: {err}")
+        st.stop()
     if not user.known:
         _unknown_user_page(user)
     _record_sign_in(user, claims)
@@ -221,8 +227,7 @@ def record(action: str, *, target: str, before: Any = None, after: Any = None, u
     from facility_planner.store import AuditEvent
 
     user = user or current_user()
-    trail.record(AuditEvent(user.email or "(unknown)", action, str(target),
-                            None if before is None else str(before), None if after is None else str(after),
+    trail.record(AuditEvent(user.email or "(unknown)", action, str(target), before, after,
                             district=district or _district_label(user)))
 
 
@@ -338,11 +343,7 @@ def grant_role(email: str, *, role: str, districts: list[str], trail: Any) -> No
     except AccessDenied as err:
         st.error(str(err))
         return
-    before = trail.grant_for(email)
-    trail.grant(email, role=grant.role, districts=grant.districts, by=user.email)
-    record("role_change", target=email, user=user,
-           before=None if before is None else f"{before.role} of {', '.join(before.districts)}",
-           after=f"{grant.role} of {', '.join(grant.districts)}")
+    trail.grant(email, role=grant.role, districts=grant.districts, by=user.email)  # the store audits it
     st.success(f"{email} is now {grant.role} of {', '.join(grant.districts)}.")
 
 
@@ -354,9 +355,7 @@ def revoke_role(email: str, *, trail: Any) -> None:
     if not user.state_wide and not all(user.sees(d) for d in before.districts):
         st.error(f"You may revoke only roles within your districts: {', '.join(user.districts)}.")
         return
-    trail.revoke(email, by=user.email)
-    record("role_change", target=email, user=user, before=f"{before.role} of {', '.join(before.districts)}",
-           after=None)
+    trail.revoke(email, by=user.email)  # the store audits it
     st.success(f"{email} no longer has a role.")
 
 

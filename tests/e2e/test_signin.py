@@ -215,8 +215,9 @@ def test_admin_sees_the_audit_trail_and_grants_a_role(signin_app: Running, conte
     _wait_idle(page)
     expect(page.get_by_text(f"{UNKNOWN} is now planner")).to_be_visible(timeout=TIMEOUT)
     page.screenshot(path=str(artifacts / "signin_admin_access.png"), full_page=True)
-    changes = _events(signin_app, action="role_change")
-    assert [(e.user, e.target, e.after) for e in changes] == [(f"ada@{DOMAIN}", UNKNOWN, "planner of *")]
+    changes = _events(signin_app, action="grant", user=f"ada@{DOMAIN}")
+    assert [(e.target, e.before, e.after) for e in changes] == [
+        (UNKNOWN, None, {"role": "planner", "districts": ["*"]})]
     from facility_planner.store import open_store
 
     open_store(location=str(signin_app.store)).revoke(UNKNOWN, by="test")  # leave eve unknown
