@@ -187,18 +187,18 @@ def _inline_fixes(ws: state.Workspace) -> None:
     rejected = ws.report.rejected
     default = next((i for i, s in enumerate(sheets) if s in rejected), 0)
     sheet = st.selectbox("Sheet", sheets, index=default, key="fix_sheet")
-    new_table = st.data_editor(state.editable_table(ws.district, sheet), num_rows="dynamic",
-                               key=f"edit_{sheet}", hide_index=True)
+    old_table = state.editable_table(ws.district, sheet)  # as it was, for the audit trail
+    new_table = st.data_editor(old_table, num_rows="dynamic", key=f"edit_{sheet}", hide_index=True)
     if sheet in rejected:
         st.caption("Rows that could not be used: correct them here and they are read again.")
         _show(rejected[sheet][[c for c in ("source_row", "reason") if c in rejected[sheet]]])
         rows = rejected[sheet].drop(columns=["reason", "source_row"], errors="ignore")
         fixed = st.data_editor(rows, key=f"rejected_{sheet}", hide_index=True)
         new_table = pd.concat([new_table.astype(object), fixed.astype(object)], ignore_index=True)
+        old_table = pd.concat([old_table.astype(object), rows.astype(object)], ignore_index=True)
     if st.button("Apply fixes and validate again", key="apply_fixes"):
         auth.require("edit")
-        auth.record_edits("edit", state.editable_table(ws.district, sheet), new_table,
-                          keys=(TABLES[sheet].column_names[0],))
+        auth.record_edits("edit", old_table, new_table, keys=(TABLES[sheet].column_names[0],))
         csv = state.tables_as_csv(ws.district, edited={sheet: new_table})
         with st.status("Validating the corrected inventory...") as status:
             try:
