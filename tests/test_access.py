@@ -157,3 +157,12 @@ def test_cli_writes_need_a_role_once_the_store_has_grants(tmp_path) -> None:
     with pytest.raises(AccessDenied, match="ask your administrator"):
         access.require_in_store(store, "eve@d.org", "save")
     assert access.require_in_store(store, "ADA@d.org", "manage_roles").state_wide
+
+
+def test_readme_role_table_is_the_permission_matrix() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for row in access.permission_table():
+        line = "| " + " | ".join([row["action"], row["what"], *(row[r] for r in access.ROLES)]) + " |"
+        assert line in readme, line
