@@ -10,7 +10,9 @@ import sys
 import textwrap
 import time
 import tomllib
+import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,7 +63,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_and_stop(app: Path, tmp: Path) -> list[str]:
+def _start_and_stop(app: Path, tmp: Path, *, probe: Callable[[str], None] | None = None) -> list[str]:
     """Start ``streamlit run app`` (the .streamlit/config.toml beside it applies), load the page,
     stop it; the outbound attempts it made."""
     guard = tmp / "guard"
@@ -92,6 +94,8 @@ def _start_and_stop(app: Path, tmp: Path) -> list[str]:
             time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             assert r.status == 200
+        if probe is not None:
+            probe(f"http://127.0.0.1:{port}")
         time.sleep(2.0)  # the start-up banner (and any address look-up) comes after the port opens
     finally:
         proc.terminate()
@@ -112,8 +116,18 @@ def test_config_keeps_the_hardening() -> None:
     assert config["server"]["maxUploadSize"] * 2**20 == settings.max_upload_bytes
 
 
+def _upload_without_xsrf_token_is_refused(url: str) -> None:
+    request = urllib.request.Request(f"{url}/_stcore/upload_file/some-session/some-file", data=b"x",
+                                     method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+
+
 def test_server_start_makes_no_outbound_connection(tmp_path: Path) -> None:
-    attempts = _start_and_stop(ROOT / "app.py", tmp_path)
+    """Started as `make run` starts it, with every non-loopback connection refused and recorded;
+    while it runs, an upload without the XSRF token is refused (403)."""
+    attempts = _start_and_stop(ROOT / "app.py", tmp_path, probe=_upload_without_xsrf_token_is_refused)
     assert attempts == []
 
 
