@@ -225,11 +225,11 @@ def visible_sites(user: User, district: District) -> list[str]:
     A site with a blank ``district`` is visible to state-wide users only.
     """
     sites = district.sites
+    ids = [str(s) for s in sites["site_id"]]
     if user.state_wide:
-        return sites["site_id"].astype(str).tolist()
-    names = sites["district"] if "district" in sites else pd.Series([None] * len(sites), index=sites.index)
-    keep = [user.sees(v) for v in names]
-    return sites.loc[keep, "site_id"].astype(str).tolist()
+        return ids
+    names = sites["district"] if "district" in sites else [None] * len(sites)
+    return [site for site, name in zip(ids, names, strict=True) if user.sees(name)]
 
 
 def scope_district(user: User, district: District) -> District:

@@ -4,9 +4,6 @@ outbound connection when the server starts (the address look-ups are stopped by 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import textwrap
 import time
 import tomllib
@@ -57,52 +54,22 @@ NET_GUARD = textwrap.dedent('''
 ''')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_and_stop(app: Path, tmp: Path, *, probe: Callable[[str], None] | None = None) -> list[str]:
-    """Start ``streamlit run app`` (the .streamlit/config.toml beside it applies), load the page,
-    stop it; the outbound attempts it made."""
+def _start_and_stop(run_app, app: Path, tmp: Path, *, probe: Callable[[str], None] | None = None) -> list[str]:
+    """Start ``streamlit run app`` exactly as `make run` does (no address or browser flags; the
+    .streamlit/config.toml beside it applies), load the page, stop it; the outbound attempts made."""
     guard = tmp / "guard"
     guard.mkdir(exist_ok=True)
     (guard / "sitecustomize.py").write_text(NET_GUARD)
     log = tmp / "net.log"
     log.write_text("")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]),
+    env = {"PYTHONPATH": os.pathsep.join([str(guard), os.environ.get("PYTHONPATH", "")]),
            "FP_NET_LOG": str(log), "FACILITY_PLANNER_MAP_TILES": "none"}
-    # no --server.address and no --browser.* flags: exactly how `make run` starts it
-    cmd = [str(Path(sys.executable).with_name("streamlit")), "run", str(app),
-           "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"]
-    out = tmp / "streamlit.log"
-    with open(out, "wb") as sink:
-        proc = subprocess.Popen(cmd, cwd=app.parent, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{out.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+    with run_app(app=app, args=[], env=env, log=tmp / "streamlit.log") as url:
+        with urllib.request.urlopen(f"{url}/", timeout=10) as r:
             assert r.status == 200
         if probe is not None:
-            probe(f"http://127.0.0.1:{port}")
+            probe(url)
         time.sleep(2.0)  # the start-up banner (and any address look-up) comes after the port opens
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     return [line for line in log.read_text().splitlines() if line]
 
 
@@ -124,19 +91,19 @@ def _upload_without_xsrf_token_is_refused(url: str) -> None:
     assert refused.value.code == 403
 
 
-def test_server_start_makes_no_outbound_connection(tmp_path: Path) -> None:
+def test_server_start_makes_no_outbound_connection(run_app, tmp_path: Path) -> None:
     """Started as `make run` starts it, with every non-loopback connection refused and recorded;
     while it runs, an upload without the XSRF token is refused (403)."""
-    attempts = _start_and_stop(ROOT / "app.py", tmp_path, probe=_upload_without_xsrf_token_is_refused)
+    attempts = _start_and_stop(run_app, ROOT / "app.py", tmp_path, probe=_upload_without_xsrf_token_is_refused)
     assert attempts == []
 
 
-def test_the_guard_sees_streamlits_lookups_without_the_config(tmp_path: Path) -> None:
+def test_the_guard_sees_streamlits_lookups_without_the_config(run_app, tmp_path: Path) -> None:
     """The same start without the project's config.toml: Streamlit looks up its addresses (and
     the guard refuses them), so the test above would catch a config that lost the setting."""
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "app.py").write_text((ROOT / "app.py").read_text())
-    attempts = _start_and_stop(bare / "app.py", tmp_path)
+    attempts = _start_and_stop(run_app, bare / "app.py", tmp_path)
     hosts = {line.split()[1] for line in attempts}
     assert hosts & {"8.8.8.8", "checkip.amazonaws.com"}, attempts

@@ -86,8 +86,7 @@ def settings() -> AccessSettings:
 
 def _grant_lookup() -> Callable[[str], Any]:
     if store_location() is not None:
-        st_ = store()
-        return lambda email: st_.grant_for(email)
+        return _open_store(store_location()).grant_for  # type: ignore[no-any-return]
     table = access.grants_from_table(_secret("roles"))
     return table.get
 

@@ -7,14 +7,9 @@ so a test can assert that nothing goes to a CDN or any third party.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -87,53 +82,23 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def _launch(*, args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port with extra ``args`` and ``env``; its URL once healthy."""
-    port = _free_port()
-    streamlit = Path(sys.executable).with_name("streamlit")
-    cmd = [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           *(a.replace("{port}", str(port)) for a in args)]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **env})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.fixture(scope="session")
-def launch_app() -> object:
-    """``launch_app(args=[...], env={...}, log=path)``: a context manager running the app ("{port}" in
-    an argument is replaced by the port it gets) and giving its URL."""
+def launch_app(run_app) -> object:
+    """``launch_app(args=[...], env={...}, log=path)``: a context manager running the app on
+    127.0.0.1 ("{port}" in an argument is replaced by the port it gets) and giving its URL."""
     _need_chromium()
-    return _launch
+
+    def launch(*, args: list[str], env: dict[str, str], log: Path) -> object:
+        return run_app(app=ROOT / "app.py", log=log, env=env,
+                       args=["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args])
+
+    return launch
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(launch_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Streamlit app started on a free port (session-wide), its URL once healthy."""
-    _need_chromium()
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
-    with _launch(args=[], env={"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"},
-                 log=log) as url:
+    with launch_app(args=[], env={"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"},
+                    log=log) as url:
         yield url
