@@ -100,6 +100,13 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     print(format_report(report, limit=20))
     for path in written.values():
         print(f"wrote {path}")
+    if args.save or args.store:
+        from facility_planner.store.commands import save_assessment
+
+        info = save_assessment(result, store=args.store, summary_path=written["summary.json"],
+                               workbook=written["assessment.xlsx"])
+        print(f"saved snapshot {info.id} ({info.kind} store)"
+              + (f": same inputs as snapshot {info.repeat_of}" if info.repeat_of else ""))
     if result.portfolio is not None:
         p = result.portfolio
         print(f"budget {sum(p.budget):,.0f}: {len(p.selected)} project(s) chosen, cost {p.total_cost:,.0f}, "
@@ -189,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    from facility_planner.store.commands import add_history_parser, add_save_options
+
+    add_save_options(p)
     p.set_defaults(handler=_cmd_assess)
 
     p = sub.add_parser("roles", help="list, grant or revoke roles in a store (admins only)")
@@ -213,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="inventory as a workbook or CSV folder")
     p.set_defaults(handler=_cmd_demo_data)
+
+    add_history_parser(sub)
     return parser
 
 

@@ -54,3 +54,7 @@ class StoreError(FacilityPlannerError):
 
 class StoreVersionError(StoreError):
     """The store was made by a newer facility-planner (its schema is ahead of this version)."""
+
+
+class StoreUpgradeNeeded(StoreError):
+    """A store of an older schema was opened read-only: it must be opened once with write access."""

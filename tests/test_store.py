@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -42,7 +43,11 @@ def test_save_load_round_trip_keeps_everything(store, sample_assessment):
     assert {p["id"] for p in snap.settings["rules_packs"]} == {p.id for p in a.settings.packs}
     assert snap.settings["cost_catalog"] and snap.settings["risk"] and snap.settings["coverage"]
     assert snap.summary["budget"]["method"] == a.portfolio.method
-    assert set(snap.layers) == {k for k, v in a.coverage.layers.items() if len(v)}
+    assert set(snap.layers) == set(a.coverage.layers)
+    assert snap.footprints["building_id"].tolist() == a.district.buildings["building_id"].tolist()
+    assert snap.footprints.crs == a.district.buildings.crs
+    assert snap.footprints.geometry.geom_equals_exact(a.district.buildings.geometry.reset_index(drop=True),
+                                                      1e-6).all()
     for name, layer in snap.layers.items():
         original = a.coverage.layers[name]
         assert len(layer) == len(original) and layer.crs == original.crs
@@ -235,3 +240,49 @@ def test_store_made_by_a_newer_version_is_refused_in_one_sentence(store_url):
         open_store(store_url)
     message = str(err.value)
     assert "newer version" in message and message.count(".") >= 1 and "\n" not in message
+
+
+def test_comparison_sheet_is_added_and_neutralises_formulas(tmp_path):
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from facility_planner.io.exports import add_comparison_sheet
+    from facility_planner.store.compare import COMPARISON_COLUMNS
+
+    buffer = io.BytesIO()
+    Workbook().save(buffer)
+    frame = pd.DataFrame([["=HYPERLINK(\"x\")", "S", "measure", "A1", "partial", "met", "gained", None],
+                          ["B2", "S", "project", "B2:locks", "chosen", "closed", "", 1200.0]],
+                         columns=COMPARISON_COLUMNS)
+    data = add_comparison_sheet(buffer.getvalue(), frame, title="What changed")
+    data = add_comparison_sheet(data, frame, title="What changed")  # replaced, not duplicated
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames.count("Comparison") == 1
+    ws = wb["Comparison"]
+    assert ws["A1"].value == "What changed" and ws["A3"].value == "'=HYPERLINK(\"x\")"
+    assert ws["H4"].value == 1200.0
+
+
+def test_history_list_upgrades_an_older_store(tmp_path, sample_assessment, capsys):
+    from alembic import command
+
+    from facility_planner.cli import main
+    from facility_planner.errors import StoreUpgradeNeeded
+    from facility_planner.store.engine import alembic_config
+
+    path = str(tmp_path / "old.sqlite")
+    with open_store(path) as s:
+        info = s.save(sample_assessment, user="a", role="planner")
+    engine = _engine(path)
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    engine.dispose()
+    with pytest.raises(StoreUpgradeNeeded):
+        open_store(path, readonly=True)
+    assert main(["history", "list", "--store", path, "--json"]) == 0
+    assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [info.id]
+    with open_store(path, readonly=True) as ro:
+        assert ro.revision == "0002"

@@ -321,3 +321,28 @@ def _gpkg_text(value: Any) -> str | None:
     if value is None:
         return None
     return sanitize_cell(value if isinstance(value, str) else str(value))
+
+
+def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, title: str) -> bytes | None:
+    """Add (or replace) a "Comparison" sheet in an assessment workbook: what changed since an
+    earlier snapshot (``store.compare.comparison_table``), every text cell neutralised.
+
+    ``workbook``: a path (rewritten in place; returns None) or the workbook's bytes (returns the
+    new bytes).
+    """
+    from openpyxl import load_workbook
+
+    source = io.BytesIO(workbook) if isinstance(workbook, bytes) else workbook
+    wb = load_workbook(source)
+    if "Comparison" in wb.sheetnames:
+        del wb["Comparison"]
+    ws = wb.create_sheet("Comparison")
+    _write_frame(ws, comparison, title=title)
+    _currency(ws, comparison, 2, len(comparison) + 2)
+    ws.freeze_panes = "A3"
+    if isinstance(workbook, bytes):
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+    wb.save(workbook)
+    return None

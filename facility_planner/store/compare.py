@@ -85,11 +85,13 @@ class SnapshotDiff:
         for r in self.coverage.itertuples():
             out.append(f"{r.building_id}: {r.metric} {r.before} -> {r.after} ({r.change:+.1f} points)")
         for r in self.projects.itertuples():
-            out.append(f"project {r.project_id}: {r.state}" + (f", marked {r.mark}" if isinstance(r.mark, str) else ""))
+            if r.state == "closed" or isinstance(r.mark, str):
+                mark = f", marked {r.mark}" if isinstance(r.mark, str) else ""
+                out.append(f"project {r.project_id}: {r.state}{mark}")
         out.extend(f"building added: {b}" for b in self.added)
         out.extend(f"building removed: {b}" for b in self.removed)
         tot = self.totals
-        out.append(f"closed {tot['closed']} of {tot['chosen']} chosen project(s): spend {tot['spent']:,.0f} "
+        out.append(f"closed {tot['closed']} of {tot['chosen']} chosen project(s), {tot['still_open']} still open: spend {tot['spent']:,.0f} "
                    f"against risk removed {tot['risk_removed']:,.1f} (district risk {tot['risk_before']:,.1f} -> "
                    f"{tot['risk_after']:,.1f})")
         return out
@@ -224,6 +226,30 @@ def diff_snapshots(a: SnapshotInputs, b: SnapshotInputs, *, marks: pd.DataFrame 
                         rules=_rule_changes(a.results, b.results), tiers=_tier_changes(ba, bb),
                         coverage=_coverage_changes(ba, bb), projects=projects,
                         added=sorted(ids_b - ids_a), removed=sorted(ids_a - ids_b), totals=totals)
+
+
+COMPARISON_COLUMNS = ["building_id", "site_id", "what", "item", "before", "after", "change", "cost"]
+
+
+def comparison_table(diff: SnapshotDiff) -> pd.DataFrame:
+    """Every change of a diff as one table (the workbook's Comparison sheet): measures, rules,
+    PASS tiers, coverage, projects (closed or still open, with marks) and buildings added/removed."""
+    parts = [
+        diff.measures.assign(what="measure", item=diff.measures["measure"]),
+        diff.rules.assign(what="rule", item=diff.rules["rule_id"].astype(str) + " (" + diff.rules["group"].astype(str) + ")",
+                          change=""),
+        diff.tiers.assign(what="PASS tier", item=diff.tiers["component"], change=""),
+        diff.coverage.assign(what="coverage %", item=diff.coverage["metric"],
+                             change=diff.coverage["change"].map(lambda v: f"{float(v):+.1f}")),
+        diff.projects.assign(what="project", item=diff.projects["project_id"], before="chosen",
+                             after=diff.projects["state"],
+                             change=diff.projects["mark"].map(lambda m: f"marked {m}" if isinstance(m, str) else "")),
+        pd.DataFrame({"building_id": diff.added, "what": "building", "item": "added"}),
+        pd.DataFrame({"building_id": diff.removed, "what": "building", "item": "removed"}),
+    ]
+    frame = pd.concat([p.reindex(columns=COMPARISON_COLUMNS) for p in parts if len(p)], ignore_index=True)
+    frame = frame.reindex(columns=COMPARISON_COLUMNS)
+    return frame.astype(object).where(frame.notna(), None)
 
 
 _LEVEL_KEYS = {"building": ["district", "site_id", "building_id"], "site": ["district", "site_id"],

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from facility_planner.errors import StoreError, StoreVersionError
+from facility_planner.errors import StoreError, StoreUpgradeNeeded, StoreVersionError
 from facility_planner.store.records import StoreKind
 from facility_planner.store.schema import SCHEMA_HEAD
 
@@ -148,17 +148,21 @@ def migrate(engine: sa.Engine, *, readonly: bool, location: str) -> str:
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if conn.dialect.name == "postgresql" and not readonly:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(7310092)"))
-        current = MigrationContext.configure(conn).get_current_revision()
+        schema = None
+        if conn.dialect.name == "postgresql":  # the version table of this store's own schema
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+        current = MigrationContext.configure(conn, opts={"version_table_schema": schema}).get_current_revision()
         if current == SCHEMA_HEAD:
             return current
         _check_known(current, location)
         if readonly:
-            raise StoreError(f"The store {redact(location)} was made by an older version: open it once "
+            raise StoreUpgradeNeeded(f"The store {redact(location)} was made by an older version: open it once "
                              "with write access so it can be upgraded.")
         from alembic import command
 
         config = alembic_config()
         config.attributes["connection"] = conn
+        config.attributes["version_table_schema"] = schema
         command.upgrade(config, SCHEMA_HEAD)
     return SCHEMA_HEAD
 

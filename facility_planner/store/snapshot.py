@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 RISK_FACTORS = ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
 TABLE_FORMAT = "parquet"
+#: Coverage layers are kept as GeoParquet blobs named ``layer:<name>`` (geometry as WKB).
+LAYER_PREFIX = "layer:"
+#: The feature layer of building footprints (rows of ``snapshot_features``).
+FOOTPRINTS = "buildings"
 
 
 @dataclass
@@ -36,7 +40,8 @@ class Snapshot:
     ``data_needed``, ``facts`` (values), ``site_facts``; ``problems`` and ``rejected``: the
     validation report; ``settings``: rules packs, cost catalog, risk and coverage settings in
     force; ``summary``: district figures and the budget (portfolio, method, gap); ``layers``:
-    the coverage map layers (empty when loaded with ``layers=False``).
+    the coverage map layers (empty when loaded with ``layers=False``); ``footprints``: the
+    building footprints.
     """
 
     info: SnapshotInfo
@@ -52,6 +57,7 @@ class Snapshot:
     settings: dict[str, Any]
     summary: dict[str, Any]
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    footprints: gpd.GeoDataFrame | None = None
 
 
 def to_parquet(frame: pd.DataFrame) -> bytes:
@@ -77,14 +83,16 @@ def _hash_frame(digest: Any, frame: pd.DataFrame) -> None:
 
     plain = frame
     if isinstance(frame, gpd.GeoDataFrame):
-        geometry = frame.geometry
-        wkb = shapely.to_wkb(np.asarray(geometry.values), hex=False)
-        digest.update(b"".join(b"" if w is None else w for w in wkb))
-        plain = pd.DataFrame(frame.drop(columns=geometry.name))
+        geometry = np.asarray(frame.geometry.values)
+        coords, index = shapely.get_coordinates(geometry, return_index=True)
+        digest.update(coords.tobytes())
+        digest.update(index.tobytes())
+        digest.update(shapely.get_type_id(geometry).tobytes())
+        plain = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     digest.update(",".join(map(str, plain.columns)).encode())
     if len(plain):
         try:
-            hashed = pd.util.hash_pandas_object(plain, index=False)
+            hashed = pd.util.hash_pandas_object(plain, index=False, categorize=True)
         except TypeError:  # cells of lists: hash their text
             hashed = pd.util.hash_pandas_object(plain.astype(str), index=False)
         digest.update(hashed.to_numpy().tobytes())
@@ -161,17 +169,17 @@ def building_rows(assessment: Assessment) -> list[dict[str, Any]]:
     columns = zip(_json_lines(measures), _json_lines(layers), _json_lines(tiers),
                   _json_lines(coverage), _json_lines(factors), strict=True)
     score = scores.measure_scores["score"].reindex(ids).to_numpy(dtype=float)
-    overall = scores.pass_overall.reindex(ids)
+    overall = scores.pass_overall.reindex(ids).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     risk_values = risk["risk"].to_numpy(dtype=float) if "risk" in risk else np.full(len(ids), np.nan)
-    rows = []
-    for i, (m, lay, t, c, f) in enumerate(columns):
-        bid = ids[i]
-        rows.append({"building_id": bid, "site_id": _text(b["site_id"].iat[i]),
-                     "name": _text(b["name"].iat[i]) if "name" in b else None,
-                     "measure_score": _num(score[i]), "pass_overall": _int(overall.iat[i]),
-                     "risk": _num(risk_values[i]), "measures": m, "pass_layers": lay,
-                     "pass_tiers": t, "coverage": c, "risk_factors": f})
-    return rows
+    sites = b["site_id"].astype(object).where(b["site_id"].notna(), None).to_numpy()
+    names = (b["name"].astype(object).where(b["name"].notna(), None).to_numpy() if "name" in b
+             else np.full(len(ids), None, dtype=object))
+    return [{"building_id": bid, "site_id": None if site is None else str(site),
+             "name": None if name is None else str(name), "measure_score": _num(sc),
+             "pass_overall": _int(ov), "risk": _num(rk), "measures": m, "pass_layers": lay,
+             "pass_tiers": t, "coverage": c, "risk_factors": f}
+            for bid, site, name, sc, ov, rk, (m, lay, t, c, f)
+            in zip(ids, sites, names, score, overall, risk_values, columns, strict=True)]
 
 
 def _text(value: Any) -> str | None:
@@ -234,6 +242,25 @@ def summary_record(assessment: Assessment) -> dict[str, Any]:
         "rejected_rows": assessment.report.rejected_count,
         "timings_s": assessment.timings,
     }
+
+
+def layer_blobs(coverage: Any) -> dict[str, bytes]:
+    """Every coverage layer (as exported: list cells joined) as GeoParquet bytes."""
+    from facility_planner.geo import coverage_layers_for_export
+
+    out = {}
+    for name, layer in coverage_layers_for_export(coverage).items():
+        buffer = io.BytesIO()
+        layer.reset_index(drop=True).to_parquet(buffer, index=False, compression="zstd")
+        out[f"{LAYER_PREFIX}{name}"] = buffer.getvalue()
+    return out
+
+
+def layer_from_parquet(data: bytes) -> gpd.GeoDataFrame:
+    """A coverage layer back from GeoParquet bytes."""
+    import geopandas as gpd
+
+    return gpd.read_parquet(io.BytesIO(data))
 
 
 def feature_rows(layers: dict[str, gpd.GeoDataFrame], srid: int | None, *,

@@ -120,7 +120,9 @@ class Store:
         rows = snap.building_rows(assessment)
         sites = snap.site_rows(assessment)
         blobs = {name: snap.to_parquet(frame) for name, frame in snap.bulk_tables(assessment).items()}
-        features = self._features(assessment) if layers else []
+        if layers and assessment.coverage is not None:
+            blobs.update(snap.layer_blobs(assessment.coverage))
+        features = self._footprints(assessment)
         report = assessment.report
         header = {"saved_at": utc_now(), "district": district, "as_of": assessment.as_of, "user": user,
                   "role": role, "inputs_hash": inputs, "inventory_hash": inventory,
@@ -147,15 +149,15 @@ class Store:
                                                 "inputs_hash": inputs, "repeat_of": repeat}))
         return self.info(sid)
 
-    def _features(self, assessment: Assessment) -> list[tuple[Any, ...]]:
-        if assessment.coverage is None:
-            return []
+    def _footprints(self, assessment: Assessment) -> list[tuple[Any, ...]]:
+        """Building footprints as feature rows (a PostGIS geometry column on PostgreSQL)."""
         from pyproj import CRS
 
-        from facility_planner.geo import coverage_layers_for_export
-
-        srid = CRS.from_user_input(assessment.district.crs).to_epsg() if assessment.district.crs else None
-        return list(snap.feature_rows(coverage_layers_for_export(assessment.coverage), srid,
+        crs = assessment.district.crs
+        srid = CRS.from_user_input(crs).to_epsg() if crs else None
+        b = assessment.district.buildings
+        keep = [c for c in ("building_id", "site_id", "name") if c in b]
+        return list(snap.feature_rows({snap.FOOTPRINTS: b[[*keep, b.geometry.name]]}, srid,
                                       hex_wkb=self.kind == "postgis"))
 
     def _insert_features(self, conn: sa.Connection, sid: int, features: list[tuple[Any, ...]]) -> None:
@@ -163,6 +165,8 @@ class Store:
             return
         if self.kind == "postgis":
             raw = conn.connection.driver_connection
+            if raw is None:
+                raise StoreError(f"The store database {redact(self.location)} closed the connection.")
             columns = "(snapshot_id, layer, feature, building_id, site_id, attrs, geom)"
             with raw.cursor() as cur, cur.copy(f"COPY snapshot_features {columns} FROM STDIN") as copy:
                 for row in features:
@@ -220,7 +224,7 @@ class Store:
         return found[-1] if found else None
 
     def load(self, snapshot_id: int, *, layers: bool = True) -> snap.Snapshot:
-        """Read a snapshot back whole (``layers=False`` skips the map layers)."""
+        """Read a snapshot back whole (``layers=False`` skips the coverage map layers)."""
         row, repeat = self._header(snapshot_id)
         info = self._info(row, repeat)
         with self._read() as conn:
@@ -230,8 +234,11 @@ class Store:
             buildings = snap.buildings_frame(conn.execute(
                 sa.select(t.snapshot_buildings).where(t.snapshot_buildings.c.snapshot_id == info.id)))
             sites = conn.execute(sa.select(t.snapshot_sites).where(t.snapshot_sites.c.snapshot_id == info.id)).all()
-            features = self._read_features(conn, info.id) if layers else {}
-        frames = {name: snap.from_parquet(data) for name, data in blobs.items()}
+            footprints = self._read_features(conn, info.id).get(snap.FOOTPRINTS)
+        layer_frames = {name.removeprefix(snap.LAYER_PREFIX): snap.layer_from_parquet(data)
+                        for name, data in blobs.items() if layers and name.startswith(snap.LAYER_PREFIX)}
+        frames = {name: snap.from_parquet(data) for name, data in blobs.items()
+                  if not name.startswith(snap.LAYER_PREFIX)}
         site_frame = pd.DataFrame([{"site_id": r.site_id, "name": r.name, **json.loads(r.figures)} for r in sites])
         empty = pd.DataFrame()
         return snap.Snapshot(
@@ -240,7 +247,7 @@ class Store:
             data_needed=frames.get("data_needed", empty), facts=frames.get("facts", empty),
             site_facts=frames.get("site_facts", empty), problems=frames.get("problems", empty),
             rejected=frames.get("rejected", empty), settings=json.loads(row.settings),
-            summary=json.loads(row.summary), layers=features)
+            summary=json.loads(row.summary), layers=layer_frames, footprints=footprints)
 
     def _read_features(self, conn: sa.Connection, sid: int) -> dict[str, Any]:
         f = t.snapshot_features

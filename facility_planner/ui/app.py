@@ -6,7 +6,7 @@ import streamlit as st
 
 from facility_planner import settings
 from facility_planner.access import User
-from facility_planner.ui import auth, pages, state
+from facility_planner.ui import auth, history, pages, state
 
 #: The roles in the users' words; matches ``facility_planner.access.PERMISSIONS``.
 ROLE_HELP = ("Planners view; facilities managers upload and edit data; finance and admin plan (edit unit "
@@ -38,6 +38,7 @@ PAGES = (
     (pages.scorecards_page, "Scorecards", "scorecards", "view"),
     (pages.plan_page, "Plan", "plan", "view"),
     (pages.export_page, "Export", "export", "export"),
+    (history.history_page, "History", "history", "view"),
     (auth.admin_page, "Access", "access", "manage_roles"),
 )
 

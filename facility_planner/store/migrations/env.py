@@ -9,6 +9,7 @@ from facility_planner.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")
+                  render_as_batch=connection.dialect.name == "sqlite",
+                  version_table_schema=context.config.attributes.get("version_table_schema"))
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,154 @@
+"""Assessment store benchmark: save, load and diff of 1,000- and 10,000-school assessments on
+each back end (SQLite file, PostGIS): seconds, rows per second and bytes on disk.
+
+    nice .venv/bin/python benchmarks/store.py [--schools 1000 10000] [--postgres URL] [--no-postgis]
+
+Each size runs in its own process: generate a synthetic district (``facility_planner.demo``),
+assess it with a budget (timed: the goal is that saving costs < 10% of this), then re-plan it
+with a smaller budget (the "next" snapshot: same buildings, other projects chosen). On each back
+end: save both, load one whole (map layers included), diff the two. PostGIS: the URL given, else
+``FACILITY_PLANNER_TEST_POSTGRES_URL``, else a throwaway cluster (tests/pg_server.py); each size
+gets its own schema. Goals (issue 9): save < 10% of the assessment, diff of two 10,000-school
+snapshots < 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(func: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    value = func()
+    return value, time.perf_counter() - started
+
+
+def _bytes_on_disk(store: Any) -> int:
+    import sqlalchemy as sa
+
+    if store.kind == "sqlite":
+        path = Path(store.location)
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    with store._engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+            "AND c.relkind = 'r'")).scalar_one())
+
+
+def _rows(assessment: Any) -> int:
+    layers = sum(len(v) for v in assessment.coverage.layers.values()) if assessment.coverage else 0
+    return len(assessment.scores.results) + len(assessment.projects) + len(assessment.district.buildings) + layers
+
+
+def bench_backend(location: str, first: Any, second: Any) -> dict[str, Any]:
+    """Save both assessments, load one, diff them; seconds, rows/s, bytes."""
+    from facility_planner.store import open_store
+
+    with open_store(location) as store:
+        a, save_s = _timed(lambda: store.save(first, user="bench", role="admin"))
+        b, save2_s = _timed(lambda: store.save(second, user="bench", role="admin"))
+        _snap, load_s = _timed(lambda: store.load(a.id))
+        diff, diff_s = _timed(lambda: store.diff(a.id, b.id))
+        _frame, rollup_s = _timed(lambda: store.rollup(level="site"))
+        size = _bytes_on_disk(store)
+    rows = _rows(first)
+    return {"kind": store.kind, "save_s": save_s, "save2_s": save2_s, "load_s": load_s, "diff_s": diff_s,
+            "rollup_s": rollup_s, "rows": rows, "save_rows_per_s": rows / save_s, "load_rows_per_s": rows / load_s,
+            "bytes": size, "projects_moved": len(diff.projects), "rules_moved": len(diff.rules)}
+
+
+def _schema_url(server: str) -> str:
+    import psycopg
+
+    name = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in server else "?"
+    return f"{server}{sep}options={quote(f'-csearch_path={name},public')}"
+
+
+def run_one(schools: int, *, postgres: str | None, budget_per_school: float) -> dict[str, Any]:
+    from facility_planner.assess import assess, load_settings, replan
+    from facility_planner.demo import demo_district
+    from facility_planner.model import ValidationReport
+
+    data = demo_district(schools, seed=0)
+    district = data.to_district()
+    budget = budget_per_school * schools
+    first, assess_s = _timed(lambda: assess(district, ValidationReport(), settings=load_settings(), budget=budget))
+    second = replan(first, budget=0.8 * budget)
+    out: dict[str, Any] = {"schools": schools, "buildings": len(district.buildings), "assess_s": assess_s,
+                           "backends": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        out["backends"].append(bench_backend(str(Path(tmp) / "store.sqlite"), first, second))
+    if postgres:
+        out["backends"].append(bench_backend(_schema_url(postgres), first, second))
+    out["peak_mb"] = _peak_mb()
+    return out
+
+
+def _print(result: dict[str, Any]) -> None:
+    n, assess_s = result["schools"], result["assess_s"]
+    print(f"\n== {n} schools, {result['buildings']} buildings: assessment {assess_s:.1f} s, "
+          f"peak memory {result['peak_mb']:.0f} MB")
+    print(f"  {'back end':8} {'save s':>8} {'% of assess':>11} {'rows/s':>10} {'load s':>8} {'diff s':>8} "
+          f"{'rollup s':>9} {'MB on disk':>11} {'rows':>10}")
+    for b in result["backends"]:
+        print(f"  {b['kind']:8} {b['save_s']:8.2f} {100 * b['save_s'] / assess_s:10.1f}% {b['save_rows_per_s']:10.0f} "
+              f"{b['load_s']:8.2f} {b['diff_s']:8.2f} {b['rollup_s']:9.2f} {b['bytes'] / 1e6:11.1f} {b['rows']:10d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--schools", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--postgres", help="PostgreSQL URL (default: FACILITY_PLANNER_TEST_POSTGRES_URL or a throwaway cluster)")
+    parser.add_argument("--no-postgis", action="store_true", help="SQLite only")
+    parser.add_argument("--budget-per-school", type=float, default=50_000.0)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, postgres=args.postgres, budget_per_school=args.budget_per_school)))
+        return
+    postgres, data_dir = None, None
+    if not args.no_postgis:
+        postgres = args.postgres or os.environ.get("FACILITY_PLANNER_TEST_POSTGRES_URL")
+        if not postgres:
+            import pg_server
+
+            postgres, data_dir = pg_server.start()
+    try:
+        for n in args.schools:
+            cmd = [sys.executable, __file__, "--one", str(n), "--budget-per-school", str(args.budget_per_school)]
+            if postgres:
+                cmd += ["--postgres", postgres]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            _print(json.loads(done.stdout.strip().splitlines()[-1]))
+    finally:
+        if data_dir is not None:
+            import pg_server
+
+            pg_server.stop(data_dir)
+
+
+if __name__ == "__main__":
+    main()
