@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "plan": frozenset({"finance", "admin"}),
     "export": frozenset({"finance", "admin"}),
     "save": frozenset({"facilities", "finance", "admin"}),
+    "delete": frozenset({"admin"}),
     "manage_roles": frozenset({"admin"}),
     "audit": frozenset({"admin"}),
 }
@@ -43,6 +44,7 @@ ACTION_WORDS: dict[str, str] = {
     "plan": "change unit costs and risk weights",
     "export": "download exports",
     "save": "save assessments to the store",
+    "delete": "delete saved assessments",
     "manage_roles": "grant and revoke roles",
     "audit": "view and export the audit trail",
 }

@@ -101,8 +101,12 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     for path in written.values():
         print(f"wrote {path}")
     if args.save or args.store:
+        from facility_planner.access import require_in_store
+        from facility_planner.store import open_store
         from facility_planner.store.commands import save_assessment
 
+        with open_store(args.store) as shared:  # a store with a roles table: the user must be granted
+            require_in_store(shared, os.environ.get("FACILITY_PLANNER_USER"), "save")
         info = save_assessment(result, store=args.store, summary_path=written["summary.json"],
                                workbook=written["assessment.xlsx"])
         print(f"saved snapshot {info.id} ({info.kind} store)"

@@ -298,3 +298,49 @@ def test_single_user_tool_says_so_and_keeps_the_role_picker(two: state.Workspace
     assert [t.value for t in at.title] == []  # the planner is refused the Export page here too
     at.selectbox(key="role").set_value("finance").run()
     assert [t.value for t in at.title] == ["Export"]
+
+
+# --- history: snapshots of other districts never listed; saves and CLI writes need a role --------
+
+@pytest.fixture()
+def two_snapshots(store_path: str, two: state.Workspace) -> str:
+    from facility_planner.assess import assess
+
+    store = open_store(location=store_path)
+    for site in ("N-01", "S-01"):
+        part = two.district.subset([site])
+        store.save(assess(part, budget=100_000.0), user="setup", role="admin")
+    return store_path
+
+
+@pytest.mark.parametrize(("email", "districts"), [(f"north@{D}", ["North CSD"]), (f"south@{D}", ["South CSD"]),
+                                                 (PEOPLE["admin"], ["North CSD", "South CSD"])])
+def test_history_lists_only_the_users_districts(email: str, districts: list[str], two_snapshots: str) -> None:
+    at = page("history", email, store=two_snapshots).run()
+    assert not at.exception, at.exception
+    listed = at.dataframe[0].value
+    assert sorted(listed["district"]) == districts
+    for other in {"North CSD", "South CSD"} - set(districts):
+        assert all(other not in str(df.value.to_string()) for df in at.dataframe)
+
+
+def test_cli_save_and_delete_need_a_role(two_snapshots: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from facility_planner import cli
+
+    inventory = tmp_path / "inv"
+    inventory.mkdir()
+    for name, data in TWO_DISTRICTS.items():
+        (inventory / name).write_bytes(data)
+    args = ["assess", str(inventory), "--out", str(tmp_path / "out"), "--save", "--store", two_snapshots]
+    monkeypatch.setenv("FACILITY_PLANNER_USER", PEOPLE["planner"])
+    assert cli.main(args) == 1
+    assert "may not save assessments" in capsys.readouterr().err
+    assert (tmp_path / "out" / "summary.json").exists()  # the files are still written
+    monkeypatch.setenv("FACILITY_PLANNER_USER", PEOPLE["finance"])
+    assert cli.main(["history", "delete", "1", "--reason", "test", "--store", two_snapshots]) == 1
+    assert "may not delete saved assessments" in capsys.readouterr().err
+    monkeypatch.setenv("FACILITY_PLANNER_USER", PEOPLE["facilities"])
+    assert cli.main(args) == 0
+    saves = events(two_snapshots, user=PEOPLE["facilities"], action="save")
+    assert len(saves) == 1
