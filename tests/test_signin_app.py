@@ -344,3 +344,10 @@ def test_cli_save_and_delete_need_a_role(two_snapshots: str, tmp_path: Path, mon
     assert cli.main(args) == 0
     saves = events(two_snapshots, user=PEOPLE["facilities"], action="save")
     assert len(saves) == 1
+
+
+def test_names_from_the_id_token_are_shown_literally(store_path: str, two: state.Workspace) -> None:
+    at = page("map", PEOPLE["planner"], store=store_path, workspace=two,
+              claims={"name": "[click](http://evil.example) <img src=x>"}).run()
+    shown = [m.value for m in at.sidebar.markdown if "Signed in as" in m.value]
+    assert shown == [r"Signed in as \[click\]\(http\://evil\.example\) \<img src=x\>"]

@@ -32,6 +32,13 @@ LOCAL_EMAIL = "local user"
 SIGNED_IN_KEY = "_fp_signed_in"
 
 
+def _md(text: object) -> str:
+    """User text (names and e-mails from ID tokens, what an admin typed) made literal markdown."""
+    from facility_planner.ui.pages import md
+
+    return md(text)
+
+
 # --- configuration ------------------------------------------------------------------------------
 
 def _secret(name: str) -> dict[str, Any]:
@@ -125,7 +132,7 @@ def require(action: str) -> User:
         access.require(user, action)
     except AccessDenied as err:
         record("refused", target=action, after=str(err), user=user)
-        st.error(str(err))
+        st.error(_md(err))
         st.stop()
     return user
 
@@ -159,7 +166,7 @@ def gate() -> User:
         user = current_user()
     except FacilityPlannerError as err:  # the roles table cannot be read (store down, bad [roles])
         log.warning("Roles could not be read: %s", err)
-        st.error(f"Sign-in is configured but the roles cannot be read: {err}")
+        st.error(f"Sign-in is configured but the roles cannot be read: {_md(err)}")
         st.stop()
     if not user.known:
         _unknown_user_page(user)
@@ -184,7 +191,7 @@ def _expired_page() -> None:
 
 def _unknown_user_page(user: User) -> None:
     st.title("Ask your administrator for access")
-    st.write(f"You are signed in as {user.email or 'an account without an e-mail address'}, "
+    st.write(f"You are signed in as {_md(user.email or 'an account without an e-mail address')}, "
              "but this account has no role in facility-planner. Ask your district's administrator "
              "to grant you one, then sign in again.")
     st.button("Sign out", on_click=sign_out, key="sign_out_unknown")
@@ -299,8 +306,9 @@ def sidebar_identity(user: User) -> None:
         st.caption("Single-user tool: no sign-in, the role below is a local setting. To share the app, "
                    "turn sign-in on (README, 'Sign-in').")
         return
-    st.write(f"Signed in as {user.name or user.email}")
-    st.caption(f"Role: {user.role}; districts: {'all (state-wide)' if user.state_wide else ', '.join(user.districts)}")
+    st.write(f"Signed in as {_md(user.name or user.email)}")
+    where = "all (state-wide)" if user.state_wide else ", ".join(user.districts)
+    st.caption(f"Role: {user.role}; districts: {_md(where)}")
     st.button("Sign out", on_click=sign_out, key="sign_out")
 
 
@@ -340,10 +348,10 @@ def grant_role(email: str, *, role: str, districts: list[str], trail: Any) -> No
             raise AccessDenied("You may grant only your own districts: "
                                f"{', '.join(user.districts)}.")
     except AccessDenied as err:
-        st.error(str(err))
+        st.error(_md(err))
         return
     trail.grant(email, role=grant.role, districts=grant.districts, by=user.email)  # the store audits it
-    st.success(f"{email} is now {grant.role} of {', '.join(grant.districts)}.")
+    st.success(_md(f"{email} is now {grant.role} of {', '.join(grant.districts)}."))
 
 
 def revoke_role(email: str, *, trail: Any) -> None:
@@ -352,10 +360,10 @@ def revoke_role(email: str, *, trail: Any) -> None:
     if before is None:
         return
     if not user.state_wide and not all(user.sees(d) for d in before.districts):
-        st.error(f"You may revoke only roles within your districts: {', '.join(user.districts)}.")
+        st.error(_md(f"You may revoke only roles within your districts: {', '.join(user.districts)}."))
         return
     trail.revoke(email, by=user.email)  # the store audits it
-    st.success(f"{email} no longer has a role.")
+    st.success(_md(f"{email} no longer has a role."))
 
 
 def _audit_frame(user: User, trail: Any) -> pd.DataFrame:
