@@ -31,11 +31,11 @@ GRANTS = {
 }
 GROUP_USER = f"gus@{DOMAIN}"  # no grant: a planner through the "security-planners" group claim
 UNKNOWN = f"eve@{DOMAIN}"
-NAV = ("Data", "Map", "Scorecards", "Plan", "Export", "Access")
+NAV = ("Data", "Map", "Scorecards", "Plan", "Export", "History", "Access")
 SEES = {
-    "planner": {"Data", "Map", "Scorecards", "Plan"},
-    "facilities": {"Data", "Map", "Scorecards", "Plan"},
-    "finance": {"Data", "Map", "Scorecards", "Plan", "Export"},
+    "planner": {"Data", "Map", "Scorecards", "Plan", "History"},
+    "facilities": {"Data", "Map", "Scorecards", "Plan", "History"},
+    "finance": {"Data", "Map", "Scorecards", "Plan", "Export", "History"},
     "admin": set(NAV),
 }
 
