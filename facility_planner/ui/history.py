@@ -11,7 +11,7 @@ import streamlit as st
 
 from facility_planner import access
 from facility_planner.errors import FacilityPlannerError
-from facility_planner.ui import auth, state
+from facility_planner.ui import auth
 from facility_planner.ui.pages import md
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
