@@ -1,9 +1,9 @@
-"""facility-planner web app: navigation, sign-in and role only; pages live in facility_planner/ui.
+"""facility-planner web app: the shell (sign-in gate, sidebar, navigation); pages live in facility_planner/ui.
 
-Roles: planners view; facilities managers upload and edit; finance exports; admin does all.
-Without sign-in the role is a local setting (sidebar; default from FACILITY_PLANNER_ROLE, else
-admin for a single-user install). Optional sign-in with OpenID Connect through ``st.login``: add to
-``.streamlit/secrets.toml`` (never commit it)::
+Roles: planners view; facilities managers upload and edit; finance plans and exports; admin does all
+and manages roles (table: README "Sign-in and roles"). Without ``[auth]`` the app is the single-user
+tool: the role is a sidebar setting (default FACILITY_PLANNER_ROLE, else admin). Sign-in with OpenID
+Connect through ``st.login``: add to ``.streamlit/secrets.toml`` (never commit it)::
 
     [auth]
     redirect_uri = "https://planner.example.org/oauth2callback"
@@ -12,9 +12,18 @@ admin for a single-user install). Optional sign-in with OpenID Connect through `
     client_secret = "..."
     server_metadata_url = "https://login.example.org/.well-known/openid-configuration"
 
-    [roles]            # e-mail -> role; anyone else signed in is a planner
+    [roles]            # e-mail -> role (every district), or a table with districts
     "pat@district.example.org" = "facilities"
-    "lee@district.example.org" = "finance"
+    "lee@district.example.org" = { role = "finance", districts = ["Story County CSD"] }
+
+    [access]           # optional: ID-token groups -> roles, a default role, session length
+    group_roles = { "security-planners" = { role = "planner", districts = ["Story County CSD"] } }
+    session_minutes = 480
+
+    [store]            # optional: roles table and audit trail in the store (else the default file)
+    location = "postgresql://planner@db.example.org/facility_planner"
+
+Anyone signed in without a grant sees only "ask your administrator".
 """
 
 from __future__ import annotations

@@ -135,8 +135,12 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     for path in written.values():
         print(f"wrote {path}")
     if args.save or args.store:
+        from facility_planner.access import require_in_store
+        from facility_planner.store import open_store
         from facility_planner.store.commands import save_assessment
 
+        with open_store(args.store) as shared:  # a store with a roles table: the user must be granted
+            require_in_store(shared, os.environ.get("FACILITY_PLANNER_USER"), "save")
         info = save_assessment(result, store=args.store, summary_path=written["summary.json"],
                                workbook=written["assessment.xlsx"])
         print(f"saved snapshot {info.id} ({info.kind} store)"
@@ -186,6 +190,39 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     out = write_demo_data(Path(args.out_dir), schools=args.schools, seed=args.seed, fmt=args.format,
                           layout=args.layout)
     print(f"wrote a synthetic district of {args.schools} school(s) to {out}")
+    return EXIT_OK
+
+
+def _cmd_roles(args: argparse.Namespace) -> int:
+    """List, grant or revoke roles in a store's roles table (admins only, once it has one)."""
+    from facility_planner import access
+    from facility_planner.store import open_store
+
+    store = open_store(location=args.store, readonly=args.action == "list")
+    who = args.user or os.environ.get("FACILITY_PLANNER_USER") or None
+    if args.action == "list":
+        rows = [{"email": g.email, "role": g.role, "districts": list(g.districts)} for g in store.grants()]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in [] if args.json else rows:
+            print(f"{row['email']:40} {row['role']:11} {', '.join(row['districts'])}")
+        return EXIT_OK
+    if not args.email:
+        print("error: give the e-mail address to grant or revoke", file=sys.stderr)
+        return EXIT_USAGE
+    user = access.require_in_store(store, who, "manage_roles")
+    if args.action == "grant":
+        if not args.role:
+            print("error: --role is needed to grant", file=sys.stderr)
+            return EXIT_USAGE
+        grant = access.parse_grant(args.email, {"role": args.role, "districts": args.district or None})
+        if not user.state_wide and not all(user.sees(d) for d in grant.districts):
+            raise access.AccessDenied(f"You may grant only your own districts: {', '.join(user.districts)}.")
+        store.grant(grant.email, role=grant.role, districts=grant.districts, by=user.email)
+        print(f"{grant.email} is now {grant.role} of {', '.join(grant.districts)}")
+    else:
+        store.revoke(args.email, by=user.email)
+        print(f"{args.email.strip().lower()} no longer has a role")
     return EXIT_OK
 
 
@@ -249,6 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one budget for the whole state: a state plan over every district's projects")
     add_policy(p)
     p.set_defaults(handler=_cmd_assess_state)
+
+    p = sub.add_parser("roles", help="list, grant or revoke roles in a store (admins only)")
+    p.add_argument("action", choices=("list", "grant", "revoke"))
+    p.add_argument("email", nargs="?", help="the e-mail address the person signs in with")
+    p.add_argument("--role", choices=("planner", "facilities", "finance", "admin"))
+    p.add_argument("--district", action="append", metavar="NAME",
+                   help="a district the grant covers (repeatable; default every district: '*')")
+    p.add_argument("--store", metavar="PATH|URL", help="the store (default: FACILITY_PLANNER_STORE or the user's data folder)")
+    p.add_argument("--user", metavar="EMAIL", help="who you are (default FACILITY_PLANNER_USER); must be an admin "
+                   "once the store has a roles table")
+    p.add_argument("--json", action="store_true", help="list as JSON")
+    p.set_defaults(handler=_cmd_roles)
 
     p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")
     p.add_argument("out", metavar="OUT.xlsx")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -208,3 +215,48 @@ def sample_assessment():
 def fixed_assessment():
     """The same, after door HS-01-B-D001 was fixed (access control added)."""
     return _assess_sample(SAMPLE_DOOR)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _running_app(*, app: Path, args: list[str], env: dict[str, str], log: Path) -> Iterator[str]:
+    """``streamlit run app`` (headless, on a free port, from the app's folder) with extra ``args``
+    ("{port}" is replaced by the port) and ``env``; yields its URL once healthy, then stops it."""
+    port = free_port()
+    cmd = [str(Path(sys.executable).with_name("streamlit")), "run", str(app), "--server.headless", "true",
+           "--server.port", str(port), "--server.fileWatcherType", "none",
+           *(a.replace("{port}", str(port)) for a in args)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=app.parent, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the app did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def run_app() -> object:
+    """``run_app(app=path, args=[...], env={...}, log=path)``: a context manager giving the URL."""
+    return _running_app

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import SAMPLE_DOOR, SAMPLE_DOOR_BUILDING, SAMPLE_DOOR_FIX, SAMPLE_SITES
 
 from facility_planner.cli import main
+from tests.conftest import SAMPLE_DOOR, SAMPLE_DOOR_BUILDING, SAMPLE_DOOR_FIX, SAMPLE_SITES
 
 
 @pytest.fixture(scope="module")

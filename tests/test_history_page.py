@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SAMPLE_DOOR_BUILDING
 from streamlit.testing.v1 import AppTest
 
 from facility_planner.store import open_store
+from tests.conftest import SAMPLE_DOOR_BUILDING
 
 TIMEOUT = 120
 

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import SAMPLE_DOOR_BUILDING
 
 from facility_planner.errors import StoreError, StoreVersionError
 from facility_planner.store import AuditEvent, Grant, open_store
 from facility_planner.store.records import utc_now
+from tests.conftest import SAMPLE_DOOR_BUILDING
 
 
 @pytest.fixture

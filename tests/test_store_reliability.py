@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import SAMPLE_SITES
 
 from facility_planner.cli import main
 from facility_planner.store import open_store
 from facility_planner.store import schema as t
+from tests.conftest import SAMPLE_SITES
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -117,6 +117,9 @@ def _cmd_rollup(store: Any, args: argparse.Namespace) -> None:
 
 
 def _cmd_delete(store: Any, args: argparse.Namespace) -> None:
+    from facility_planner.access import require_in_store
+
+    require_in_store(store, os.environ.get("FACILITY_PLANNER_USER"), "delete")
     store.delete(args.id, reason=args.reason, user=current_user())
     print(json.dumps({"deleted": args.id}) if args.json else f"deleted snapshot {args.id} ({args.reason})")
 

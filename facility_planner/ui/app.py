@@ -1,57 +1,28 @@
-"""App shell: page config, sign-in and role, navigation. Called by the repository's ``app.py``."""
+"""App shell: page config, the sign-in gate, the sidebar and navigation. Called by ``app.py``."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import streamlit as st
 
 from facility_planner import settings
-from facility_planner.ui import history, pages, state
+from facility_planner.access import User
+from facility_planner.ui import auth, history, pages, state
 
-#: The roles in the users' words; matches ``state.PERMISSIONS``.
-ROLE_HELP = ("Planners view; facilities managers upload and edit data; finance and admin plan (edit "
-             "unit costs and risk weights) and export; admin may also upload and edit data.")
-
-
-def _auth_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets.toml at all
-        return False
+#: The roles in the users' words; matches ``facility_planner.access.PERMISSIONS``.
+ROLE_HELP = ("Planners view; facilities managers upload and edit data; finance and admin plan (edit unit "
+             "costs and risk weights) and export; admin may also upload and edit data, and manages roles.")
 
 
-def _signed_in_role() -> str | None:
-    """Role of the signed-in user from ``[roles]`` in secrets (planner by default); None if not signed in."""
-    user: Any = st.user
-    if not getattr(user, "is_logged_in", False):
-        return None
-    email = str(user.get("email", "") or "")
-    try:
-        roles = dict(st.secrets.get("roles", {}))
-    except Exception:
-        roles = {}
-    found = roles.get(email, "planner")
-    return found if found in state.ROLES else "planner"
-
-
-def sidebar() -> None:
-    """Sign-in (when configured), the role, and the map tiles setting."""
+def sidebar(user: User | None = None) -> None:
+    """Who is signed in (or the single-user role picker), and the map tiles setting."""
     with st.sidebar:
-        if _auth_configured():
-            signed = _signed_in_role()
-            if signed is None:
-                st.button("Sign in", on_click=st.login, key="sign_in")
-                st.session_state["role"] = "planner"
-            else:
-                st.write(f"Signed in as {st.user.get('name') or st.user.get('email')}")
-                st.session_state["role"] = signed
-                st.button("Sign out", on_click=st.logout, key="sign_out")
-            st.caption(f"Role: {st.session_state['role']}")
+        if auth.configured():
+            auth.sidebar_identity(user or auth.current_user())
         else:
             current = state.role()
             st.selectbox("Role", state.ROLES, index=state.ROLES.index(current) if current in state.ROLES else 0,
                          key="role", help=ROLE_HELP)
+            auth.sidebar_identity(auth.current_user())
         tiles = ["none", "openstreetmap"]
         if settings.map_tiles not in tiles:
             tiles.append(settings.map_tiles)
@@ -60,19 +31,40 @@ def sidebar() -> None:
                           "FACILITY_PLANNER_MAP_TILES.")
 
 
+#: (page function, title, url path, the action a user needs to open it).
 PAGES = (
-    (pages.data_page, "Data", "data"),
-    (pages.map_page, "Map", "map"),
-    (pages.scorecards_page, "Scorecards", "scorecards"),
-    (pages.plan_page, "Plan", "plan"),
-    (pages.export_page, "Export", "export"),
-    (history.history_page, "History", "history"),
+    (pages.data_page, "Data", "data", "view"),
+    (pages.map_page, "Map", "map", "view"),
+    (pages.scorecards_page, "Scorecards", "scorecards", "view"),
+    (pages.plan_page, "Plan", "plan", "view"),
+    (pages.export_page, "Export", "export", "export"),
+    (history.history_page, "History", "history", "view"),
+    (auth.admin_page, "Access", "access", "manage_roles"),
 )
 
 
-def main() -> None:
+def shell() -> User:
+    """Page config, the gate (stops for signed-out, expired and unknown users), district scoping
+    and the sidebar; the user the pages run for."""
     st.set_page_config(page_title="facility-planner", layout="wide")
-    sidebar()
-    nav = st.navigation([st.Page(fn, title=title, url_path=path, default=(path == "map"))  # default: served at /
-                         for fn, title, path in PAGES])
+    user = auth.gate()
+    auth.scope_session_workspace()
+    sidebar(user)
+    return user
+
+
+def run_page(path: str) -> None:
+    """One page by its url path, through the same server-side check as navigation."""
+    fn, _title, _path, action = next(p for p in PAGES if p[2] == path)
+    auth.guarded(fn, action)()
+
+
+def main() -> None:
+    user = shell()
+    from facility_planner import access
+
+    visible = [p for p in PAGES if access.may(user, p[3])]
+    nav = st.navigation([st.Page(auth.guarded(fn, action), title=title, url_path=path,
+                                 default=(path == "map"))  # default: served at /
+                         for fn, title, path, action in visible])
     nav.run()

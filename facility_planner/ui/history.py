@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from facility_planner import access
 from facility_planner.errors import FacilityPlannerError
-from facility_planner.ui import state
+from facility_planner.ui import auth
 from facility_planner.ui.pages import md
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,7 +23,7 @@ def _store() -> Any:
     """The app's store (``FACILITY_PLANNER_STORE`` or the user's default file), opened per run."""
     from facility_planner.store import open_store
 
-    return open_store(st.session_state.get("store_location"))
+    return open_store(auth.store_location() or st.session_state.get("store_location"))
 
 
 def _user() -> str:
@@ -37,7 +38,7 @@ def history_page() -> None:
     try:
         with _store() as store:
             _save_section(store)
-            infos = store.snapshots()
+            infos = access.scope_items(auth.current_user(), store.snapshots())  # the user's districts only
             if not infos:
                 st.info("No assessment saved yet: save the current one above, or run "
                         "`facility-planner assess ... --save`.")
@@ -52,13 +53,14 @@ def history_page() -> None:
 
 def _save_section(store: Any) -> None:
     assessment = st.session_state.get("assessment")
-    if not (state.may("edit") or state.may("plan")):
+    if not (auth.allowed("edit") or auth.allowed("plan")):
         return
     if assessment is None:
         st.caption("Open the Map, Scorecards or Plan page to assess the district; it can then be saved here.")
         return
     if st.button("Save the current assessment to the history", key="history_save"):
-        info = store.save(assessment, user=_user(), role=state.role())
+        user = auth.require("save")
+        info = store.save(assessment, user=user.email if user.signed_in else _user(), role=str(user.role))
         note = f" (same inputs as snapshot {info.repeat_of})" if info.repeat_of else ""
         st.success(md(f"Saved snapshot {info.id}{note}."))
 
@@ -76,6 +78,8 @@ def _trend_section(store: Any) -> None:
     st.subheader("Trends")
     level = st.radio("Per", ["district", "site", "building"], horizontal=True, key="trend_level")
     frame = store.rollup(level=level, every_snapshot=True)
+    if "district" in frame:  # the user's districts only
+        frame = frame[[auth.current_user().sees(d) for d in frame["district"]]]
     if not len(frame):
         return
     key_col = {"district": "district", "site": "site_id", "building": "building_id"}[level]
@@ -117,7 +121,7 @@ def _diff_section(store: Any, infos: list[Any]) -> None:
 def _comparison_download(store: Any, diff: Any) -> None:
     from facility_planner.store.commands import add_comparison
 
-    if not state.may("export"):
+    if not auth.allowed("export"):
         return
     files = st.session_state.get("export_files") or {}
     base = files.get("assessment.xlsx")
@@ -133,13 +137,13 @@ def _comparison_download(store: Any, diff: Any) -> None:
     if data is None:
         return
     name = "assessment.xlsx" if "assessment.xlsx" in files else "comparison.xlsx"
-    st.download_button(f"{name} with this comparison", data, file_name=name, mime=XLSX_MIME,
-                       key="dl_comparison")
+    auth.download_button(f"{name} with this comparison", data, file_name=name, mime=XLSX_MIME,
+                         key="dl_comparison")
 
 
 def _mark_section(store: Any, infos: list[Any]) -> None:
     st.subheader("Mark a project done")
-    if not state.may("plan"):
+    if not auth.allowed("plan"):
         st.caption("Finance and administrators mark projects done.")
         return
     latest = infos[-1]
@@ -152,6 +156,7 @@ def _mark_section(store: Any, infos: list[Any]) -> None:
     project = st.selectbox("Project (chosen in the latest snapshot)", ids, key="mark_project")
     note = st.text_input("Note (invoice, date, who did it)", key="mark_note")
     if st.button("Mark done", key="mark_done"):
+        auth.require("plan")
         building = chosen.set_index("project_id").loc[project, "building_id"]
         store.mark_project(latest.district, project, user=_user(), building_id=str(building), note=note)
         st.success(md(f"Marked {project} done."))

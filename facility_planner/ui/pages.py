@@ -21,7 +21,7 @@ from facility_planner.io.exports import csv_bytes, gap_text, spend_by_year
 from facility_planner.io.fixes import ROW as FIX_ROW
 from facility_planner.io.uploads import refused_upload
 from facility_planner.model import TABLES
-from facility_planner.ui import labels, mapview, state
+from facility_planner.ui import auth, labels, mapview, state
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def data_page() -> None:
     """Upload an inventory and maps, read the validation report, fix rows inline, get the template."""
     _timed("data")
     st.title("Data")
-    if state.may("upload"):
+    if auth.allowed("upload"):
         _upload_form(state.workspace())
     else:
         st.info("Your role may view the data; facilities managers upload and edit.")
@@ -138,7 +138,7 @@ def data_page() -> None:
                            csv_bytes(rejected), file_name="rejected_rows.csv", mime="text/csv",
                            key="dl_rejected")
 
-    if state.may("edit"):
+    if auth.allowed("edit"):
         _inline_fixes(ws)
     _done("data")
 
@@ -190,6 +190,7 @@ def _upload_form(ws: state.Workspace) -> None:
         return  # this selection is the data in use
     if not st.button(f"Read {md(label)} and use it (replaces {md(ws.label)})", key="use_upload", type="primary"):
         return
+    auth.require("upload")
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
             new_ws = state.load_inputs(source, maps=map_files, label=label)
@@ -197,6 +198,9 @@ def _upload_form(ws: state.Workspace) -> None:
             _failed(err, "upload", status=status, label="The upload could not be read")
             return
         status.update(label=f"Read {md(label)} in {new_ws.seconds:.1f} s", state="complete")
+    auth.record("upload", target=label, after=f"{len(new_ws.district.buildings)} building(s), "
+                f"{len(new_ws.report.errors)} error(s)")
+    new_ws = auth.scoped(new_ws)
     st.session_state["upload_digest"] = key
     state.set_workspace(new_ws)
     if new_ws.report.errors:
@@ -227,6 +231,8 @@ def _inline_fixes(ws: state.Workspace) -> None:
     edited = st.data_editor(raw.frame, num_rows="dynamic", key=f"edit_{ws.digest}_{sheet}", hide_index=True,
                             disabled=[FIX_ROW], width="stretch")
     if st.button("Apply fixes and validate again", key="apply_fixes"):
+        auth.require("edit")
+        auth.record_edits("edit", raw.frame, edited, keys=(FIX_ROW,))
         with st.status("Validating the corrected inventory...") as status:
             try:
                 new_ws = state.apply_fix(ws, raw, edited)
@@ -426,12 +432,14 @@ _PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "option", "quantit
                       "risk_reduction", "grants", "local_match")
 
 
-def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> None:
-    """``plan[name] = make()``; if that fails show why and keep the previous value."""
+def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> bool:
+    """``plan[name] = make()``; if that fails show why and keep the previous value (False)."""
     try:
         plan[name] = make()
     except Exception as err:
         _failed(err, "plan change", then="The previous values stay in use until this is corrected.")
+        return False
+    return True
 
 
 def _budget_inputs(plan: dict[str, Any]) -> None:
@@ -449,14 +457,16 @@ def _budget_inputs(plan: dict[str, Any]) -> None:
 
 
 def _assumption_editors(plan: dict[str, Any]) -> None:
-    may_edit = state.may("plan")
+    may_edit = auth.allowed("plan")
     with st.expander("Unit costs" + (" (edit to try local quotes)" if may_edit else "")):
         original = state.cost_table()
         if may_edit and len(original):
             edited = st.data_editor(original, key="cost_editor", hide_index=True,
                                     disabled=["item", "parameter", "unit", "source"],
                                     column_config={"value": st.column_config.NumberColumn("value", format="dollar")})
-            _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original))
+            if _keep_if_valid(plan, "cost_override", lambda: state.cost_override(edited, original)):
+                auth.record_table_change("cost", original, edited, keys=("item", "parameter"),
+                                         state_key="cost_editor")
         else:
             _show(original)
     with st.expander("Risk weights (threat, consequence, vulnerability)"):
@@ -468,7 +478,10 @@ def _assumption_editors(plan: dict[str, Any]) -> None:
             edited_risk = st.data_editor(original_risk, key="risk_editor", hide_index=True,
                                          disabled=[c for c in original_risk.columns if c != "value"],
                                          column_config={"unit": st.column_config.TextColumn("range / unit")})
-            _keep_if_valid(plan, "risk_override", lambda: state.risk_override(edited_risk, original_risk))
+            if _keep_if_valid(plan, "risk_override", lambda: state.risk_override(edited_risk, original_risk)):
+                auth.record_table_change("weight", original_risk, edited_risk,
+                                         keys=tuple(c for c in original_risk.columns if c != "value"),
+                                         state_key="risk_editor")
         else:
             _show(original_risk)
     if not may_edit:
@@ -561,7 +574,7 @@ def export_page() -> None:
     """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html, prepared on request."""
     _timed("export")
     st.title("Export")
-    if not state.may("export"):
+    if not auth.allowed("export"):
         st.info("Your role may view; finance and administrators export.")
         _done("export")
         return
@@ -586,5 +599,5 @@ def export_page() -> None:
                  ".gpkg": "application/geopackage+sqlite3", ".html": "text/html"}
         for name, data in st.session_state.get("export_files", {}).items():
             mime = next((v for k, v in mimes.items() if name.endswith(k)), "application/octet-stream")
-            st.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
+            auth.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
     _done("export")

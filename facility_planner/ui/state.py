@@ -159,10 +159,6 @@ def role() -> str:
     return st.session_state.get("role", os.environ.get("FACILITY_PLANNER_ROLE", "admin"))
 
 
-def may(action: str) -> bool:
-    return action in PERMISSIONS.get(role(), frozenset())
-
-
 # --- inline fixes in the user's own file --------------------------------------------------------
 
 def fix_sheet(ws: Workspace, table: str) -> fixes.RawSheet:

@@ -10,10 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -87,35 +83,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Streamlit app started on a free port (session-wide), its URL once healthy."""
+def launch_app(run_app) -> object:
+    """``launch_app(args=[...], env={...}, log=path)``: a context manager running the app on
+    127.0.0.1 ("{port}" in an argument is replaced by the port it gets) and giving its URL."""
     _need_chromium()
-    port = _free_port()
+
+    def launch(*, args: list[str], env: dict[str, str], log: Path) -> object:
+        return run_app(app=ROOT / "app.py", log=log, env=env,
+                       args=["--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *args])
+
+    return launch
+
+
+@pytest.fixture(scope="session")
+def app_url(launch_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Streamlit app started on a free port (session-wide), its URL once healthy."""
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
-    streamlit = Path(sys.executable).with_name("streamlit")
-    cmd = [str(streamlit), "run", str(ROOT / "app.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    env = {**os.environ, "FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the app did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.3)
+    with launch_app(args=[], env={"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"},
+                    log=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
