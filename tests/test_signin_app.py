@@ -157,6 +157,7 @@ def test_an_upload_with_other_districts_is_scoped_and_audited_once(store_path: s
     at = page("data", f"nf@{D}", store=store_path).run()
     at.file_uploader(key="upload_inventory").set_value([(n, b, "text/csv") for n, b in TWO_DISTRICTS.items()])
     at.run()
+    at.button(key="use_upload").click().run()
     assert not at.exception, at.exception
     ws = at.session_state["workspace"]
     assert ws.district.sites["site_id"].tolist() == ["N-01"]
@@ -168,7 +169,7 @@ def test_an_upload_with_other_districts_is_scoped_and_audited_once(store_path: s
 
 # --- actions: refused on the server, audited exactly once when allowed --------------------------
 
-UPLOAD = "pages._upload_form()\n"
+UPLOAD = "from facility_planner.ui import state\npages._upload_form(state.workspace())\n"
 
 
 @pytest.mark.parametrize("role", access.ROLES)
@@ -178,6 +179,7 @@ def test_upload_is_refused_on_the_server(role: str, store_path: str) -> None:
     at = signed_in(UPLOAD, PEOPLE[role], store=store_path).run()
     at.file_uploader(key="upload_inventory").set_value([(n, b, "text/csv") for n, b in TWO_DISTRICTS.items()])
     at.run()
+    at.button(key="use_upload").click().run()  # as if the button were pressed, whatever the role
     read = "upload_digest" in at.session_state
     assert read == (role in ("facilities", "admin"))
     assert len(events(store_path, user=PEOPLE[role], action="upload")) == (1 if read else 0)
@@ -188,13 +190,15 @@ def test_upload_is_refused_on_the_server(role: str, store_path: str) -> None:
 def test_cell_edits_are_audited_once_each(store_path: str, two: state.Workspace) -> None:
     email = PEOPLE["facilities"]
     at = page("data", email, store=store_path, workspace=two).run()
-    at.selectbox(key="fix_sheet").set_value("doors").run()
-    at.session_state["edit_doors"] = {"edited_rows": {0: {"role": "office"}}, "added_rows": [], "deleted_rows": []}
+    at.selectbox(key=f"fix_sheet_{two.digest}").set_value("doors").run()
+    editor = f"edit_{two.digest}_doors"
+    at.session_state[editor] = {"edited_rows": {0: {"role": "office"}}, "added_rows": [], "deleted_rows": []}
     at.run()
     at.button(key="apply_fixes").click().run()
     assert not at.exception, at.exception
     edits = events(store_path, user=email, action="edit")
-    assert [(e.target, e.before, e.after) for e in edits] == [("ND1: role", "classroom", "office")]
+    # the user's own file and spreadsheet row (ND1 is row 2 of doors.csv)
+    assert [(e.target, e.before, e.after) for e in edits] == [("2: role", "classroom", "office")]
     at.run()
     assert len(events(store_path, user=email, action="edit")) == 1
 
@@ -243,6 +247,11 @@ def test_weight_edits_audited_once(store_path: str, two: state.Workspace) -> Non
 def test_export_downloads_only_for_finance_and_admin(role: str, store_path: str, two: state.Workspace) -> None:
     at = signed_in("pages.export_page()\n", PEOPLE[role], store=store_path, workspace=two).run()
     assert not at.exception, at.exception
+    prepare = [b for b in at.button if b.key == "prepare_exports"]
+    assert bool(prepare) == (role in ("finance", "admin"))
+    if prepare:
+        prepare[0].click().run()
+        assert not at.exception, at.exception
     buttons = at.get("download_button")
     assert bool(buttons) == (role in ("finance", "admin"))
 
