@@ -61,3 +61,17 @@ def test_empty_store_says_how_to_start(tmp_path):
     at = _page(str(tmp_path / "empty.sqlite"), "planner").run()
     assert not at.exception
     assert "No assessment saved yet" in at.info[0].value
+
+
+def test_a_snapshot_saved_without_a_budget_opens(tmp_path, sample_assessment):
+    """Without a budget no project is chosen and the projects table has no ``selected`` column."""
+    from facility_planner.assess import replan
+
+    unbudgeted = replan(sample_assessment, budget=None)
+    assert "selected" not in unbudgeted.projects or not unbudgeted.projects["selected"].any()
+    path = str(tmp_path / "store.sqlite")
+    with open_store(path) as store:
+        store.save(unbudgeted, user="a@d.org", role="finance")
+    at = _page(path, "admin").run()
+    assert not at.exception, at.exception
+    assert any("chose no projects" in c.value for c in at.caption)

@@ -68,7 +68,13 @@ def to_parquet(frame: pd.DataFrame) -> bytes:
 
 
 def from_parquet(data: bytes, *, columns: list[str] | None = None) -> pd.DataFrame:
-    """Parquet bytes back to a frame (optionally only some columns)."""
+    """Parquet bytes back to a frame (optionally only some columns: those the table has; a
+    snapshot saved without a budget has no ``selected`` column, for instance)."""
+    import pyarrow.parquet as pq
+
+    if columns is not None:
+        present = set(pq.read_schema(io.BytesIO(data)).names)
+        columns = [c for c in columns if c in present]
     return pd.read_parquet(io.BytesIO(data), columns=columns)
 
 
