@@ -93,7 +93,8 @@ def settings() -> AccessSettings:
 
 def _grant_lookup() -> Callable[[str], Any]:
     if store_location() is not None:
-        return _open_store(store_location()).grant_for  # type: ignore[no-any-return]
+        lookup: Callable[[str], Any] = _open_store(store_location()).grant_for
+        return lookup
     table = access.grants_from_table(_secret("roles"))
     return table.get
 
