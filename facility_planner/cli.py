@@ -226,6 +226,32 @@ def _cmd_roles(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    """Inventory, maps, CRS and CAD layers (validate and assess)."""
+    p.add_argument("inventory", help="inventory workbook (.xlsx) or a folder of CSV files")
+    p.add_argument("--map", action="append", metavar="MAP",
+                   help="campus map: GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, zipped "
+                        "FileGDB or DXF (repeatable)")
+    p.add_argument("--crs", help="metric CRS for the analysis, e.g. EPSG:32618 (default: the UTM zone of the data)")
+    p.add_argument("--map-crs", help="CRS of map files that carry none (DXF), and of x/y columns")
+    p.add_argument("--cad-layer", action="append", metavar="NAME",
+                   help="CAD layer of a DXF drawing to read footprints from (repeatable; default: "
+                        "layers named like buildings/footprints, rooms, walls, parking, site)")
+
+def _add_policy(p: argparse.ArgumentParser) -> None:
+    """Packs, catalogs, budget, date and output folder (assess and assess-state)."""
+    p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
+    p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
+    p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
+    p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
+    p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
+                   help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
+    p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facility-planner",
@@ -234,31 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def add_inputs(p: argparse.ArgumentParser) -> None:
-        p.add_argument("inventory", help="inventory workbook (.xlsx) or a folder of CSV files")
-        p.add_argument("--map", action="append", metavar="MAP",
-                       help="campus map: GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, zipped "
-                            "FileGDB or DXF (repeatable)")
-        p.add_argument("--crs", help="metric CRS for the analysis, e.g. EPSG:32618 (default: the UTM zone of the data)")
-        p.add_argument("--map-crs", help="CRS of map files that carry none (DXF), and of x/y columns")
-        p.add_argument("--cad-layer", action="append", metavar="NAME",
-                       help="CAD layer of a DXF drawing to read footprints from (repeatable; default: "
-                            "layers named like buildings/footprints, rooms, walls, parking, site)")
-
-    def add_policy(p: argparse.ArgumentParser) -> None:
-        """Packs, catalogs, budget, date and output folder (assess and assess-state)."""
-        p.add_argument("--rules", action="append", metavar="PACK", help="rules pack YAML (repeatable; default: the three shipped packs)")
-        p.add_argument("--edition", type=int, choices=(6, 7), default=7, help="PASS edition whose layers to use (default 7)")
-        p.add_argument("--costs", metavar="CATALOG", help="cost catalog YAML that overrides the shipped one")
-        p.add_argument("--coverage", metavar="CONFIG", help="coverage parameters YAML that overrides the shipped one")
-        p.add_argument("--budget", nargs="+", metavar="USD", type=parse_dollars,
-                       help=f"budget in dollars ({_DOLLAR_FORMS}); with --years, one figure per year or one for every year")
-        p.add_argument("--years", type=int, default=1, help="phase the plan over N years (default 1)")
-        p.add_argument("--as-of", metavar="YYYY-MM-DD", help="assessment date (default: today)")
-        p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-
     p = sub.add_parser("validate", help="check an inventory and maps; exit 1 if any error")
-    add_inputs(p)
+    _add_inputs(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--all", action="store_true", help="list every problem (default: the first 200)")
     p.add_argument("--rejected", metavar="CSV", help="write the rows that could not be used to this CSV")
@@ -267,37 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_validate)
 
     p = sub.add_parser("assess", help="score, map and plan; write assessment.xlsx, coverage.gpkg, map.html, summary.json")
-    add_inputs(p)
-    add_policy(p)
+    _add_inputs(p)
+    _add_policy(p)
     p.add_argument("--out-crs", metavar="CRS", help="CRS of coverage.gpkg (default EPSG:4326)")
     from facility_planner.store.commands import add_history_parser, add_save_options
 
     add_save_options(p)
     p.set_defaults(handler=_cmd_assess)
 
-    p = sub.add_parser("assess-state", help="assess a folder of districts (one sub-folder each) on Dask")
-    p.add_argument("folder", help="state folder: one sub-folder per district with its inventory and maps")
-    p.add_argument("--workers", type=int, help="local worker processes (default: one per core; 1 = no Dask)")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)")
-    p.add_argument("--chunk-buildings", type=int, default=2000, metavar="N",
-                   help="buildings measured per task (whole sites; default 2000)")
-    p.add_argument("--state-budget", nargs="+", metavar="USD", type=parse_dollars,
-                   help="one budget for the whole state: a state plan over every district's projects")
-    add_policy(p)
-    p.set_defaults(handler=_cmd_assess_state)
+    _add_state_parser(sub)
 
-    p = sub.add_parser("roles", help="list, grant or revoke roles in a store (admins only)")
-    p.add_argument("action", choices=("list", "grant", "revoke"))
-    p.add_argument("email", nargs="?", help="the e-mail address the person signs in with")
-    p.add_argument("--role", choices=("planner", "facilities", "finance", "admin"))
-    p.add_argument("--district", action="append", metavar="NAME",
-                   help="a district the grant covers (repeatable; default every district: '*')")
-    p.add_argument("--store", metavar="PATH|URL", help="the store (default: FACILITY_PLANNER_STORE or the user's data folder)")
-    p.add_argument("--user", metavar="EMAIL", help="who you are (default FACILITY_PLANNER_USER); must be an admin "
-                   "once the store has a roles table")
-    p.add_argument("--json", action="store_true", help="list as JSON")
-    p.set_defaults(handler=_cmd_roles)
+    _add_roles_parser(sub)
 
     p = sub.add_parser("template", help="write a blank inventory workbook with drop-downs")
     p.add_argument("out", metavar="OUT.xlsx")
@@ -314,6 +297,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_history_parser(sub)
     return parser
+
+
+def _add_state_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`assess-state`: a folder of districts on Dask."""
+    p = sub.add_parser("assess-state", help="assess a folder of districts (one sub-folder each) on Dask")
+    p.add_argument("folder", help="state folder: one sub-folder per district with its inventory and maps")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core; 1 = no Dask)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS)")
+    p.add_argument("--chunk-buildings", type=int, default=2000, metavar="N",
+                   help="buildings measured per task (whole sites; default 2000)")
+    p.add_argument("--state-budget", nargs="+", metavar="USD", type=parse_dollars,
+                   help="one budget for the whole state: a state plan over every district's projects")
+    _add_policy(p)
+    p.set_defaults(handler=_cmd_assess_state)
+
+
+def _add_roles_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`roles`: list, grant or revoke roles in a store."""
+    p = sub.add_parser("roles", help="list, grant or revoke roles in a store (admins only)")
+    p.add_argument("action", choices=("list", "grant", "revoke"))
+    p.add_argument("email", nargs="?", help="the e-mail address the person signs in with")
+    p.add_argument("--role", choices=("planner", "facilities", "finance", "admin"))
+    p.add_argument("--district", action="append", metavar="NAME",
+                   help="a district the grant covers (repeatable; default every district: '*')")
+    p.add_argument("--store", metavar="PATH|URL", help="the store (default: FACILITY_PLANNER_STORE or the user's data folder)")
+    p.add_argument("--user", metavar="EMAIL", help="who you are (default FACILITY_PLANNER_USER); must be an admin "
+                   "once the store has a roles table")
+    p.add_argument("--json", action="store_true", help="list as JSON")
+    p.set_defaults(handler=_cmd_roles)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

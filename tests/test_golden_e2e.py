@@ -149,6 +149,10 @@ def test_the_camera_range_in_feet_reaches_coverage_gpkg(outputs: dict[str, Path]
     gpkg = outputs["coverage.gpkg"]
     cameras = gpd.read_file(gpkg, layer="cameras").set_index("camera_id")
     views = gpd.read_file(gpkg, layer="camera_views").set_index("camera_id")
+    # coverage.gpkg is in EPSG:4326 (many campuses); measure in true metres around the camera
+    at = cameras.to_crs("EPSG:4326").loc["GS-01-C01", "geometry"]
+    local = f"+proj=aeqd +lat_0={at.y} +lon_0={at.x} +datum=WGS84 +units=m"
+    cameras, views = cameras.to_crs(local), views.to_crs(local)
     radius = 100 * FEET
     assert cameras.loc["GS-01-C01", "range_m"] == pytest.approx(radius)
     assert not cameras.loc["GS-01-C01", "range_derived"]
