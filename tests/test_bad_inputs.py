@@ -489,3 +489,15 @@ def test_odd_csv_bytes_are_read_or_refused_in_a_sentence(data):
     assert all(p.sheet for p in report.errors)
     if b'"Maple\n' in data:  # the rows after an unclosed quote are in one cell: said, not hidden
         assert any("a quote (\") is not closed" in p.message for p in report.warnings)
+
+
+def test_a_far_future_excel_serial_date_is_an_error_not_a_crash() -> None:
+    """A date cell read as the number 2,700,000 (year 9255) is reported, never exit 2 (found by
+    the junk-cell property test)."""
+    import pandas as pd
+
+    from facility_planner.io.inventory import _parse_dates
+
+    parsed = _parse_dates(pd.Series(["2700000", "45000", "2025-08-15"], dtype=object))
+    assert pd.isna(parsed.iloc[0])
+    assert parsed.iloc[1].year == 2023 and parsed.iloc[2].year == 2025

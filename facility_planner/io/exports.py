@@ -559,13 +559,32 @@ def write_csv(target: Target, frame: pd.DataFrame) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([sanitize_cell(str(c)) for c in frame.columns])
-    for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if v is None else v for v in (sanitize_cell(plain_value(v)) for v in row)])
+    columns = [_csv_column(frame.iloc[:, j].tolist()) for j in range(frame.shape[1])]
+    writer.writerows(zip(*columns, strict=True))
     data = buffer.getvalue().encode("utf-8")
     if isinstance(target, (str, Path)):
         Path(target).write_bytes(data)
     else:
         target.write(data)
+
+
+def _csv_column(values: list[Any]) -> list[Any]:
+    """One column's cells cleaned for CSV; each distinct value is cleaned once (problem lists
+    repeat the same sentence in thousands of rows)."""
+    cache: dict[tuple[type, Any], Any] = {}
+    out: list[Any] = []
+    for value in values:
+        try:
+            key = (type(value), value)
+            out.append(cache[key])
+        except KeyError:
+            cell = sanitize_cell(plain_value(value))
+            cache[key] = "" if cell is None else cell
+            out.append(cache[key])
+        except TypeError:  # unhashable: lists, dicts
+            cell = sanitize_cell(plain_value(value))
+            out.append("" if cell is None else cell)
+    return out
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -849,7 +849,9 @@ def _parse_dates(text: pd.Series) -> pd.Series:
         parsed[left] = attempt.astype("datetime64[ns]")
     parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
     serial = pd.to_numeric(uniques.where(parsed.isna()), errors="coerce")
-    serial = serial[serial.between(1, 2_958_465)]
+    # Excel serial day numbers up to 2199-12-31 (109,574); larger ones overflow nanosecond
+    # timestamps and are no dates of a building's life: left unparsed, so reported
+    serial = serial[serial.between(1, 109_574)]
     if len(serial):  # Excel serial day numbers (a date cell read as a number)
         parsed[serial.index] = (_EXCEL_EPOCH + pd.to_timedelta(serial.round(), unit="D")).astype("datetime64[ns]")
     parsed[~parsed.dt.year.between(1800, 2200)] = pd.NaT
