@@ -156,6 +156,30 @@ class CommunicationConfig(_Section):
     large_space_min_capacity: Sourced[int]
 
 
+class NewUnitsConfig(_Section):
+    """How new units are counted where a gap is geometric: AEDs to bring a footprint within reach,
+    cameras to see the unseen exterior entrances (``geo.units``)."""
+
+    camera_resolution_px: Sourced[int]
+    camera_hfov_deg: Sourced[float]
+    camera_mount_offset_m: Sourced[float]
+    camera_mount_step_m: Sourced[float]
+    camera_margin_deg: Sourced[float]
+    aed_step_m: Sourced[float]
+    aed_tolerance_m2: Sourced[float]
+
+    @model_validator(mode="after")
+    def _positive(self) -> NewUnitsConfig:
+        if min(self.camera_resolution_px.value, self.camera_mount_offset_m.value,
+               self.camera_mount_step_m.value, self.aed_step_m.value, self.aed_tolerance_m2.value) <= 0:
+            raise ValueError("camera_resolution_px, camera_mount_offset_m, camera_mount_step_m, aed_step_m "
+                             "and aed_tolerance_m2 must be positive")
+        if not 0 < self.camera_hfov_deg.value < 180 or not 0 <= 2 * self.camera_margin_deg.value \
+                < self.camera_hfov_deg.value:
+            raise ValueError("camera_hfov_deg must be between 0 and 180 and wider than twice camera_margin_deg")
+        return self
+
+
 class CoverageConfig(_Section):
     """All coverage parameters (see ``coverage.yaml``); read values as ``config.radio.eirp_dbm.value``."""
 
@@ -165,6 +189,7 @@ class CoverageConfig(_Section):
     kits: KitConfig
     indoor_walk: IndoorWalkConfig
     communication: CommunicationConfig
+    new_units: NewUnitsConfig
 
     def with_values(self, section: str, **values: object) -> CoverageConfig:
         """A copy with some values of one section changed (sources kept), validated again."""

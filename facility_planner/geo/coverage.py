@@ -29,6 +29,7 @@ from facility_planner.geo.config import CoverageConfig, load_coverage_config
 from facility_planner.geo.local import LocalFrames
 from facility_planner.geo.radio import radio_coverage
 from facility_planner.geo.reach import aed_status, asset_reach, kit_places, walk_grid
+from facility_planner.geo.units import units_needed
 from facility_planner.model import District, FactTable
 
 #: Facts ``compute_coverage`` measures (name -> description); percent 0-100 unless said otherwise.
@@ -450,6 +451,10 @@ def _measure(district: District, *, config: CoverageConfig, as_of: date,
         facts.update(aed_reach_coverage=aed_fact, kit_reach_coverage=kit_fact,
                      kit_place_coverage=kit_places(district, frame, kits, config=config.kits))
 
+    with timed(profile, "units needed (AEDs, entrance cameras)"):
+        units = units_needed(frame, aeds=aeds, in_service=status["in_service"].to_numpy(), unreached=aed_gaps,
+                             unseen=uncovered, config=config, crs=district.crs)
+
     with timed(profile, "room communication"):
         room_comm = room_communication(district, config=config)
 
@@ -471,7 +476,7 @@ def _measure(district: District, *, config: CoverageConfig, as_of: date,
             "unwatched_perimeter": unwatched, "uncovered_entrances": uncovered,
             "radio_coverage": radio_layer, "aeds": aed_points, "aed_reach": aed_discs,
             "aed_unreached": aed_gaps, "kit_reach": kit_discs, "kit_unreached": kit_gaps,
-            "room_comm": room_comm,
+            "room_comm": room_comm, "units_needed": units,
         }
     return Coverage(layers=layers, facts=fact_table, site_facts=site_table,
                     room_comm=pd.DataFrame(room_comm.drop(columns="geometry")), config=config, as_of=as_of)
