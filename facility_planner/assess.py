@@ -168,7 +168,7 @@ def assess(
     scores = stage("scoring", 3, lambda: score(district, all_facts, settings.packs, site_facts=sfacts, as_of=as_of))
     risk = building_risk(scores.results, district, config=settings.risk)
     projects = stage("projects", 4, lambda: build_projects(scores.results, district, catalog=settings.catalog,
-                                                           risk_config=settings.risk))
+                                                           risk_config=settings.risk, units=_units(coverage)))
     portfolio = None
     if budgets is not None:
         portfolio = stage("portfolio", 5, lambda: optimise_portfolio(
@@ -180,6 +180,13 @@ def assess(
                       site_facts=sfacts, coverage=coverage, scores=scores, risk=risk, projects=projects,
                       data_needed=data_needed(scores.results), portfolio=portfolio, budget=budgets,
                       timings=timings)
+
+
+def _units(coverage: Any) -> pd.DataFrame | None:
+    """The ``units_needed`` layer of a coverage (None when it was measured without one)."""
+    layers = getattr(coverage, "layers", None) or {}
+    units: pd.DataFrame | None = layers.get("units_needed")
+    return units
 
 
 def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, years: int = 1,
@@ -194,7 +201,8 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
     started = time.perf_counter()
     district, results = assessment.district, assessment.scores.results
     risk_frame = building_risk(results, district, config=settings.risk)
-    projects = build_projects(results, district, catalog=settings.catalog, risk_config=settings.risk)
+    projects = build_projects(results, district, catalog=settings.catalog, risk_config=settings.risk,
+                              units=_units(assessment.coverage))
     timings["projects"] = time.perf_counter() - started
     portfolio = None
     if budgets is not None:

@@ -95,3 +95,31 @@ def test_hand_worked_costs(projects):
 def test_named_assets_counts_each_id_once():
     assert named_assets(AED_LINES, {"B1-AED1"}) == ["B1-AED1"]
     assert named_assets(["D01", "D01", "no kit recorded"], set()) == ["D01"]
+
+
+def _unit(building, fact, unit, basis, watches=""):
+    return {"building_id": building, "fact": fact, "unit": unit, "watches": watches, "basis": basis}
+
+
+def test_units_needed_add_to_assets_for_the_gaps_facts_only():
+    """Cameras: faulty B1-C1 (an asset) + 2 new cameras standing for the unseen doors B1-D1..D3,
+    which are not counted again. AEDs: the 3 new AEDs of the reach gap count only when a rule of
+    the project's gap is on ``aed_reach_coverage`` (the presence rule alone asks for 1)."""
+    rows = [{**_row("B1", "A2-ENTRANCES", "cameras", ["B1-D1", "B1-D2", "B1-D3"]), "fact": "camera_entrance_coverage"},
+            {**_row("B1", "A2-CAMERAS", "cameras", ["camera B1-C1 faulty"]), "fact": "cameras_working"},
+            {**_row("P1", "C1-AED", "aeds", ["no AED recorded"]), "fact": "aeds_in_service"}]
+    units = pd.DataFrame([
+        _unit("B1", "camera_entrance_coverage", "camera", "2 new cameras (hand-worked)", "B1-D1, B1-D2"),
+        _unit("B1", "camera_entrance_coverage", "camera", "2 new cameras (hand-worked)", "B1-D3"),
+        *[_unit("P1", "aed_reach_coverage", "aed", "3 new AEDs (hand-worked)")] * 3])
+    projects = build_projects(pd.DataFrame(rows), _district(), units=units).set_index("project_id")
+    cams = projects.loc["B1:cameras"]
+    assert cams["quantity"] == 3 and cams["cost"] == pytest.approx(3 * 1850.0)
+    assert cams["quantity_basis"] == ("1 distinct asset(s) falling short (B1-C1), one camera each; "
+                                      "2 new cameras (hand-worked)")
+    aed = projects.loc["P1:aeds"]
+    assert aed["quantity"] == 1 and "new AED" not in aed["quantity_basis"]
+    with_reach = rows[:2] + [{**rows[2], "rule_id": "C1-AED-REACH", "fact": "aed_reach_coverage"}]
+    again = build_projects(pd.DataFrame(with_reach), _district(), units=units).set_index("project_id")
+    assert again.loc["P1:aeds", "quantity"] == 3
+    assert again.loc["P1:aeds", "quantity_basis"] == "3 new AEDs (hand-worked)"

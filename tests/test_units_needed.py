@@ -190,3 +190,49 @@ def test_units_layer_survives_a_far_local_frame(coverage_campus):
     fp = d.buildings.geometry.iloc[0]
     assert all(fp.buffer(1.0).contains(p) for p in layer.geometry)
     assert isinstance(layer, pd.DataFrame) and set(layer["site_id"]) == {"S"}
+
+
+# ------------------------------------------------- the projects: quantity, cost and basis, end to end
+def _projects(district):
+    from facility_planner.assess import assess
+
+    return assess(district, as_of=AS_OF).projects.set_index("project_id")
+
+
+def test_long_thin_building_gets_an_aed_project_of_two(coverage_campus):
+    """300 x 10 m, no AED: 2 AEDs at $1,555 (costs.yaml typical), the basis says why."""
+    projects = _projects(coverage_campus(buildings={"A": (0, 0, 300, 10)}))
+    row = projects.loc["A:aeds"]
+    assert row["quantity"] == 2 and row["unit"] == "aed"
+    assert row["cost"] == pytest.approx(2 * 1555.0)
+    # 3,000 m² drawn in UTM is 3,002 true m² (grid scale 0.9996): measured in the local frame
+    assert row["quantity_basis"].startswith("2 new AEDs: 100% of the footprint (3,002 m²) is beyond 105 m")
+    assert "2 discs of 105 m cover it" in row["quantity_basis"]
+
+
+def test_expired_aed_in_reach_of_all_is_one_aed_however_many_rules_name_it(coverage_campus):
+    projects = _projects(coverage_campus(buildings={"A": (0, 0, 150, 10)},
+                                         aeds=[aed("OLD", 75, 5, pads="2024-01-01")]))
+    row = projects.loc["A:aeds"]
+    assert row["quantity"] == 1 and row["cost"] == pytest.approx(1555.0)
+    assert row["quantity_basis"] == "1 distinct asset(s) falling short (OLD), one aed each"
+
+
+def test_three_unseen_entrances_on_two_sides_get_a_camera_project_of_two(coverage_campus):
+    d = coverage_campus(buildings={"A": (0, 0, 40, 20)},
+                        doors=[door("D1", 15, 0), door("D2", 22, 0), door("D3", 20, 20)])
+    row = _projects(d).loc["A:cameras"]
+    assert row["quantity"] == 2 and row["cost"] == pytest.approx(2 * 1850.0)
+    assert "camera 1 sees D1, D2; camera 2 sees D3" in row["quantity_basis"]
+
+
+def test_building_within_reach_and_watched_gets_no_aed_or_camera_project(coverage_campus):
+    cams = [{"camera_id": "C1", "building_id": "A", "mount": "exterior", "heading_deg": 180.0, "hfov_deg": 90.0,
+             "resolution_px": 3840, "status": "working", "recording_days": 30, "x": 10.0, "y": 20.0}]
+    d = coverage_campus(buildings={"A": (0, 0, 20, 10)}, cameras=cams, doors=[door("D1", 10, 10)],
+                        aeds=[aed("E1", 10, 5)])
+    projects = _projects(d)
+    assert "A:aeds" not in projects.index
+    # the camera gap left is the perimeter and interior (not counted by geometry): min_quantity
+    row = projects.loc["A:cameras"]
+    assert row["quantity"] == 1 and row["quantity_basis"] == "gap with no asset named: 1 camera (catalog min_quantity)"

@@ -114,7 +114,7 @@ def _read_yaml(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
 # --- the layout of costs.yaml, as pydantic models ------------------------------------------------
 
 Amount = Annotated[float, Field(ge=0)]
-Quantity = Literal["evidence_count", "building", "gross_area_sqft", "floors"]
+Quantity = Literal["evidence_count", "units_needed", "building", "gross_area_sqft", "floors"]
 
 
 class _Layout(BaseModel):

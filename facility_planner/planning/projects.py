@@ -97,17 +97,20 @@ def named_assets(evidence: list[str], known: set[str]) -> list[str]:
 
 
 def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any],
-              known: set[str] | frozenset[str] = frozenset()) -> tuple[float, str, bool]:
+              known: set[str] | frozenset[str] = frozenset(),
+              units: list[dict[str, Any]] | None = None) -> tuple[float, str, bool]:
     """Units of a project: distinct assets that fall short (an asset named by several rules or
-    sentences counts once), the building, its area or floors; see ``costs.yaml``."""
+    sentences counts once), new units the gap needs by geometry (``units``: rows of the coverage
+    layer ``units_needed`` for this building and gap), the building, its area or floors; see
+    ``costs.yaml``."""
     if opt.quantity == "building":
         return 1.0, "per building", False
-    if opt.quantity == "evidence_count":
+    if opt.quantity == "units_needed" and units:
+        return _units_quantity(opt, evidence, known, units)
+    if opt.quantity in ("evidence_count", "units_needed"):
         ids = named_assets(evidence, set(known))
         if ids:
-            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
-            return float(max(len(ids), opt.min_quantity)), (
-                f"{len(ids)} distinct asset(s) falling short ({shown}), one {opt.unit} each"), False
+            return float(max(len(ids), opt.min_quantity)), _assets_basis(ids, opt.unit), False
         return float(opt.min_quantity), (
             f"gap with no asset named: {opt.min_quantity:g} {opt.unit} (catalog min_quantity)"), False
     if opt.quantity == "gross_area_sqft":
@@ -122,15 +125,44 @@ def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any],
     return float(fallback), f"{opt.quantity} unknown: catalog default_quantity assumed", True
 
 
+def _assets_basis(ids: list[str], unit: str) -> str:
+    shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+    return f"{len(ids)} distinct asset(s) falling short ({shown}), one {unit} each"
+
+
+def _units_quantity(opt: CostOption, evidence: list[str], known: set[str] | frozenset[str],
+                    units: list[dict[str, Any]]) -> tuple[float, str, bool]:
+    """Distinct assets falling short that no new unit stands for (an expired AED, a faulty
+    camera), plus the new units by geometry, each part with its basis."""
+    watched = {w.strip() for u in units for w in str(u.get("watches") or "").split(",") if w.strip()}
+    short = [i for i in named_assets(evidence, set(known)) if i not in watched]
+    parts = [_assets_basis(short, opt.unit)] if short else []
+    parts += list(dict.fromkeys(str(u["basis"]) for u in units))
+    return float(max(len(short) + len(units), opt.min_quantity)), "; ".join(parts), False
+
+
+def _gap_units(units: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the ``units_needed`` layer per building (plain records, no geometry)."""
+    if units is None or not len(units):
+        return {}
+    cols = [c for c in ("building_id", "fact", "unit", "watches", "basis") if c in units]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rec in pd.DataFrame(units[cols]).astype(object).to_dict("records"):
+        out.setdefault(str(rec["building_id"]), []).append(rec)
+    return out
+
+
 def _gaps(rows: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
     """The gaps per (building, measure): evidence, closed rule weight, tiers, rules and status."""
     gaps: dict[tuple[str, str], dict[str, Any]] = {}
     cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "layer", "component", "tier", "measure",
-                        "status", "evidence", "closed") if c in rows.columns]
+                        "status", "evidence", "closed", "fact") if c in rows.columns]
     for rec in rows[cols].astype(object).to_dict("records"):
         key = (str(rec["building_id"]), str(rec["measure"]))
         gap = gaps.setdefault(key, {"evidence": {}, "closed": 0.0, "tiers": {}, "rule_ids": {},
-                                    "status": "partial", "site_id": rec.get("site_id")})
+                                    "facts": set(), "status": "partial", "site_id": rec.get("site_id")})
+        if pd.notna(rec.get("fact")):
+            gap["facts"].add(str(rec["fact"]))
         gap["evidence"].update(dict.fromkeys(_as_list(rec["evidence"])))
         gap["closed"] += float(rec["closed"])
         if pd.notna(rec.get("rule_id")):
@@ -182,6 +214,7 @@ def build_projects(
     *,
     catalog: CostCatalog | None = None,
     risk_config: RiskConfig | None = None,
+    units: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Turn unmet and partial measures into costed, linked retrofit projects.
 
@@ -194,6 +227,11 @@ def build_projects(
         Supplies occupancy, gross_area, floors and the sites' threat levels.
     catalog, risk_config
         Defaults: the shipped ``costs.yaml`` and ``risk.yaml``.
+    units
+        The coverage layer ``units_needed`` (``geo.units``: building_id, fact, unit, watches,
+        basis; one row per new AED or camera a gap needs by geometry). A catalog option counted
+        ``units_needed`` adds the rows of its building whose ``unit`` is the option's and whose
+        ``fact`` is one of the gap's rules' facts; without it, assets are counted alone.
 
     Returns
     -------
@@ -211,6 +249,7 @@ def build_projects(
     gaps = _gaps(rows)
     building_data = buildings[["gross_area", "floors"]].astype(object).to_dict("index")
     known_ids = asset_ids(district)
+    units_by_building = _gap_units(units)
     risk_before, risk_scale = risk["risk"].to_dict(), risk["risk_scale"].to_dict()
 
     records = []
@@ -222,7 +261,9 @@ def build_projects(
         for opt in options:
             closes = [measure] + [m for m in opt.also_closes if (bid, m) in gaps and m != measure]
             evidence = list(dict.fromkeys(e for m in closes for e in gaps[(bid, m)]["evidence"]))
-            qty, basis, estimated = _quantity(opt, evidence, b, known_ids.get(bid, set()))
+            facts = set().union(*(gaps[(bid, m)]["facts"] for m in closes))
+            needed = [u for u in units_by_building.get(bid, []) if u["fact"] in facts and u["unit"] == opt.unit]
+            qty, basis, estimated = _quantity(opt, evidence, b, known_ids.get(bid, set()), needed)
             closed = sum(gaps[(bid, m)]["closed"] for m in closes)
             reduction = float(risk_scale[bid] * closed)
             cost = opt.base_typical + qty * opt.typical
