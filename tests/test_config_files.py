@@ -22,7 +22,7 @@ def _write(tmp_path: Path, text: str, name: str = "district.yaml") -> Path:
     ("measures:\n  cameras:\n    low: -5\n", "`measures.cameras.low`: Input should be greater than or equal to 0 (got -5)"),
     ("measures:\n  cameras:\n    typcal: 2000\n", "`measures.cameras.typcal`: Extra inputs are not permitted"),
     ("measures:\n  panic_alarm:\n    quantity: rooms\n",
-     "`measures.panic_alarm.quantity`: Input should be 'evidence_count', 'building', 'gross_area_sqft' or 'floors' (got 'rooms')"),
+     "`measures.panic_alarm.quantity`: Input should be 'evidence_count', 'units_needed', 'building', 'gross_area_sqft' or 'floors' (got 'rooms')"),
     ("measures:\n  classroom_locks:\n    options:\n      wireless:\n        lifetime_years: 0\n",
      "`measures.classroom_locks.options.wireless.lifetime_years`: Input should be greater than 0 (got 0)"),
     ("grants:\n  SVPP:\n    local_match: 1.5\n", "`grants.SVPP.local_match`: Input should be less than or equal to 1 (got 1.5)"),

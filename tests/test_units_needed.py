@@ -236,3 +236,17 @@ def test_building_within_reach_and_watched_gets_no_aed_or_camera_project(coverag
     # the camera gap left is the perimeter and interior (not counted by geometry): min_quantity
     row = projects.loc["A:cameras"]
     assert row["quantity"] == 1 and row["quantity_basis"] == "gap with no asset named: 1 camera (catalog min_quantity)"
+
+
+def test_a_district_coverage_file_without_new_units_takes_the_shipped_section(tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "facility_planner/geo/coverage.yaml").read_text()
+    older = tmp_path / "coverage.yaml"
+    older.write_text(text[:text.index("\nnew_units:")])
+    assert load_coverage_config(older).new_units == load_coverage_config().new_units
+    older.write_text(text.replace("camera_hfov_deg:\n    value: 90.0", "camera_hfov_deg:\n    value: 200.0"))
+    from facility_planner.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="camera_hfov_deg"):
+        load_coverage_config(older)

@@ -13,6 +13,9 @@ T = TypeVar("T")
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("coverage.yaml")
 DENSITY_LEVELS = ("detect", "observe", "recognize", "identify")
+#: Sections added after districts began keeping their own ``coverage.yaml``: taken whole from the
+#: packaged file when a district's file has none.
+LATER_SECTIONS = ("new_units",)
 
 
 class Sourced(BaseModel, Generic[T]):
@@ -213,6 +216,10 @@ class CoverageConfig(_Section):
 def load_coverage_config(path: str | Path | None = None) -> CoverageConfig:
     """Read coverage parameters from YAML (default: the packaged ``coverage.yaml``).
 
+    A district's file written before a section was added (``LATER_SECTIONS``) takes that whole
+    section from the packaged file; every other section must be complete, each value with its
+    ``source``.
+
     Raises
     ------
     ConfigError
@@ -220,4 +227,7 @@ def load_coverage_config(path: str | Path | None = None) -> CoverageConfig:
     """
     path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
     data = read_yaml(path, what="Coverage configuration")
+    if isinstance(data, dict) and path != DEFAULT_CONFIG_PATH and any(s not in data for s in LATER_SECTIONS):
+        shipped = read_yaml(DEFAULT_CONFIG_PATH, what="Coverage configuration")
+        data = {**{s: shipped[s] for s in LATER_SECTIONS}, **data}
     return validated(CoverageConfig, data, what=f"Coverage configuration {path.name}")
