@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facility_planner.geo._arrays import Frame, index_of, site_of
+from facility_planner.geo._arrays import Frame, index_of, site_of, union_by
 from facility_planner.geo.cameras import camera_ranges
 from facility_planner.geo.config import CoverageConfig
 
@@ -119,38 +119,48 @@ def aed_units(frame: Frame, aeds: gpd.GeoDataFrame, *, in_service: np.ndarray,
 
     ``unreached`` is the ``aed_unreached`` layer (per building, per floor where walked); located
     AEDs of the building that are out of service are assumed serviced (the project counts them
-    as assets) and what they would reach is taken off first.
+    as assets) and what they would reach is taken off first. A remainder that fits in one disc
+    centred inside the footprint is one AED there; others go to ``disc_cover``.
     """
-    if not len(unreached):
-        return []
-    reach, quad = config.aeds.reach_m, config.aeds.quad_segs.value
-    units = config.new_units
     gap_b = index_of(unreached["building_id"], frame.building_ids)
+    if not (gap_b >= 0).any():
+        return []
+    reach, quad, units = config.aeds.reach_m, config.aeds.quad_segs.value, config.new_units
+    buildings, pos = np.unique(gap_b[gap_b >= 0], return_inverse=True)
+    regions = union_by(np.asarray(unreached.geometry.values, dtype=object)[gap_b >= 0], pos, len(buildings))
     a_b = index_of(aeds["building_id"], frame.building_ids)
     located = aeds["located"].fillna(False).to_numpy(dtype=bool) & ~aeds.geometry.isna().to_numpy()
-    idle = located & ~np.asarray(in_service, dtype=bool)
+    idle = np.flatnonzero(located & ~np.asarray(in_service, dtype=bool) & np.isin(a_b, buildings))
+    idle_pos = np.searchsorted(buildings, a_b[idle])
+    if len(idle):
+        back = union_by(shapely.buffer(np.asarray(aeds.geometry.values, dtype=object)[idle], reach, quad_segs=quad),
+                        idle_pos, len(buildings))
+        has = ~pd.isna(back)
+        regions[has] = shapely.difference(regions[has], back[has])
+    ids = aeds["aed_id"].astype("string").to_numpy(dtype=object)
+    fps = frame.footprints[buildings]
+    inner = reach * np.cos(np.pi / (4 * quad))
+    centre = shapely.centroid(shapely.minimum_bounding_circle(regions))
+    one = (shapely.minimum_bounding_radius(regions) <= inner) & np.asarray(
+        [fp is not None and shapely.contains(fp, c) for fp, c in zip(fps, centre, strict=True)], dtype=bool)
+    areas = shapely.area(regions)
+    sites = site_of(frame, buildings)
     rows: list[dict[str, object]] = []
-    for b in sorted(set(gap_b[gap_b >= 0].tolist())):
-        footprint = frame.footprints[b]
-        region = shapely.union_all(np.asarray(unreached.geometry.values, dtype=object)[gap_b == b])
-        serviced = np.flatnonzero(idle & (a_b == b))
-        if len(serviced):
-            back = shapely.buffer(np.asarray(aeds.geometry.values, dtype=object)[serviced], reach, quad_segs=quad)
-            region = shapely.difference(region, shapely.union_all(back))
-        centres = disc_cover(region, radius=reach, places=footprint, step=units.aed_step_m.value,
-                             quad_segs=quad, tolerance_m2=units.aed_tolerance_m2.value)
-        if not centres:
-            continue
-        area = float(shapely.area(footprint)) if footprint is not None else float(shapely.area(region))
-        ids = aeds["aed_id"].astype("string").to_numpy(dtype=object)[serviced]
-        basis = (f"{_count(len(centres), 'new AED')}: {_pct(shapely.area(region), area)} of the footprint "
+    for k in np.flatnonzero(areas > units.aed_tolerance_m2.value).tolist():
+        centres = [centre[k]] if one[k] else disc_cover(
+            regions[k], radius=reach, places=fps[k], step=units.aed_step_m.value, quad_segs=quad,
+            tolerance_m2=units.aed_tolerance_m2.value)
+        area = float(shapely.area(fps[k])) if fps[k] is not None else float(areas[k])
+        back_ids = ids[idle[idle_pos == k]]
+        basis = (f"{_count(len(centres), 'new AED')}: {_pct(areas[k], area)} of the footprint "
                  f"({area:,.0f} m²) is beyond {reach:.0f} m (straight line: a {config.aeds.walk_seconds.value:g} s "
                  f"walk at {config.aeds.walk_speed_m_s.value:g} m/s, detour factor "
                  f"{config.aeds.detour_factor.value:g}) of every AED"
-                 + (f" once {_listed(ids)} {'is' if len(ids) == 1 else 'are'} back in service" if len(ids) else "")
+                 + (f" once {_listed(back_ids)} {'is' if len(back_ids) == 1 else 'are'} back in service"
+                    if len(back_ids) else "")
                  + f"; {_count(len(centres), 'disc')} of {reach:.0f} m cover it")
-        rows += [_row(frame, b, "aed_reach_coverage", "aed", k, len(centres), c, basis, range_m=reach)
-                 for k, c in enumerate(centres, start=1)]
+        rows += [_row(frame, int(buildings[k]), sites[k], "aed_reach_coverage", "aed", n, len(centres), c,
+                      basis, range_m=reach) for n, c in enumerate(centres, start=1)]
     return rows
 
 
@@ -159,61 +169,86 @@ def camera_units(frame: Frame, unseen: gpd.GeoDataFrame, *,
     """New cameras per building to see its unseen exterior entrances (rows of ``UNIT_COLUMNS``).
 
     ``unseen`` is the ``uncovered_entrances`` layer (door points); buildings with no footprint
-    get no rows (their doors stay counted one by one by planning).
+    get no rows (their doors stay counted one by one by planning). Doors more than two ranges
+    from every other door of the building get a camera each, straight in front of them.
     """
-    if not len(unseen):
+    d_b = index_of(unseen["building_id"], frame.building_ids)
+    keep = np.flatnonzero((d_b >= 0) & frame.has_footprint[np.maximum(d_b, 0)]) if frame.n else np.empty(0, int)
+    if not len(keep):
         return []
     units, cams = config.new_units, config.cameras
-    hfov = units.camera_hfov_deg.value
-    level = cams.entrance_level.value
+    hfov, level = units.camera_hfov_deg.value, cams.entrance_level.value
     spec = pd.DataFrame({"hfov_deg": [hfov], "resolution_px": pd.array([units.camera_resolution_px.value],
                                                                       dtype="Int64"), "range_m": [np.nan]})
     range_m = float(camera_ranges(spec, config=cams)[level].iloc[0])
-    drawn = np.flatnonzero(frame.has_footprint)
-    obstacles = frame.footprints[drawn].astype(object)
+    obstacles = frame.footprints[frame.has_footprint].astype(object)
     tree = shapely.STRtree(obstacles)
-    d_b = index_of(unseen["building_id"], frame.building_ids)
-    ids = unseen["door_id"].astype("string").to_numpy(dtype=object)
-    points = shapely.get_coordinates(np.asarray(unseen.geometry.values, dtype=object))
+    ids = unseen["door_id"].astype("string").to_numpy(dtype=object)[keep]
+    points = shapely.get_coordinates(np.asarray(unseen.geometry.values, dtype=object)[keep])
+    buildings, pos = np.unique(d_b[keep], return_inverse=True)
+    rings = shapely.get_exterior_ring(shapely.buffer(frame.footprints[buildings].astype(object),
+                                                     units.camera_mount_offset_m.value, join_style="mitre"))
+    front = shapely.line_interpolate_point(rings[pos], shapely.line_locate_point(rings[pos], shapely.points(points)))
+    sites = site_of(frame, buildings)
     rows: list[dict[str, object]] = []
-    for b in sorted(set(d_b[(d_b >= 0)].tolist())):
-        if not frame.has_footprint[b]:
-            continue
-        mine = np.flatnonzero(d_b == b)
-        groups = entrance_groups(frame.footprints[b], points[mine], obstacles=obstacles, tree=tree,
-                                 range_m=range_m, hfov_deg=hfov, margin_deg=units.camera_margin_deg.value,
-                                 offset_m=units.camera_mount_offset_m.value,
-                                 step_m=units.camera_mount_step_m.value,
-                                 tolerance_m=cams.target_tolerance_m.value,
-                                 clearance_m=cams.mount_clearance_m.value)
+    for k, b in enumerate(buildings.tolist()):
+        mine = np.flatnonzero(pos == k)
+        groups: list[tuple[shapely.Point, np.ndarray]] = []
+        for part in _near_groups(points[mine], 2 * range_m):
+            groups += [(front[mine[part[0]]], part)] if len(part) == 1 else [
+                (mount, part[g]) for mount, g in entrance_groups(
+                    frame.footprints[b], points[mine[part]], obstacles=obstacles, tree=tree, range_m=range_m,
+                    hfov_deg=hfov, margin_deg=units.camera_margin_deg.value,
+                    offset_m=units.camera_mount_offset_m.value, step_m=units.camera_mount_step_m.value,
+                    tolerance_m=cams.target_tolerance_m.value, clearance_m=cams.mount_clearance_m.value,
+                    ring=rings[k])]
         basis = (f"{_count(len(groups), 'new camera')} to see {_count(len(mine), 'unseen exterior entrance')} "
                  f"({_listed(ids[mine])}): {hfov:g}° cameras of {units.camera_resolution_px.value} px "
                  f"({range_m:.1f} m at {level} density), mounted {units.camera_mount_offset_m.value:g} m "
                  "outside the footprint; " + "; ".join(
-                     f"camera {k} sees {_listed(ids[mine][g])}" for k, (_, g) in enumerate(groups, start=1)))
-        rows += [_row(frame, b, "camera_entrance_coverage", "camera", k, len(groups), mount, basis,
+                     f"camera {n} sees {_listed(ids[mine][g])}" for n, (_, g) in enumerate(groups, start=1)))
+        rows += [_row(frame, b, sites[k], "camera_entrance_coverage", "camera", n, len(groups), mount, basis,
                       range_m=range_m, hfov_deg=hfov, watches=", ".join(ids[mine][g]))
-                 for k, (mount, g) in enumerate(groups, start=1)]
+                 for n, (mount, g) in enumerate(groups, start=1)]
     return rows
+
+
+def _near_groups(xy: np.ndarray, distance: float) -> list[np.ndarray]:
+    """Positions of points joined (transitively) when within ``distance``, in order of first point."""
+    label = np.arange(len(xy))
+    if len(xy) > 1:
+        near = _within(xy, xy, distance)
+        for _ in range(len(xy)):
+            new = np.min(np.where(near, label[None, :], len(xy)), axis=1)
+            if (new == label).all():
+                break
+            label = new
+    first = np.unique(label, return_index=True)[1]
+    return [np.flatnonzero(label == label[i]) for i in np.sort(first)]
 
 
 def entrance_groups(footprint: shapely.Geometry, doors: np.ndarray, *, obstacles: np.ndarray,
                     tree: shapely.STRtree, range_m: float, hfov_deg: float, margin_deg: float,
                     offset_m: float, step_m: float, tolerance_m: float = 1.0,
-                    clearance_m: float = 0.5) -> list[tuple[shapely.Point, np.ndarray]]:
+                    clearance_m: float = 0.5,
+                    ring: shapely.Geometry | None = None) -> list[tuple[shapely.Point, np.ndarray]]:
     """Greedy grouping of door points (n, 2) of one footprint into cameras: (mount, door positions).
 
-    A camera at a mount sees a door when the door is within ``range_m`` and at least
-    ``clearance_m`` away, and the sight line up to ``tolerance_m`` short of the door enters no
-    footprint (``obstacles``, indexed by ``tree``); it sees a set of doors that fit within
-    ``hfov_deg - 2 margin_deg`` as seen from the mount. A door no mount sees gets a camera of its
-    own (straight in front of it).
+    Mounts lie on ``ring`` (default: the footprint grown by ``offset_m``), every ``step_m`` and
+    straight in front of each door. A camera at a mount sees a door when the door is within
+    ``range_m`` and at least ``clearance_m`` away, and the sight line up to ``tolerance_m`` short
+    of the door enters no footprint (``obstacles``, indexed by ``tree``); it sees a set of doors
+    that fit within ``hfov_deg - 2 margin_deg`` as seen from the mount. A door no mount sees gets
+    a camera of its own (straight in front of it).
     """
-    ring = shapely.get_exterior_ring(shapely.buffer(footprint, offset_m, join_style="mitre"))
-    length = float(shapely.length(ring))
-    along = np.arange(0.0, length, step_m)
+    if ring is None:
+        ring = shapely.get_exterior_ring(shapely.buffer(footprint, offset_m, join_style="mitre"))
+    along = np.arange(0.0, float(shapely.length(ring)), step_m)
     at_doors = shapely.line_locate_point(ring, shapely.points(doors))
     mounts = shapely.get_coordinates(shapely.line_interpolate_point(ring, np.r_[at_doors, along]))
+    reach = np.asarray(_within(mounts, doors, range_m).any(axis=1), dtype=bool)
+    reach[:len(doors)] = True  # the mounts in front of the doors stay first
+    mounts = mounts[reach]
     sees, bearing = _sight(mounts, doors, obstacles=obstacles, tree=tree, range_m=range_m,
                            tolerance_m=tolerance_m, clearance_m=clearance_m)
     width = hfov_deg - 2 * margin_deg
@@ -248,12 +283,9 @@ def _sight(mounts: np.ndarray, doors: np.ndarray, *, obstacles: np.ndarray, tree
         short = np.maximum(dist[c, j] - tolerance_m, 0.0) / np.maximum(dist[c, j], 1e-9)
         ends = mounts[c] + short[:, None] * (doors[j] - mounts[c])
         lines = shapely.linestrings(np.stack([mounts[c], ends], axis=1))
-        line_i, obs_i = tree.query(lines, predicate="intersects")
-        if len(line_i):
-            inside = shapely.length(shapely.intersection(lines[line_i], obstacles[obs_i])) > 1e-3
-            blocked = np.zeros(len(c), dtype=bool)
-            blocked[line_i[inside]] = True
-            sees[c[blocked], j[blocked]] = False
+        # a sight line that enters a footprint's interior crosses it (mounts lie outside)
+        line_i, _ = tree.query(lines, predicate="crosses")
+        sees[c[line_i], j[line_i]] = False
     return sees, bearing
 
 
@@ -269,9 +301,9 @@ def units_needed(frame: Frame, *, aeds: gpd.GeoDataFrame, in_service: np.ndarray
     return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
 
 
-def _row(frame: Frame, b: int, fact: str, unit: str, k: int, n: int, where: shapely.Point, basis: str, *,
-         range_m: float, hfov_deg: float = np.nan, watches: str = "") -> dict[str, object]:
-    return {"building_id": str(frame.building_ids[b]), "site_id": site_of(frame, np.array([b]))[0],
+def _row(frame: Frame, b: int, site: object, fact: str, unit: str, k: int, n: int, where: shapely.Point,
+         basis: str, *, range_m: float, hfov_deg: float = np.nan, watches: str = "") -> dict[str, object]:
+    return {"building_id": frame.building_ids[b], "site_id": site,
             "fact": fact, "unit": unit, "unit_no": k, "units": n, "watches": watches, "range_m": range_m,
             "hfov_deg": hfov_deg, "basis": basis, "geometry": where}
 
