@@ -62,6 +62,7 @@ COVERAGE_STYLES: dict[str, tuple[str, str, str, float, bool]] = {
     "radio_coverage": ("Radio coverage", "#6a1b9a", "#ba68c8", 0.15, False),
     "aed_reach": ("AED reach", "#2e7d32", "#66bb6a", 0.15, False),
     "kit_reach": ("Bleeding-control kit reach", "#00695c", "#4db6ac", 0.15, False),
+    "units_needed": ("New AEDs and entrance cameras the projects count", "#e65100", "#ffb74d", 0.8, False),
 }
 GAP_COLOUR = "#e41a1c"
 #: Leaflet pane of the footprints: above coverage (400) and markers (600), under tooltips (650).

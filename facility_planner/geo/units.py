@@ -35,8 +35,8 @@ from facility_planner.geo.cameras import camera_ranges
 from facility_planner.geo.config import CoverageConfig
 
 #: Columns of the ``units_needed`` layer (plus its point geometry: where each unit would go).
-UNIT_COLUMNS = ["building_id", "site_id", "fact", "unit", "unit_no", "units", "watches", "range_m",
-                "hfov_deg", "basis"]
+UNIT_COLUMNS = ["building_id", "unit", "unit_no", "units", "watches", "basis", "fact", "site_id",
+                "range_m", "hfov_deg"]
 
 
 def disc_cover(region: shapely.Geometry, *, radius: float, places: shapely.Geometry | None = None,
