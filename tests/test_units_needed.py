@@ -250,3 +250,13 @@ def test_a_district_coverage_file_without_new_units_takes_the_shipped_section(tm
 
     with pytest.raises(ConfigError, match="camera_hfov_deg"):
         load_coverage_config(older)
+
+
+def test_replan_and_summary_keep_the_geometric_quantity_and_basis(coverage_campus):
+    from facility_planner.assess import assess, replan, summary_dict
+
+    first = assess(coverage_campus(buildings={"A": (0, 0, 300, 10)}), as_of=AS_OF)
+    again = replan(first, budget=10_000.0).projects.set_index("project_id")
+    assert again.loc["A:aeds", "quantity"] == 2 and again.loc["A:aeds", "quantity_basis"].startswith("2 new AEDs")
+    record = next(p for p in summary_dict(first)["projects"] if p["project_id"] == "A:aeds")
+    assert record["quantity"] == 2 and record["quantity_basis"].startswith("2 new AEDs")

@@ -202,7 +202,7 @@ def _project_records(projects: pd.DataFrame) -> list[dict[str, Any]]:
         "project_id": row["project_id"], "building_id": row["building_id"], "site_id": row.get("site_id"),
         "measures": row.get("closes") or [row["measure"]], "option": row.get("option"),
         "title": row.get("title"), "quantity": row.get("quantity"), "unit": row.get("unit"),
-        "cost": row["cost"], "cost_low": row.get("cost_low"), "cost_high": row.get("cost_high"),
+        "quantity_basis": row.get("quantity_basis"), "cost": row["cost"], "cost_low": row.get("cost_low"), "cost_high": row.get("cost_high"),
         "life_cycle_cost": row.get("life_cycle_cost"), "risk_reduction": row["risk_reduction"],
         "rank": row.get("rank"), "selected": bool(row.get("selected", False)),
         "year": row.get("year"), "requires": row.get("requires"), "grants": row.get("grants"),
