@@ -260,3 +260,16 @@ def test_replan_and_summary_keep_the_geometric_quantity_and_basis(coverage_campu
     assert again.loc["A:aeds", "quantity"] == 2 and again.loc["A:aeds", "quantity_basis"].startswith("2 new AEDs")
     record = next(p for p in summary_dict(first)["projects"] if p["project_id"] == "A:aeds")
     assert record["quantity"] == 2 and record["quantity_basis"].startswith("2 new AEDs")
+
+
+def test_courtyard_and_separate_wings_get_mounts_of_their_own(coverage_campus):
+    """A 60 x 60 block round a 20 x 20 courtyard (door C1 on the courtyard wall) and a second wing
+    50 m east (door W1): each door is seen from its own side, one camera each."""
+    block = shapely.Polygon([(0, 0), (60, 0), (60, 60), (0, 60)], [[(20, 20), (40, 20), (40, 40), (20, 40)]])
+    wings = shapely.MultiPolygon([block, shapely.box(110, 0, 130, 20)])
+    d = coverage_campus(buildings={"A": wings}, doors=[door("C1", 30, 20), door("W1", 120, 0)])
+    cov = compute_coverage(d, as_of=AS_OF)
+    units = units_of(cov, "A", "camera_entrance_coverage")
+    assert sorted(units["watches"]) == ["C1", "W1"]
+    court = units.set_index("watches").geometry["C1"]
+    assert shapely.box(X0 + 20, Y0 + 20, X0 + 40, Y0 + 40).contains(court)  # mounted in the courtyard

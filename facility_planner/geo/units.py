@@ -186,8 +186,7 @@ def camera_units(frame: Frame, unseen: gpd.GeoDataFrame, *,
     ids = unseen["door_id"].astype("string").to_numpy(dtype=object)[keep]
     points = shapely.get_coordinates(np.asarray(unseen.geometry.values, dtype=object)[keep])
     buildings, pos = np.unique(d_b[keep], return_inverse=True)
-    rings = shapely.get_exterior_ring(shapely.buffer(frame.footprints[buildings].astype(object),
-                                                     units.camera_mount_offset_m.value, join_style="mitre"))
+    rings = mount_lines(frame.footprints[buildings].astype(object), units.camera_mount_offset_m.value)
     front = shapely.line_interpolate_point(rings[pos], shapely.line_locate_point(rings[pos], shapely.points(points)))
     sites = site_of(frame, buildings)
     rows: list[dict[str, object]] = []
@@ -213,6 +212,13 @@ def camera_units(frame: Frame, unseen: gpd.GeoDataFrame, *,
     return rows
 
 
+def mount_lines(footprints: np.ndarray, offset_m: float) -> np.ndarray:
+    """Where new exterior cameras may go: the outline of each footprint grown by ``offset_m``
+    (mitred corners), courtyards and separate wings included."""
+    lines: np.ndarray = shapely.boundary(shapely.buffer(footprints, offset_m, join_style="mitre"))
+    return lines
+
+
 def _near_groups(xy: np.ndarray, distance: float) -> list[np.ndarray]:
     """Positions of points joined (transitively) when within ``distance``, in order of first point."""
     label = np.arange(len(xy))
@@ -234,7 +240,7 @@ def entrance_groups(footprint: shapely.Geometry, doors: np.ndarray, *, obstacles
                     ring: shapely.Geometry | None = None) -> list[tuple[shapely.Point, np.ndarray]]:
     """Greedy grouping of door points (n, 2) of one footprint into cameras: (mount, door positions).
 
-    Mounts lie on ``ring`` (default: the footprint grown by ``offset_m``), every ``step_m`` and
+    Mounts lie on ``ring`` (default: ``mount_lines`` of the footprint), every ``step_m`` and
     straight in front of each door. A camera at a mount sees a door when the door is within
     ``range_m`` and at least ``clearance_m`` away, and the sight line up to ``tolerance_m`` short
     of the door enters no footprint (``obstacles``, indexed by ``tree``); it sees a set of doors
@@ -242,7 +248,7 @@ def entrance_groups(footprint: shapely.Geometry, doors: np.ndarray, *, obstacles
     a camera of its own (straight in front of it).
     """
     if ring is None:
-        ring = shapely.get_exterior_ring(shapely.buffer(footprint, offset_m, join_style="mitre"))
+        ring = mount_lines(np.array([footprint], dtype=object), offset_m)[0]
     along = np.arange(0.0, float(shapely.length(ring)), step_m)
     at_doors = shapely.line_locate_point(ring, shapely.points(doors))
     mounts = shapely.get_coordinates(shapely.line_interpolate_point(ring, np.r_[at_doors, along]))
