@@ -83,7 +83,7 @@ def test_chunked_layers_equal_unchunked(both):
     for name, layer in whole.layers.items():
         other = chunked.layers[name]
         if name == "unwatched_perimeter":  # the same stretches, possibly cut into other pieces
-            assert layer["length_m"].sum() == pytest.approx(other["length_m"].sum(), rel=1e-3)
+            assert layer["length_m"].sum() == pytest.approx(other["length_m"].sum(), rel=1e-9)
             continue
         assert len(layer) == len(other), name
         assert list(layer.columns) == list(other.columns), name
