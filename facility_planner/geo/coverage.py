@@ -198,7 +198,11 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
     """
     config = config or load_coverage_config()
     as_of = as_of or date.today()
-    chunks = site_chunks(district, chunk_buildings=chunk_buildings, config=config)
+    chunks = _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    if len(chunks) > 1:
+        with timed(profile, "local frames"):  # the whole district's frames, for every chunk
+            plan = district_frames(district, config=config).plan()
+        chunks = [dataclasses.replace(chunk, frames=plan) for chunk in chunks]
     if len(chunks) <= 1:
         return _coverage_of(district, config=config, as_of=as_of, profile=profile)
     parts = [chunk_coverage(district, chunk, config=config, as_of=as_of, profile=profile)
