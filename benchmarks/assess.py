@@ -71,11 +71,22 @@ def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int,
         timings["build district"] = time.perf_counter() - started
 
     settings = load_settings()
-    result = assess(district, report, settings=settings, budget=budget_per_school * schools)
+    # coverage measured here (the same call assess makes) to read the time of its local-CRS work
+    from datetime import date
+
+    from facility_planner.geo import compute_coverage
+
+    profile: dict[str, float] = {}
+    started = time.perf_counter()
+    coverage = compute_coverage(district, config=settings.coverage, as_of=date.today(), profile=profile)
+    timings["coverage"] = time.perf_counter() - started
+    result = assess(district, report, settings=settings, budget=budget_per_school * schools,
+                    as_of=date.today(), measured=coverage)
     timings.update(result.timings)
     total = sum(v for k, v in timings.items() if k not in ("generate", "write files"))
     return {"schools": schools, "buildings": len(district.buildings), "rows": data.rows,
             "projects": len(result.projects), "timings": timings, "total_s": total,
+            "local_crs_s": profile.get("local frames", 0.0),
             "per_school_ms": 1000 * total / schools, "peak_mb": _peak_mb(),
             "method": result.portfolio.method if result.portfolio else None,
             "gap": result.portfolio.gap if result.portfolio else None}
@@ -194,6 +205,8 @@ def main() -> None:
             print(f"  {stage:16} {seconds:8.2f} s   {1000 * seconds / n:8.2f} ms/school")
         print(f"  {'total (no gen.)':16} {result['total_s']:8.2f} s   {result['per_school_ms']:8.2f} ms/school"
               f"   portfolio: {result['method']}, gap {result['gap']}")
+        print(f"  local-CRS share of the run: {100 * result['local_crs_s'] / result['total_s']:.1f}% "
+              f"({result['local_crs_s']:.2f} s of {result['total_s']:.2f} s; geo.local frames, in coverage)")
 
     base = results[0]
     print("\nper-school time, and its ratio to the smallest district (1.0 = flat):")

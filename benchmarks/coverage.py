@@ -220,6 +220,9 @@ def main() -> None:
     print(f"{'other (tables, layers)':36s} {total - staged:9.3f}")
     print(f"{'total compute_coverage':36s} {total:9.3f} {sum(bare.values()):9.3f} "
           f"{total / sum(bare.values()):7.2f}")
+    local = profile.get("local frames", 0.0)
+    print(f"\nlocal-CRS share of the run (compute_coverage): {100 * local / total:.1f}% "
+          f"({local:.2f} s of {total:.2f} s: frames, mapping in and out; geo.local)")
     print(f"\nchunks of {args.chunk_buildings or 'all'} buildings; "
           f"peak RSS {peak:,.0f} MB (district alone {base:,.0f} MB; coverage added {peak - base:,.0f} MB)")
     print("layers: " + ", ".join(f"{k} {len(v):,}" for k, v in coverage.layers.items()))

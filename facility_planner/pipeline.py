@@ -208,12 +208,12 @@ def measure_chunk(loaded: LoadedDistrict, chunk: Any, options: RunOptions, *, in
 def stream_layers(coverage: Any, out_dir: Path, *, district: str, part: int) -> None:
     """Append one chunk's map layers to ``out_dir/layers/<layer>/district=<name>/`` (GeoParquet,
     one dataset per layer, partitioned by district)."""
-    from facility_planner.io.exports import OUTPUT_CRS, geopackage_layer
+    from facility_planner.io.exports import geopackage_layer, output_layer
 
     for name, raw in coverage.layers.items():
         if raw is None or not len(raw):
             continue
-        layer = geopackage_layer(raw.to_crs(OUTPUT_CRS) if raw.crs is not None else raw)
+        layer = geopackage_layer(output_layer(raw))
         folder = Path(out_dir) / "layers" / name / f"district={_safe_name(district)}"
         folder.mkdir(parents=True, exist_ok=True)
         layer.to_parquet(folder / f"chunk-{part:05d}.parquet", index=False)

@@ -19,13 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "facility_planner"
 MAX_FUNCTION_LINES = 80
 #: Functions being split on other branches right now (issue 13); the lead empties this after merging.
-LONG_FUNCTIONS_BEING_SPLIT = {
-    # hot geo code not split yet (issue 13 open): measure benchmarks/coverage.py before and after
-    ("facility_planner/geo/radio.py", "radio_coverage"),
-    ("facility_planner/geo/cameras.py", "camera_views"),
-    ("facility_planner/geo/reach.py", "asset_reach"),
-    ("facility_planner/geo/reach.py", "walk_grid"),
-}
+LONG_FUNCTIONS_BEING_SPLIT: set[tuple[str, str]] = set()
 CORE = ("facility_planner.model", "facility_planner.facts", "facility_planner.rules",
         "facility_planner.scoring", "facility_planner.geo", "facility_planner.planning",
         "facility_planner.errors", "facility_planner.settings", "facility_planner._yaml")

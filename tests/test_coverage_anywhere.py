@@ -8,10 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facility_planner.geo import compute_coverage
+from facility_planner.io.exports import output_layer
 from facility_planner.io.load import load_district
 from tests._moving import in_crs, move_site
 
@@ -63,3 +65,38 @@ def test_sample_district_in_three_crs_gives_the_same_figures(sample, crs):
     district, base = sample
     values = compute_coverage(in_crs(district, crs), as_of=AS_OF).facts.values
     _close(values, base)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32760"])  # 32760: UTM 60 S, the run's own zone
+def test_campus_straddling_the_antimeridian_keeps_its_coverage(sample, crs):
+    """A campus moved to 179.999 E (Fiji's latitude) lies on both sides of +-180: measured in one
+    local frame centred on it (not on longitude 0), it keeps its coverage."""
+    district, base = sample
+    moved = move_site(district, "HS-01", lon=179.999, lat=-17.8, turn_deg=30).subset(["HS-01"])
+    lon = shapely.get_coordinates(moved.buildings.geometry.values)[:, 0]
+    assert lon.min() < -179.99 and lon.max() > 179.99  # it straddles
+    values = compute_coverage(in_crs(moved, crs), as_of=AS_OF).facts.values
+    _close(values, base, list(values.index))
+
+
+def test_layers_across_the_antimeridian_are_written_cut_there(sample):
+    """Written in EPSG:4326, a view or reach area crossing 180 is cut into its two sides, each
+    within [-180, 180], with nothing lost (the same area in the campus's UTM zone)."""
+    district, _ = sample
+    moved = move_site(district, "HS-01", lon=179.999, lat=-17.8, turn_deg=30).subset(["HS-01"])
+    coverage = compute_coverage(moved, as_of=AS_OF)
+    crossing = 0
+    for name in ("camera_views", "camera_zones", "radio_coverage", "aed_reach", "kit_reach"):
+        layer = coverage.layers[name]
+        written = output_layer(layer)
+        x0, _, x1, _ = shapely.bounds(shapely.get_parts(written.geometry.values)).T
+        assert (x0 >= -180).all() and (x1 <= 180).all(), name
+        assert (x1 - x0 < 1).all(), name  # no piece spans the globe
+        crossing += int((shapely.get_num_geometries(written.geometry.values)
+                         > shapely.get_num_geometries(layer.geometry.values)).sum())
+        utm = "EPSG:32760"
+        assert written.to_crs(utm).area.sum() == pytest.approx(layer.to_crs(utm).area.sum(), rel=1e-6), name
+    assert crossing > 0
+    rooms = output_layer(coverage.layers["room_comm"])  # the user's own shapes, as drawn
+    x0, _, x1, _ = shapely.bounds(shapely.get_parts(rooms.geometry.dropna().values)).T
+    assert (x1 - x0 < 1).all()

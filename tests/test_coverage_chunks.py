@@ -14,8 +14,6 @@ from facility_planner.geo import compute_coverage
 from facility_planner.geo.coverage import _site_chunks
 
 AS_OF = date(2025, 9, 1)
-#: Layers of test-grid and walking-grid cells: a chunk's frame may turn them a little.
-GRID_LAYERS = ("radio_coverage", "aed_reach", "aed_unreached", "kit_reach", "kit_unreached")
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +54,27 @@ def test_subset_keeps_only_the_sites_rows(district):
 
 
 def test_chunked_facts_equal_unchunked(both):
-    """Equal within 0.1 point: a chunk may hold fewer neighbours of a campus than the whole run,
-    so its campus group (and local frame, geo.local) can differ; grids then turn slightly."""
+    """Exactly equal: every chunk measures each campus in the frame the whole run gives it
+    (``SiteChunk.frames``, the whole district's ``LocalFrames.plan``)."""
     whole, chunked = both
     for table, part in ((whole.facts, chunked.facts), (whole.site_facts, chunked.site_facts)):
-        pd.testing.assert_frame_equal(table.values, part.values, check_exact=False, atol=0.1, rtol=0)
-        pd.testing.assert_frame_equal(table.subjects, part.subjects, check_exact=False, rtol=0.05)
-        exact = [c for c in table.evidence if not c.startswith(("radio", "aed_reach", "kit_reach"))]
-        pd.testing.assert_frame_equal(table.evidence[exact].map(len), part.evidence[exact].map(len))
+        pd.testing.assert_frame_equal(table.values, part.values, check_exact=True)
+        pd.testing.assert_frame_equal(table.subjects, part.subjects, check_exact=True)
+        pd.testing.assert_frame_equal(table.evidence, part.evidence)
     assert whole.facts.values.notna().any().any()
+
+
+def test_city_layout_chunked_facts_equal_unchunked():
+    """A city district (neighbours 15-60 m apart, shared campuses) cut into many chunks with halos:
+    the same coverage to the last digit, the same evidence."""
+    district = demo_district(40, seed=3, layout="city").to_district()
+    chunks = _site_chunks(district, 6)
+    assert len(chunks) > 10 and sum(len(c.halo) for c in chunks) > 0
+    whole = compute_coverage(district, as_of=AS_OF, chunk_buildings=None)
+    chunked = compute_coverage(district, as_of=AS_OF, chunk_buildings=6)
+    pd.testing.assert_frame_equal(whole.facts.values, chunked.facts.values, check_exact=True)
+    pd.testing.assert_frame_equal(whole.facts.evidence, chunked.facts.evidence)
+    pd.testing.assert_frame_equal(whole.site_facts.values, chunked.site_facts.values, check_exact=True)
 
 
 def test_chunked_layers_equal_unchunked(both):
@@ -72,24 +82,25 @@ def test_chunked_layers_equal_unchunked(both):
     assert whole.layers.keys() == chunked.layers.keys()
     for name, layer in whole.layers.items():
         other = chunked.layers[name]
-        if name in GRID_LAYERS:  # cut along the campus frame's axes
-            assert set(layer["building_id"].dropna()) == set(other["building_id"].dropna()), name
-            continue
         if name == "unwatched_perimeter":  # the same stretches, possibly cut into other pieces
-            assert layer["length_m"].sum() == pytest.approx(other["length_m"].sum(), rel=1e-3)
+            assert layer["length_m"].sum() == pytest.approx(other["length_m"].sum(), rel=1e-9)
             continue
         assert len(layer) == len(other), name
         assert list(layer.columns) == list(other.columns), name
         assert other.crs == layer.crs, name
         area = shapely.area(layer.geometry.values)
         other_area = shapely.area(other.geometry.values)
-        assert np.nansum(area) == pytest.approx(np.nansum(other_area), rel=1e-3), name
+        assert np.nansum(area) == pytest.approx(np.nansum(other_area), rel=1e-9), name
         # row by row, once both are in the same order (ids; measured columns may differ a hair)
         keys = [c for c in layer.columns if c != layer.geometry.name and layer[c].dtype.kind not in "fc"]
         a = layer.assign(_area=area).sort_values(keys + ["_area"], ignore_index=True)
         b = other.assign(_area=other_area).sort_values(keys + ["_area"], ignore_index=True)
         np.testing.assert_allclose(a["_area"].to_numpy(dtype=float), b["_area"].to_numpy(dtype=float),
-                                   rtol=1e-2, atol=1.0, err_msg=name)
+                                   rtol=1e-9, atol=0, err_msg=name)
+        measured = [c for c in layer.columns if c != layer.geometry.name and layer[c].dtype.kind in "fc"]
+        pd.testing.assert_frame_equal(a[measured], b[measured], check_exact=False, rtol=1e-9, atol=0)
+        same = shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-9)
+        assert (same | (a.geometry.isna() & b.geometry.isna()).to_numpy()).all(), name
     pd.testing.assert_frame_equal(
         whole.room_comm.sort_values("room_id", ignore_index=True),
         chunked.room_comm.sort_values("room_id", ignore_index=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -286,14 +287,69 @@ def _obstacles(district: District) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return geoms, kind, owner, floor
 
 
+@dataclass
+class _Drawable:
+    """What each camera row can draw: ``reason`` it is not drawn ("" when drawn), its place and reach."""
+
+    cams: pd.DataFrame
+    building: np.ndarray  # position of its building (-1: none)
+    site: np.ndarray
+    status: pd.Series
+    located: np.ndarray
+    heading: np.ndarray
+    hfov: np.ndarray
+    ranges: pd.DataFrame
+    outer: np.ndarray
+    reason: np.ndarray
+    interior: np.ndarray
+    floor: np.ndarray
+
+    @property
+    def drawn(self) -> np.ndarray:
+        out: np.ndarray = self.reason == ""
+        return out
+
+
 def camera_views(district: District, *, config: CameraConfig,
                  profile: dict[str, float] | None = None) -> CameraViews:
     """Visibility polygons and density zones of every drawable camera of ``district``."""
+    cam = _drawable(district, config=config)
+    fp_all = district.buildings.geometry.values
+    own_fp = cast(np.ndarray, np.where(cam.building >= 0, np.asarray(fp_all, dtype=object)[np.maximum(cam.building, 0)]
+                                       if len(fp_all) else None, None))
+    geoms = _on_their_wall(cam, own_fp)
+    d_idx = np.flatnonzero(cam.drawn)
+    origins = shapely.get_coordinates(geoms[d_idx]).reshape(-1, 2) if len(d_idx) else np.empty((0, 2))
+    rays = _rays_of(district, cam, d_idx, origins, config=config, profile=profile)
+    clip = cam.interior[d_idx] & (cam.building[d_idx] >= 0)
+    clip_fp = own_fp[d_idx]
+    clip = clip & ~shapely.is_missing(clip_fp) if len(clip_fp) else clip
+
+    def clipped(polys: np.ndarray, which: np.ndarray) -> np.ndarray:
+        sub = np.flatnonzero(clip[which])
+        if len(sub):
+            # Most interior fans already lie inside their footprint: a prepared ``covers`` is far
+            # cheaper than the overlay, which would return the same point set.
+            fp = clip_fp[which[sub]]
+            shapely.prepare(fp)
+            sub = sub[~shapely.covers(fp, polys[sub])]
+            polys[sub] = shapely.intersection(polys[sub], clip_fp[which[sub]])
+        return polys
+
+    all_d = np.arange(len(d_idx))
+    with timed(profile, "camera visibility (polygons)"):
+        view_polys = clipped(fans(origins, rays, rays.hit[:, None], np.ones((len(d_idx), 1), bool)), all_d)
+    with timed(profile, "camera zones (polygons)"):
+        zones = _zone_polygons(cam, d_idx, origins, rays, view_polys, clipped, config=config)
+    return _camera_tables(cam, geoms, d_idx, view_polys, zones, crs=district.crs)
+
+
+def _drawable(district: District, *, config: CameraConfig) -> _Drawable:
+    """The checks a camera must pass to draw a view (status, location, heading, field, range)."""
     cams = district.cameras.reset_index(drop=True)
-    crs = district.crs
     bidx = index_of(cams["building_id"], district.building_ids)
     site_of_b = district.buildings["site_id"].astype("string").to_numpy(dtype=object)
-    site = np.where(bidx >= 0, site_of_b[np.maximum(bidx, 0)] if len(site_of_b) else None, None)
+    site = cast(np.ndarray, np.where(bidx >= 0, site_of_b[np.maximum(bidx, 0)] if len(site_of_b) else None, None))
     status = cams["status"].astype("string")
     status_ok = status.isin(config.drawn_statuses.value).fillna(False).to_numpy(dtype=bool)
     if config.unknown_status_drawn.value:
@@ -313,26 +369,30 @@ def camera_views(district: District, *, config: CameraConfig,
     reason = np.full(len(cams), "", dtype=object)
     for ok, why in reversed(checks):
         reason = np.where(ok, reason, why)
-    drawn = reason == ""
-
     interior = (cams["mount"].astype("string") == "interior").fillna(False).to_numpy(dtype=bool)
-    geoms = np.asarray(cams.geometry.values, dtype=object)
-    # Exterior cameras digitised inside their own footprint are moved to its edge (their wall).
-    fp_all = district.buildings.geometry.values
-    own_fp = np.where(bidx >= 0, np.asarray(fp_all, dtype=object)[np.maximum(bidx, 0)] if len(fp_all) else None, None)
-    snap = drawn & ~interior & shapely.intersects(own_fp, geoms).astype(bool)
+    return _Drawable(cams, bidx, site, status, located, heading, hfov, ranges, outer, reason, interior,
+                     asset_floor(cams, config.interior_camera_floor.value))
+
+
+def _on_their_wall(cam: _Drawable, own_fp: np.ndarray) -> np.ndarray:
+    """Camera points; exterior cameras digitised inside their own footprint moved to its edge (their wall)."""
+    geoms = np.asarray(cam.cams.geometry.values, dtype=object)
+    snap = cam.drawn & ~cam.interior & shapely.intersects(own_fp, geoms).astype(bool)
     if snap.any():
         edge = shapely.boundary(own_fp[snap])
         geoms = geoms.copy()
         geoms[snap] = shapely.line_interpolate_point(edge, shapely.line_locate_point(edge, geoms[snap]))
+    return geoms
 
-    d_idx = np.flatnonzero(drawn)
-    origins = shapely.get_coordinates(geoms[d_idx]).reshape(-1, 2) if len(d_idx) else np.empty((0, 2))
+
+def _rays_of(district: District, cam: _Drawable, d_idx: np.ndarray, origins: np.ndarray, *,
+             config: CameraConfig, profile: dict[str, float] | None) -> Rays:
+    """Rays of the drawn cameras, stopped by what blocks each: footprints for exterior cameras;
+    walls and the outline of their own building on their floor for interior ones."""
     obstacles, kind, owner, obs_floor = _obstacles(district)
-    d_interior = interior[d_idx]
-    d_b = bidx[d_idx]
-    cam_floor = asset_floor(cams, config.interior_camera_floor.value)
-    d_floor = cam_floor[d_idx]
+    d_interior = cam.interior[d_idx]
+    d_b = cam.building[d_idx]
+    d_floor = cam.floor[d_idx]
 
     def blocks(ray_cam: np.ndarray, obs: np.ndarray) -> np.ndarray:
         same_floor = np.isnan(obs_floor[obs]) | (obs_floor[obs] == d_floor[ray_cam])
@@ -340,60 +400,52 @@ def camera_views(district: District, *, config: CameraConfig,
         out: np.ndarray = np.where(d_interior[ray_cam], indoor, kind[obs] == 0)
         return out
 
-    rays = cast_rays(origins, heading[d_idx], hfov[d_idx], outer[d_idx], obstacles=obstacles,
+    return cast_rays(origins, cam.heading[d_idx], cam.hfov[d_idx], cam.outer[d_idx], obstacles=obstacles,
                      blocks=blocks, rays_per_degree=config.rays_per_degree.value,
                      clearance=config.mount_clearance_m.value, profile=profile)
-    clip = d_interior & (d_b >= 0)
-    clip_fp = own_fp[d_idx]
-    clip = clip & ~shapely.is_missing(clip_fp) if len(clip_fp) else clip
 
-    def clipped(polys: np.ndarray, which: np.ndarray) -> np.ndarray:
-        sub = np.flatnonzero(clip[which])
-        if len(sub):
-            # Most interior fans already lie inside their footprint: a prepared ``covers`` is far
-            # cheaper than the overlay, which would return the same point set.
-            fp = clip_fp[which[sub]]
-            shapely.prepare(fp)
-            sub = sub[~shapely.covers(fp, polys[sub])]
-            polys[sub] = shapely.intersection(polys[sub], clip_fp[which[sub]])
-        return polys
 
-    all_d = np.arange(len(d_idx))
-    with timed(profile, "camera visibility (polygons)"):
-        view_polys = clipped(fans(origins, rays, rays.hit[:, None], np.ones((len(d_idx), 1), bool)), all_d)
+def _zone_polygons(cam: _Drawable, d_idx: np.ndarray, origins: np.ndarray, rays: Rays,
+                   view_polys: np.ndarray, clipped: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
+                   config: CameraConfig) -> pd.DataFrame:
+    """Every density level in one call: a zone is the fan of min(hit, level range) per ray."""
     levels = config.levels
-    with timed(profile, "camera zones (polygons)"):
-        # Every density level in one call: a zone is the fan of min(hit, level range) per ray.
-        r = ranges[levels].to_numpy(dtype=float)[d_idx]
-        chosen = r > 0
-        level_i, which = np.nonzero(chosen.T)
-        # A zone reaching past every hit of its camera is the view itself (same fan, same cut).
-        far = np.zeros(len(d_idx))
-        np.maximum.at(far, rays.camera, rays.hit)
-        whole = (chosen & (r >= far[:, None])).T[chosen.T]
-        polys = np.empty(len(which), dtype=object)
-        polys[whole] = view_polys[which[whole]]
-        part = chosen & ~(r >= far[:, None])
-        polys[~whole] = clipped(fans(origins, rays, np.minimum(rays.hit[:, None], r[rays.camera]), part),
-                                which[~whole])
-        density = np.array([config.densities_px_per_m.value[lv] for lv in levels], dtype=float)
-        zones = pd.DataFrame({
-            "camera": which, "level": np.asarray(levels, dtype=object)[level_i], "level_rank": level_i,
-            "density_px_per_m": density[level_i], "radius_m": r[which, level_i], "geometry": polys})
-    zi = d_idx[zones["camera"].to_numpy(dtype=np.int64)]
+    r = cam.ranges[levels].to_numpy(dtype=float)[d_idx]
+    chosen = r > 0
+    level_i, which = np.nonzero(chosen.T)
+    # A zone reaching past every hit of its camera is the view itself (same fan, same cut).
+    far = np.zeros(len(d_idx))
+    np.maximum.at(far, rays.camera, rays.hit)
+    whole = (chosen & (r >= far[:, None])).T[chosen.T]
+    polys = np.empty(len(which), dtype=object)
+    polys[whole] = view_polys[which[whole]]
+    part = chosen & ~(r >= far[:, None])
+    polys[~whole] = clipped(fans(origins, rays, np.minimum(rays.hit[:, None], r[rays.camera]), part),
+                            which[~whole])
+    density = np.array([config.densities_px_per_m.value[lv] for lv in levels], dtype=float)
+    return pd.DataFrame({
+        "camera": which, "level": np.asarray(levels, dtype=object)[level_i], "level_rank": level_i,
+        "density_px_per_m": density[level_i], "radius_m": r[which, level_i], "geometry": polys})
 
+
+def _camera_tables(cam: _Drawable, geoms: np.ndarray, d_idx: np.ndarray, view_polys: np.ndarray,
+                   zones: pd.DataFrame, *, crs: str) -> CameraViews:
+    """The cameras, views and zones layers."""
+    cams, site, cam_floor, outer = cam.cams, cam.site, cam.floor, cam.outer
+    zi = d_idx[zones["camera"].to_numpy(dtype=np.int64)]
     ids = cams["camera_id"].astype("string").to_numpy(dtype=object)
     b_ids = cams["building_id"].astype("string").to_numpy(dtype=object)
     mount = cams["mount"].astype("string").to_numpy(dtype=object)
+    derived = cam.ranges["range_derived"].to_numpy(dtype=bool)
     camera_table = gpd.GeoDataFrame({
         "camera_id": ids, "building_id": b_ids, "site_id": site, "mount": mount,
-        "status": status.to_numpy(dtype=object), "located": located, "floor": cam_floor, "drawn": drawn,
-        "reason": reason, "range_m": outer, "range_derived": ranges["range_derived"].to_numpy(dtype=bool),
+        "status": cam.status.to_numpy(dtype=object), "located": cam.located, "floor": cam_floor,
+        "drawn": cam.drawn, "reason": cam.reason, "range_m": outer, "range_derived": derived,
     }, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
     views = gpd.GeoDataFrame({
         "camera_id": ids[d_idx], "building_id": b_ids[d_idx], "site_id": site[d_idx],
-        "mount": mount[d_idx], "heading_deg": heading[d_idx], "hfov_deg": hfov[d_idx],
-        "range_m": outer[d_idx], "range_derived": ranges["range_derived"].to_numpy(dtype=bool)[d_idx],
+        "mount": mount[d_idx], "heading_deg": cam.heading[d_idx], "hfov_deg": cam.hfov[d_idx],
+        "range_m": outer[d_idx], "range_derived": derived[d_idx],
         "area_m2": shapely.area(view_polys) if len(view_polys) else np.empty(0),
     }, geometry=gpd.GeoSeries(view_polys, crs=crs), crs=crs)
     zone_gdf = gpd.GeoDataFrame({

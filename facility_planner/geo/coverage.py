@@ -7,7 +7,7 @@ district's CRS) and a ``FactTable`` of coverage percentages per building for the
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import geopandas as gpd
@@ -166,6 +166,9 @@ class SiteChunk:
     sites: list[str]
     halo: list[str]
     buildings: list[str]
+    #: The local frames of the whole district (``LocalFrames.plan``): every campus is measured in
+    #: the same frame in every chunk as in one whole run, so chunking changes no figure.
+    frames: LocalFrames | None = field(default=None, compare=False, repr=False)
 
     @property
     def whole(self) -> bool:
@@ -196,7 +199,11 @@ def compute_coverage(district: District, *, config: CoverageConfig | None = None
     """
     config = config or load_coverage_config()
     as_of = as_of or date.today()
-    chunks = site_chunks(district, chunk_buildings=chunk_buildings, config=config)
+    chunks = _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    if len(chunks) > 1:
+        with timed(profile, "local frames"):  # the whole district's frames, for every chunk
+            plan = district_frames(district, config=config).plan()
+        chunks = [dataclasses.replace(chunk, frames=plan) for chunk in chunks]
     if len(chunks) <= 1:
         return _coverage_of(district, config=config, as_of=as_of, profile=profile)
     parts = [chunk_coverage(district, chunk, config=config, as_of=as_of, profile=profile)
@@ -208,7 +215,16 @@ def site_chunks(district: District, *, chunk_buildings: int | None = CHUNK_BUILD
                 config: CoverageConfig | None = None) -> list[SiteChunk]:
     """The chunks ``compute_coverage`` measures ``district`` in (see ``SiteChunk``)."""
     config = config or load_coverage_config()
-    return _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    chunks = _site_chunks(district, chunk_buildings, reach_m=_longest_reach(district, config))
+    if len(chunks) <= 1:
+        return chunks
+    plan = district_frames(district, config=config).plan()
+    return [dataclasses.replace(chunk, frames=plan) for chunk in chunks]
+
+
+def district_frames(district: District, *, config: CoverageConfig) -> LocalFrames:
+    """The local frames ``compute_coverage`` measures ``district`` in (``geo.local``)."""
+    return LocalFrames.of(district, reach_m=_longest_reach(district, config) + CHUNK_MARGIN_M)
 
 
 def chunk_coverage(district: District, chunk: SiteChunk, *, config: CoverageConfig, as_of: date,
@@ -217,7 +233,7 @@ def chunk_coverage(district: District, chunk: SiteChunk, *, config: CoverageConf
     if chunk.whole:
         return _coverage_of(district, config=config, as_of=as_of, profile=profile)
     part = district.subset([*chunk.sites, *chunk.halo], building_ids=chunk.buildings)
-    cov = _coverage_of(part, config=config, as_of=as_of, profile=profile)
+    cov = _coverage_of(part, config=config, as_of=as_of, profile=profile, plan=chunk.frames)
     if not chunk.halo:
         return cov
     core = pd.array(chunk.sites, dtype="string")
@@ -367,20 +383,22 @@ def _concat_facts(tables: list[FactTable], index: pd.Index) -> FactTable:
 
 
 def _coverage_of(district: District, *, config: CoverageConfig, as_of: date,
-                 profile: dict[str, float] | None) -> Coverage:
+                 profile: dict[str, float] | None, plan: LocalFrames | None = None) -> Coverage:
     """``compute_coverage`` of one chunk (or the whole district), each campus group measured in
-    its own local frame (``geo.local``); layers come back in the district's CRS."""
+    its own local frame (``geo.local``; ``plan``: the whole district's, for a chunk of it);
+    layers come back in the district's CRS."""
     with timed(profile, "local frames"):
-        frames = LocalFrames.of(district, reach_m=_longest_reach(district, config) + CHUNK_MARGIN_M)
+        frames = plan.on(district) if plan is not None else district_frames(district, config=config)
         if not frames.n_groups:
             return _measure(district, config=config, as_of=as_of, profile=profile)
         local = frames.project(district)
     cov = _measure(local, config=config, as_of=as_of, profile=profile)
     with timed(profile, "local frames"):
         kept = {"room_comm": ("room_id", district.rooms), "aeds": ("aed_id", district.aeds)}
+        restored = frames.restore({name: layer for name, layer in cov.layers.items() if name not in kept},
+                                  crs=district.crs, check_valid=_SLIVER_LAYERS)
         layers = {name: _with_geometry_of(layer, *kept[name], crs=district.crs) if name in kept else
-                  frames.restore(layer, crs=district.crs, check_valid=name in _SLIVER_LAYERS)
-                  for name, layer in cov.layers.items()}
+                  restored[name] for name, layer in cov.layers.items()}
         true_heading = pd.Series(district.cameras["heading_deg"].to_numpy(dtype=float),
                                  index=district.cameras["camera_id"].astype("string").to_numpy())
         true_heading = true_heading[~true_heading.index.duplicated()]

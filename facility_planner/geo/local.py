@@ -14,6 +14,14 @@ whose residual exceeds ``TOLERANCE_M`` is mapped point by point with PROJ instea
 
 Bearings in the inventory are true-north compass bearings; ``grid_bearings`` turns them into
 bearings in the frame with the meridian convergence (and the frame's turn) at each point.
+
+The frames depend only on the district, never on how a run is chunked: ``LocalFrames.plan``
+keeps the frames of a whole district without its rows, and ``plan.on(part)`` gives a chunk of it
+the very same frame for every campus (``geo.coverage.site_chunks`` hands each chunk that plan).
+
+Near the antimeridian every longitude is taken relative to its campus (a campus straddling
++-180 is one piece), and a run in geographic coordinates gets its layers back with longitudes
+continuous within each campus (they may pass 180 by a little; ``io.exports`` splits at 180).
 """
 
 from __future__ import annotations
@@ -21,12 +29,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 
 from facility_planner.geo._arrays import index_of
 from facility_planner.model import District
@@ -48,6 +57,42 @@ _N_CONTROL = 7  # control points per side of each group's box
 @lru_cache(maxsize=32)
 def _to_lonlat(crs: str) -> Transformer:
     return Transformer.from_crs(crs, LONLAT, always_xy=True)
+
+
+@lru_cache(maxsize=32)
+def _is_geographic(crs: str) -> bool:
+    return bool(CRS.from_user_input(crs).is_geographic)
+
+
+@lru_cache(maxsize=1)
+def _tmerc0() -> Transformer:
+    """Transverse Mercator (WGS84, scale 1) on the meridian 0 and the equator, from degrees: every
+    frame's is this one applied to the longitude from its centre, less the northing of its centre."""
+    return Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        "+step +proj=tmerc +lat_0=0 +lon_0=0 +k=1 +x_0=0 +y_0=0 +ellps=WGS84")
+
+
+def wrap_lon(lon: np.ndarray) -> np.ndarray:
+    """Longitudes (degrees) brought into [-180, 180)."""
+    out: np.ndarray = (np.asarray(lon, dtype=float) + 180.0) % 360.0 - 180.0
+    return out
+
+
+def tmerc_forward(lon: np.ndarray, lat: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> np.ndarray:
+    """(n, 2) coordinates in the transverse Mercator centred on (``lon0``, ``lat0``) of each point
+    (arrays of one centre per point, or scalars): one PROJ call for all centres."""
+    x, y = _tmerc0().transform(wrap_lon(np.asarray(lon) - lon0), lat)
+    _, y0 = _tmerc0().transform(np.zeros_like(np.asarray(lat0, dtype=float)), lat0)
+    return np.column_stack([x, np.asarray(y) - y0])
+
+
+def tmerc_inverse(xy: np.ndarray, lon0: np.ndarray, lat0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude (relative to nothing: ``lon0`` + the frame's, not wrapped) and latitude of (n, 2)
+    frame coordinates; the inverse of ``tmerc_forward``."""
+    _, y0 = _tmerc0().transform(np.zeros_like(np.asarray(lat0, dtype=float)), lat0)
+    dlon, lat = _tmerc0().transform(xy[:, 0], xy[:, 1] + y0, direction="INVERSE")
+    return np.asarray(dlon) + lon0, np.asarray(lat)
 
 
 def tmerc_transformer(lon0: float, lat0: float) -> Transformer:
@@ -92,18 +137,27 @@ class _Poly:
         return cls(centre, scale, coef)
 
     def __call__(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Evaluate group by group (coordinates sorted by group): one small product per group."""
+        """Evaluate group by group on contiguous runs (points sorted by group here unless they
+        come sorted): elementwise products with each group's scalar coefficients, so a point's
+        result depends on nothing but the point and its group."""
         out = np.empty_like(xy)
         if not len(xy):
             return out
-        order = np.argsort(group, kind="stable")
-        g_sorted = group[order]
-        cuts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1], True])
+        if (group[1:] < group[:-1]).any():
+            order = np.argsort(group, kind="stable")
+            out[order] = self(xy[order], group[order])
+            return out
+        cuts = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
         for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-            g = int(g_sorted[a])
-            rows = order[a:b]
-            u = (xy[rows] - self.centre[g]) / self.scale[g]
-            out[rows] = np.column_stack(_terms(u[:, 0], u[:, 1])) @ self.coef[g]
+            g = int(group[a])
+            scale = self.scale[g]
+            terms = _terms((xy[a:b, 0] - self.centre[g, 0]) / scale, (xy[a:b, 1] - self.centre[g, 1]) / scale)
+            coef = self.coef[g].tolist()
+            for d in (0, 1):
+                acc = terms[0] * coef[0][d]
+                for term, c in zip(terms[1:], coef[1:], strict=True):
+                    acc += term * c[d]
+                out[a:b, d] = acc
         return out
 
 
@@ -115,7 +169,9 @@ class LocalFrames:
     the centre of each group's transverse Mercator; ``angle`` its turn (radians, anticlockwise,
     of the group's long axis from the frame's x axis); ``boxes`` the part of the shared plane
     each group may reach; ``building_group`` and ``site_group`` the group of each building and
-    site id (how layer rows find their group on the way back).
+    site id (how rows of a chunk and layer rows find their group). ``x_ref``: for a run in
+    geographic coordinates, a longitude of each group that its run longitudes are taken near
+    (continuous across the antimeridian); None for a projected run CRS.
     """
 
     crs: str
@@ -131,6 +187,7 @@ class LocalFrames:
     centre: np.ndarray  # (g, 2) in each group's tmerc
     building_group: pd.Series
     site_group: pd.Series
+    x_ref: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
@@ -147,20 +204,69 @@ class LocalFrames:
         crs = district.crs
         coords = {name: shapely.get_coordinates(district.table(name).geometry.values, return_index=True)
                   for name in _GEO_TABLES}
-        unit_of = _units(district)
-        lonlat, group_of, n_groups = _groups(district, coords, unit_of, crs=crs, reach_m=reach_m)
+        units = _units(district)
+        extents = _unit_extents(coords, units, crs=crs)
+        label = _unit_groups(extents, reach_m=reach_m)
+        n_groups = int(label.max()) + 1 if len(label) else 0
+        group_of = {name: np.full(len(district.table(name)), -1, dtype=np.int64) for name in _GEO_TABLES}
+        for name in _GEO_TABLES:
+            row = coords[name][1]
+            if len(row):
+                group_of[name][row] = label[extents.unit[name]]
         if n_groups == 0:
             empty = np.empty(0)
             poly = _Poly(np.empty((0, 2)), empty, np.empty((0, len(_terms(empty, empty)), 2)))
             return cls(crs, group_of, empty, empty, empty, np.empty((0, 4)), poly, poly, np.empty(0, bool),
                        np.empty((0, 2)), np.empty((0, 2)), pd.Series(dtype=int), pd.Series(dtype=int))
-        return _build(crs, coords, lonlat, group_of, n_groups, district=district, reach_m=reach_m)
+        return _build(crs, coords, extents, label, group_of, n_groups, units=units, district=district,
+                      reach_m=reach_m)
+
+    def plan(self) -> LocalFrames:
+        """These frames without the rows of the district: what a chunk needs (``on``)."""
+        return dataclasses.replace(self, group_of={})
+
+    def on(self, district: District) -> LocalFrames:
+        """The same frames for a part of the district they were made for (a chunk of its sites):
+        every row finds its group by its building or site, so a campus is measured in the very
+        same frame however the run is cut."""
+        b_pos = self.building_group.index
+        s_pos = self.site_group.index
+        b_val = self.building_group.to_numpy(dtype=np.int64)
+        s_val = self.site_group.to_numpy(dtype=np.int64)
+
+        def lookup(index: pd.Index, values: np.ndarray, keys: pd.Series) -> np.ndarray:
+            at = index.get_indexer(keys.astype(object).to_numpy())
+            return np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else -1, -1).astype(np.int64)
+
+        buildings = district.buildings
+        by_site = lookup(s_pos, s_val, buildings["site_id"])
+        group_of = {"buildings": np.where(by_site >= 0, by_site,
+                                          lookup(b_pos, b_val, buildings["building_id"]))}
+        for name in _BY_BUILDING:
+            group_of[name] = lookup(b_pos, b_val, district.table(name)["building_id"])
+        for name in _BY_SITE:
+            group_of[name] = lookup(s_pos, s_val, district.table(name)["site_id"])
+        for name in _GEO_TABLES:
+            drawn = ~pd.isna(np.asarray(district.table(name).geometry.values, dtype=object))
+            if (drawn & (group_of[name] < 0)).any():  # a row of no campus of the plan
+                raise ValueError(f"{name}: rows of no campus of these frames")
+        return dataclasses.replace(self, group_of=group_of)
 
     # ------------------------------------------------------------------ mapping coordinates
+    def _near_ref(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Run coordinates with longitudes taken near their group's (geographic run CRS only)."""
+        if self.x_ref is None or not len(xy):
+            return xy
+        ref = self.x_ref[group]
+        return np.column_stack([ref + wrap_lon(xy[:, 0] - ref), xy[:, 1]])
+
     def to_local(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Run-CRS coordinates of rows of ``group`` -> the shared plane."""
-        out = self.forward(xy, group) if len(xy) else np.empty((0, 2))
-        slow = self.exact[group] if len(xy) else np.empty(0, bool)
+        if not len(xy):
+            return np.empty((0, 2))
+        xy = self._near_ref(xy, group)
+        out = self.forward(xy, group)
+        slow = self.exact[group]
         if slow.any():
             out[slow] = self._exact_forward(xy[slow], group[slow])
         return out
@@ -177,54 +283,62 @@ class LocalFrames:
 
     def _exact_forward(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
         lon, lat = _to_lonlat(self.crs).transform(xy[:, 0], xy[:, 1])
-        out = np.empty_like(xy)
-        for g in np.unique(group).tolist():
-            m = group == g
-            tx, ty = tmerc_transformer(float(self.lon0[g]), float(self.lat0[g])).transform(lon[m], lat[m])
-            out[m] = self._turn(np.column_stack([tx, ty]), g)
-        return out
+        return self._turn(tmerc_forward(lon, lat, self.lon0[group], self.lat0[group]), group)
 
     def _exact_inverse(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
-        lon = np.empty(len(xy))
-        lat = np.empty(len(xy))
-        for g in np.unique(group).tolist():
-            m = group == g
-            t = self._unturn(xy[m], g)
-            lon[m], lat[m] = tmerc_transformer(float(self.lon0[g]), float(self.lat0[g])).transform(
-                t[:, 0], t[:, 1], direction="INVERSE")
+        lon, lat = tmerc_inverse(self._unturn(xy, group), self.lon0[group], self.lat0[group])
         x, y = _to_lonlat(self.crs).transform(lon, lat, direction="INVERSE")
-        return np.column_stack([x, y])
+        return self._near_ref(np.column_stack([x, y]), group)
 
-    def _turn(self, tm: np.ndarray, g: int) -> np.ndarray:
-        c, s = np.cos(self.angle[g]), np.sin(self.angle[g])
-        d = tm - self.centre[g]
-        turned: np.ndarray = np.column_stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]]) + self.shift[g]
+    def _turn(self, tm: np.ndarray, group: np.ndarray) -> np.ndarray:
+        c, s = np.cos(self.angle[group]), np.sin(self.angle[group])
+        d = tm - self.centre[group]
+        turned: np.ndarray = np.column_stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]]) + self.shift[group]
         return turned
 
-    def _unturn(self, xy: np.ndarray, g: int) -> np.ndarray:
-        c, s = np.cos(self.angle[g]), np.sin(self.angle[g])
-        d = xy - self.shift[g]
-        unturned: np.ndarray = np.column_stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]]) + self.centre[g]
+    def _unturn(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
+        c, s = np.cos(self.angle[group]), np.sin(self.angle[group])
+        d = xy - self.shift[group]
+        unturned: np.ndarray = np.column_stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1]]) + self.centre[group]
         return unturned
 
     # ------------------------------------------------------------------ tables and layers
     def project(self, district: District) -> District:
         """``district`` in the shared plane; camera headings turned into grid bearings."""
-        tables: dict[str, gpd.GeoDataFrame] = {}
         label = self.label
-        for name in _GEO_TABLES:
-            table = district.table(name)
-            geoms = np.asarray(table.geometry.values, dtype=object)
-            group = self.group_of[name]
-            xy, row = shapely.get_coordinates(geoms, return_index=True)
-            new = self.to_local(xy, group[row])
-            moved = shapely.transform(geoms, lambda _c, new=new: new) if len(xy) else geoms
+        label_crs = CRS.from_user_input(label)
+        originals = [district.table(name) for name in _GEO_TABLES]
+        moved = self._map_all([np.asarray(t.geometry.values, dtype=object) for t in originals],
+                              [self.group_of[name] for name in _GEO_TABLES], self.to_local)
+        tables: dict[str, gpd.GeoDataFrame] = {}
+        for name, table, geoms in zip(_GEO_TABLES, originals, moved, strict=True):
             tables[name] = gpd.GeoDataFrame(table.drop(columns=table.geometry.name), index=table.index,
-                                            geometry=gpd.GeoSeries(moved, index=table.index, crs=label),
-                                            crs=label)
+                                            geometry=gpd.GeoSeries(geoms, index=table.index, crs=label_crs),
+                                            crs=label_crs)
         cams = tables["cameras"]
         cams["heading_deg"] = self.grid_bearings(district.cameras, cams["heading_deg"].to_numpy(dtype=float))
         return dataclasses.replace(district, crs=label, **tables)
+
+    @staticmethod
+    def _map_all(parts: list[np.ndarray], row_groups: list[np.ndarray], mapping: Any) -> list[np.ndarray]:
+        """Each array of geometries with every coordinate mapped by ``mapping(xy, group)``.
+
+        All at once: each distinct geometry object (with its group) once, sorted by group, so
+        the coordinates reach ``mapping`` in contiguous runs of one group."""
+        geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
+        groups = np.concatenate(row_groups).astype(np.int64) if parts else np.empty(0, np.int64)
+        if not len(geoms):
+            return [p.copy() for p in parts]
+        ids = np.fromiter((id(g) for g in geoms), dtype=np.int64, count=len(geoms))
+        _, first, inverse = np.unique(np.column_stack([groups, ids]), axis=0, return_index=True,
+                                      return_inverse=True)
+        unique, unique_group = geoms[first], groups[first]  # np.unique sorts by group first
+        count = shapely.get_num_coordinates(unique)
+        if count.sum():
+            group = np.repeat(unique_group, count)
+            unique = shapely.transform(unique, lambda xy: mapping(xy, group))
+        out = unique[inverse.reshape(-1)]
+        return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
     def grid_bearings(self, points: gpd.GeoDataFrame, bearing_deg: np.ndarray) -> np.ndarray:
         """True-north bearings at ``points`` (run CRS, rows of the cameras table) -> frame bearings.
@@ -249,30 +363,34 @@ class LocalFrames:
         out[ok] = (out[ok] + np.degrees(np.arctan2(north[:, 0], north[:, 1]))) % 360.0
         return out
 
-    def restore(self, layer: gpd.GeoDataFrame, *, crs: str, check_valid: bool = True) -> gpd.GeoDataFrame:
-        """A layer measured in the shared plane, back in the run's CRS ``crs`` (polygons made
-        valid again where ``check_valid``: views drawn from rays can hold slivers)."""
-        geoms = np.asarray(layer.geometry.values, dtype=object)
-        xy, row = shapely.get_coordinates(geoms, return_index=True)
-        back = self.to_run(xy, self._row_groups(layer, geoms)[row])
-        moved = shapely.transform(geoms, lambda _c: back) if len(xy) else geoms
-        poly: np.ndarray = (np.flatnonzero(np.isin(shapely.get_type_id(moved), (3, 6))) if check_valid
-                            else np.empty(0, dtype=np.intp))
-        if len(poly):  # a hair of curvature can make a sliver of a valid polygon cross itself
-            bad = poly[~shapely.is_valid(moved[poly])]
-            moved[bad] = shapely.make_valid(moved[bad], method="structure", keep_collapsed=False)
-        out = layer.copy()
-        return out.set_geometry(gpd.GeoSeries(moved, index=layer.index, crs=crs), crs=crs)
-
+    def restore(self, layers: dict[str, gpd.GeoDataFrame], *, crs: str,
+                check_valid: tuple[str, ...] = ()) -> dict[str, gpd.GeoDataFrame]:
+        """Layers measured in the shared plane, back in the run's CRS ``crs`` (all in one pass);
+        polygons of the layers named in ``check_valid`` made valid again (views drawn from rays
+        can hold slivers a hair of curvature makes cross themselves)."""
+        names = list(layers)
+        parts = [np.asarray(layers[n].geometry.values, dtype=object) for n in names]
+        moved = self._map_all(parts, [self._row_groups(layers[n], g) for n, g in zip(names, parts, strict=True)],
+                              self.to_run)
+        out: dict[str, gpd.GeoDataFrame] = {}
+        for name, geoms in zip(names, moved, strict=True):
+            if name in check_valid:
+                poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)))
+                bad = poly[~shapely.is_valid(geoms[poly])]
+                if len(bad):
+                    geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+            layer = layers[name]
+            out[name] = layer.copy().set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)
+        return out
 
     def _row_groups(self, layer: pd.DataFrame, geoms: np.ndarray) -> np.ndarray:
         """Group of each layer row: by its building, else its site, else where it lies."""
         group = np.full(len(layer), -1, dtype=np.int64)
         for column, lookup in (("building_id", self.building_group), ("site_id", self.site_group)):
             if column in layer and len(lookup):
-                found = lookup.reindex(layer[column].astype(object).to_numpy()).to_numpy(dtype=float)
-                fill = (group < 0) & np.isfinite(found)
-                group[fill] = found[fill].astype(np.int64)
+                at = lookup.index.get_indexer(layer[column].astype(object).to_numpy())
+                fill = (group < 0) & (at >= 0)
+                group[fill] = lookup.to_numpy(dtype=np.int64)[at[fill]]
         rest = np.flatnonzero((group < 0) & ~pd.isna(geoms))
         if len(rest):
             first = shapely.get_point(shapely.get_exterior_ring(geoms[rest]), 0)
@@ -283,14 +401,24 @@ class LocalFrames:
         return np.maximum(group, 0)
 
 
-def _units(district: District) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class _CampusUnits:
+    """The campus code of every row (``_units``): sites first (``site_ids``), then buildings with
+    no site (``building_unit``: the code of each building), then rows of neither."""
+
+    codes: dict[str, np.ndarray]
+    site_ids: pd.Index
+    building_unit: np.ndarray
+
+
+def _units(district: District) -> _CampusUnits:
     """A campus code per row of each geometry table: its site, else its building, else itself."""
     b = district.buildings
     site_tables = [b["site_id"], *(district.table(name)["site_id"] for name in _BY_SITE)]
     site_codes, site_index = pd.factorize(pd.concat(site_tables, ignore_index=True).astype("string"))
     n_sites = len(site_index)
-    b_unit = np.where(site_codes[:len(b)] >= 0, site_codes[:len(b)], n_sites + np.arange(len(b)))
-    units: dict[str, np.ndarray] = {"buildings": b_unit.astype(np.int64)}
+    b_unit = np.where(site_codes[:len(b)] >= 0, site_codes[:len(b)], n_sites + np.arange(len(b))).astype(np.int64)
+    units: dict[str, np.ndarray] = {"buildings": b_unit}
     next_code = n_sites + len(b)
     for name in _BY_BUILDING:
         table = district.table(name)
@@ -306,77 +434,131 @@ def _units(district: District) -> dict[str, np.ndarray]:
         own = next_code + np.arange(n)
         next_code += n
         units[name] = np.where(codes >= 0, codes, own).astype(np.int64)
-    return units
+    return _CampusUnits(units, pd.Index(site_index, dtype=object), b_unit)
 
 
-def _groups(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]],
-            unit_of: dict[str, np.ndarray], *, crs: str,
-            reach_m: float) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
-    """Group number of every row: campuses whose extents come within ``reach_m`` share one.
+@dataclass(frozen=True)
+class _Extents:
+    """Per campus unit drawn: its code, run-CRS box (longitudes continuous for a geographic run
+    CRS) and longitude/latitude box (continuous: it may pass +-180); ``unit`` maps each table's
+    coordinates to their unit."""
 
-    Extents are compared in longitude/latitude, grown by ``reach_m`` in degrees with the
-    smallest length of a degree (so no pair within reach is missed)."""
-    keys, rows, parts = [], [], []
-    for name in _GEO_TABLES:
-        xy, row = coords[name]
-        parts.append(xy)
-        keys.append(unit_of[name][row] if len(row) else np.empty(0, dtype=np.int64))
-        rows.append(row)
-    xy_all = np.concatenate(parts) if parts else np.empty((0, 2))
-    group_of = {name: np.full(len(district.table(name)), -1, dtype=np.int64) for name in _GEO_TABLES}
-    if not len(xy_all):
-        return np.empty((0, 2)), group_of, 0
-    lon, lat = _to_lonlat(crs).transform(xy_all[:, 0], xy_all[:, 1])
-    lonlat = np.column_stack([lon, lat])
-    unit_codes, unit = np.unique(np.concatenate(keys), return_inverse=True)
-    n_units = len(unit_codes)
-    lo = np.full((n_units, 2), np.inf)
-    hi = np.full((n_units, 2), -np.inf)
-    good = np.isfinite(lonlat).all(axis=1)
-    np.minimum.at(lo, unit[good], lonlat[good])
-    np.maximum.at(hi, unit[good], lonlat[good])
+    codes: np.ndarray
+    unit: dict[str, np.ndarray]
+    run_lo: np.ndarray
+    run_hi: np.ndarray
+    ll_lo: np.ndarray
+    ll_hi: np.ndarray
+    drawn: np.ndarray
+
+
+def _unit_extents(coords: dict[str, tuple[np.ndarray, np.ndarray]], units: _CampusUnits, *,
+                  crs: str) -> _Extents:
+    """Extents of every campus unit, from its coordinates (only the box corners go through PROJ)."""
+    keys = [units.codes[name][coords[name][1]] if len(coords[name][1]) else np.empty(0, np.int64)
+            for name in _GEO_TABLES]
+    xy = np.concatenate([coords[name][0] for name in _GEO_TABLES])
+    codes, unit = np.unique(np.concatenate(keys), return_inverse=True)
+    n = len(codes)
+    split = np.cumsum([len(k) for k in keys])[:-1]
+    per_table = dict(zip(_GEO_TABLES, np.split(unit, split), strict=True))
+    good = np.isfinite(xy).all(axis=1)
+    if _is_geographic(crs) and len(xy):
+        first = np.full(n, np.nan)
+        seen = np.flatnonzero(good)
+        first[unit[seen[::-1]]] = xy[seen[::-1], 0]  # the first good longitude of each unit
+        ref = first[unit]
+        xy = np.column_stack([ref + wrap_lon(xy[:, 0] - ref), xy[:, 1]])
+    lo = np.full((n, 2), np.inf)
+    hi = np.full((n, 2), -np.inf)
+    np.minimum.at(lo, unit[good], xy[good])
+    np.maximum.at(hi, unit[good], xy[good])
     drawn = np.isfinite(lo).all(axis=1)
-    dlat = reach_m / 110_000.0
-    coslat = np.cos(np.radians(np.minimum(np.maximum(np.abs(lo[:, 1]), np.abs(hi[:, 1])) + dlat, 89.9)))
-    dlon = dlat / coslat
-    boxes = np.full(n_units, None, dtype=object)
-    boxes[drawn] = shapely.box(lo[drawn, 0] - dlon[drawn] / 2, lo[drawn, 1] - dlat / 2,
-                               hi[drawn, 0] + dlon[drawn] / 2, hi[drawn, 1] + dlat / 2)
+    ll_lo, ll_hi = lo.copy(), hi.copy()
+    if drawn.any():
+        d = np.flatnonzero(drawn)
+        corners = np.stack([np.column_stack([lo[d, 0], lo[d, 1]]), np.column_stack([hi[d, 0], lo[d, 1]]),
+                            np.column_stack([hi[d, 0], hi[d, 1]]), np.column_stack([lo[d, 0], hi[d, 1]])], axis=1)
+        flat = corners.reshape(-1, 2)
+        lon, lat = _to_lonlat(crs).transform(flat[:, 0], flat[:, 1])
+        lon, lat = lon.reshape(-1, 4), lat.reshape(-1, 4)
+        lon = lon[:, :1] + wrap_lon(lon - lon[:, :1])
+        ll_lo[d] = np.column_stack([lon.min(axis=1), lat.min(axis=1)])
+        ll_hi[d] = np.column_stack([lon.max(axis=1), lat.max(axis=1)])
+    return _Extents(codes, per_table, lo, hi, ll_lo, ll_hi, drawn)
+
+
+def _unit_groups(extents: _Extents, *, reach_m: float) -> np.ndarray:
+    """Group number of every unit (-1: nothing drawn): units whose extents come within
+    ``reach_m`` share one. Extents are compared in longitude/latitude, grown by ``reach_m`` in
+    degrees with the smallest length of a degree (so no pair within reach is missed); a box
+    passing +-180 is also compared one turn round."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    left, right = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    graph = coo_matrix((np.ones(len(left)), (left, right)), shape=(n_units, n_units))
+    lo, hi, drawn = extents.ll_lo, extents.ll_hi, extents.drawn
+    n_units = len(lo)
+    if not drawn.any():
+        return np.full(n_units, -1, dtype=np.int64)
+    dlat = reach_m / 110_000.0
+    coslat = np.cos(np.radians(np.minimum(np.maximum(np.abs(lo[:, 1]), np.abs(hi[:, 1])) + dlat, 89.9)))
+    dlon = dlat / coslat
+    d = np.flatnonzero(drawn)
+    x0, x1 = lo[d, 0] - dlon[d] / 2, hi[d, 0] + dlon[d] / 2
+    y0, y1 = lo[d, 1] - dlat / 2, hi[d, 1] + dlat / 2
+    boxes = shapely.box(x0, y0, x1, y1)
+    turned = np.flatnonzero((x1 > 180.0) | (x0 < -180.0))  # compared again one turn round
+    turn = np.where(x1[turned] > 180.0, -360.0, 360.0)
+    others = shapely.box(x0[turned] + turn, y0[turned], x1[turned] + turn, y1[turned])
+    owner = np.r_[d, d[turned]]
+    left, right = shapely.STRtree(np.r_[boxes, others]).query(boxes, predicate="intersects")
+    graph = coo_matrix((np.ones(len(left)), (d[left], owner[right])), shape=(n_units, n_units))
     label = connected_components(graph, directed=False)[1]
     codes, label = np.unique(np.where(drawn, label, -1), return_inverse=True)
-    label = label - (1 if codes[0] == -1 else 0)  # -1 stays "nothing drawn"
-    start = 0
-    for name, key in zip(_GEO_TABLES, keys, strict=True):
-        row = rows[_GEO_TABLES.index(name)]
-        u = unit[start:start + len(key)]
-        start += len(key)
-        if len(row):
-            group_of[name][row] = label[u]
-    return lonlat, group_of, int(label.max()) + 1 if len(label) else 0
+    out: np.ndarray = (label - (1 if codes[0] == -1 else 0)).astype(np.int64)  # -1 stays "nothing drawn"
+    return out
 
 
-def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: np.ndarray,
-           group_of: dict[str, np.ndarray], n_groups: int, *, district: District,
-           reach_m: float) -> LocalFrames:
+def _group_boxes(extents: _Extents, label: np.ndarray, n_groups: int, *,
+                 geographic: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Longitude/latitude and run-CRS boxes of every group, each unit turned (by whole turns) to
+    lie next to the group's first unit; for a geographic run CRS, the longitude the group's run
+    coordinates are taken near."""
+    d = np.flatnonzero(label >= 0)
+    g = label[d]
+    first = np.full(n_groups, -1)
+    first[g[::-1]] = d[::-1]
+    ref = extents.ll_lo[first, 0]
+    mid = (extents.ll_lo[d, 0] + extents.ll_hi[d, 0]) / 2
+    turns = 360.0 * np.round((mid - ref[g]) / 360.0)
+    ll_lo, ll_hi = extents.ll_lo[d].copy(), extents.ll_hi[d].copy()
+    ll_lo[:, 0] -= turns
+    ll_hi[:, 0] -= turns
+    run_lo, run_hi = extents.run_lo[d].copy(), extents.run_hi[d].copy()
+    x_ref = None
+    if geographic:
+        x_ref = extents.run_lo[first, 0]
+        r_turns = 360.0 * np.round(((run_lo[:, 0] + run_hi[:, 0]) / 2 - x_ref[g]) / 360.0)
+        run_lo[:, 0] -= r_turns
+        run_hi[:, 0] -= r_turns
+    out = []
+    for low, high in ((ll_lo, ll_hi), (run_lo, run_hi)):
+        a = np.full((n_groups, 2), np.inf)
+        b = np.full((n_groups, 2), -np.inf)
+        np.minimum.at(a, g, low)
+        np.maximum.at(b, g, high)
+        out += [a, b]
+    return out[0], out[1], out[2], out[3], x_ref
+
+
+def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], extents: _Extents,
+           label: np.ndarray, group_of: dict[str, np.ndarray], n_groups: int, *, units: _CampusUnits,
+           district: District, reach_m: float) -> LocalFrames:
     """Centres, turns, shifts and fitted maps of every group."""
-    xy_all = np.concatenate([coords[name][0] for name in _GEO_TABLES])
-    g_all = np.concatenate([group_of[name][coords[name][1]] for name in _GEO_TABLES])
-    ok = (g_all >= 0) & np.isfinite(lonlat).all(axis=1)
-    lo = np.full((n_groups, 2), np.inf)
-    hi = np.full((n_groups, 2), -np.inf)
-    np.minimum.at(lo, g_all[ok], lonlat[ok])
-    np.maximum.at(hi, g_all[ok], lonlat[ok])
-    lon0, lat0 = (lo[:, 0] + hi[:, 0]) / 2, (lo[:, 1] + hi[:, 1]) / 2
+    geographic = _is_geographic(crs)
+    lo, hi, rlo, rhi, x_ref = _group_boxes(extents, label, n_groups, geographic=geographic)
+    lon0, lat0 = wrap_lon((lo[:, 0] + hi[:, 0]) / 2), (lo[:, 1] + hi[:, 1]) / 2
     # Control points: a grid over each group's run-CRS box, grown by the reach and a margin.
-    rlo = np.full((n_groups, 2), np.inf)
-    rhi = np.full((n_groups, 2), -np.inf)
-    np.minimum.at(rlo, g_all[ok], xy_all[ok])
-    np.maximum.at(rhi, g_all[ok], xy_all[ok])
     units_per_m = _units_per_metre(crs, (rlo + rhi) / 2, lat0)
     pad = max(PAD_M, 2 * reach_m) * units_per_m
     n = _N_CONTROL
@@ -388,12 +570,10 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
     src = box_lo[:, None, :] + np.stack([ctrl_u, ctrl_v], axis=-1)[None] * (box_hi - box_lo)[:, None, :]
     flat = src.reshape(-1, 2)
     clon, clat = _to_lonlat(crs).transform(flat[:, 0], flat[:, 1])
-    clon, clat = clon.reshape(n_groups, -1), clat.reshape(n_groups, -1)
-    tm = np.empty_like(src)
-    for g in range(n_groups):
-        tm[g, :, 0], tm[g, :, 1] = tmerc_transformer(float(lon0[g]), float(lat0[g])).transform(clon[g], clat[g])
+    per = src.shape[1]
+    tm = tmerc_forward(clon, clat, np.repeat(lon0, per), np.repeat(lat0, per)).reshape(src.shape)
     first = _Poly.fit(src[:, :fit_n], tm[:, :fit_n])
-    centre, angle = _orientation(district, coords, group_of, first, n_groups)
+    centre, angle = _orientation(coords, group_of, first, n_groups, x_ref=x_ref)
     c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
     d = tm - centre[:, None, :]
     turned = np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
@@ -408,18 +588,25 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], lonlat: n
     worst = np.zeros(n_groups)
     np.maximum.at(worst, check_g, np.maximum(f_err, i_err))
     exact = ~(worst <= TOLERANCE_M)
-    b_ids = district.buildings["building_id"].astype(object).to_numpy()
-    b_group = pd.Series(group_of["buildings"], index=b_ids)
-    b_group = b_group[(b_group >= 0).to_numpy() & ~b_group.index.duplicated()]
-    sites = district.buildings["site_id"].astype(object).to_numpy()
-    s_group = pd.Series(group_of["buildings"], index=sites)
-    for name in _BY_SITE:
-        table = district.table(name)
-        s_group = pd.concat([s_group, pd.Series(group_of[name], index=table["site_id"].astype(object).to_numpy())])
-    s_group = s_group[(s_group >= 0).to_numpy() & pd.notna(s_group.index)]
-    s_group = s_group[~s_group.index.duplicated()]
+    b_group, s_group = _lookups(district, units, extents, label)
     return LocalFrames(crs, group_of, lon0, lat0, angle, boxes, forward, inverse, exact, shift, centre,
-                       b_group, s_group)
+                       b_group, s_group, x_ref)
+
+
+def _lookups(district: District, units: _CampusUnits, extents: _Extents,
+             label: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """The group of each building id and site id (through its campus unit)."""
+    def group_of_code(code: np.ndarray) -> np.ndarray:
+        at = np.searchsorted(extents.codes, code)
+        found = (at < len(extents.codes)) & (extents.codes[np.minimum(at, len(extents.codes) - 1)] == code)
+        return np.where(found, label[np.minimum(at, len(label) - 1)], -1)
+
+    b_ids = district.buildings["building_id"].astype(object).to_numpy()
+    b_group = pd.Series(group_of_code(units.building_unit), index=b_ids, dtype=np.int64)
+    b_group = b_group[(b_group >= 0).to_numpy() & ~b_group.index.duplicated()]
+    s_group = pd.Series(group_of_code(np.arange(len(units.site_ids))), index=units.site_ids, dtype=np.int64)
+    s_group = s_group[(s_group >= 0).to_numpy() & pd.notna(s_group.index)]
+    return b_group, s_group[~s_group.index.duplicated()]
 
 
 #: Groups are placed in the shared plane at their longitude and latitude (radians) times this
@@ -458,9 +645,8 @@ def _units_per_metre(crs: str, xy: np.ndarray, lat0: np.ndarray) -> np.ndarray:
     return scale
 
 
-def _orientation(district: District, coords: dict[str, tuple[np.ndarray, np.ndarray]],
-                 group_of: dict[str, np.ndarray], tmerc: _Poly,
-                 n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def _orientation(coords: dict[str, tuple[np.ndarray, np.ndarray]], group_of: dict[str, np.ndarray],
+                 tmerc: _Poly, n_groups: int, *, x_ref: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Centre and turn of each group: its footprints' minimum rotated rectangle, long side first.
 
     Of the two directions along the long side, the one towards the mean footprint vertex is
@@ -480,6 +666,8 @@ def _orientation(district: District, coords: dict[str, tuple[np.ndarray, np.ndar
     pxy, pg = np.concatenate(parts_xy), np.concatenate(parts_g)
     order = np.argsort(pg, kind="stable")
     pxy, pg = pxy[order], pg[order]
+    if x_ref is not None and len(pxy):  # longitudes near their group's (geographic run CRS)
+        pxy = np.column_stack([x_ref[pg] + wrap_lon(pxy[:, 0] - x_ref[pg]), pxy[:, 1]])
     local = tmerc(pxy, pg)
     hull = shapely.oriented_envelope(shapely.multipoints(local, indices=pg))
     centre = shapely.get_coordinates(shapely.centroid(hull)).reshape(n_groups, 2)

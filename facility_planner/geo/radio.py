@@ -9,6 +9,8 @@ inwards, and the building is flagged ``radio_needed`` when that misses the gener
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -155,6 +157,36 @@ def _clip_convex_xy(polygons: np.ndarray, which: np.ndarray, xmin: np.ndarray, y
     return pts, count
 
 
+@dataclass
+class _Samples:
+    """The test grid: each cell once per floor of its building (sample ``k``: cell ``cell[k]`` on
+    floor ``floor[k]`` of frame building ``building[k]``)."""
+
+    fps: np.ndarray  # footprints of the buildings with one
+    owner: np.ndarray  # footprint position of each cell
+    cells: np.ndarray  # cell polygons
+    points: np.ndarray  # sample point of each cell
+    xy: np.ndarray  # its coordinates
+    cell: np.ndarray
+    floor: np.ndarray
+    building: np.ndarray
+    area: np.ndarray
+    floors_unknown: np.ndarray  # per frame building: floors not given (1 assumed)
+
+
+@dataclass
+class _Repeaters:
+    """Located repeaters sorted by building: ``count`` and ``first`` per frame building."""
+
+    table: pd.DataFrame
+    building: np.ndarray  # frame building of every row (-1: none)
+    has_any: np.ndarray  # per frame building: some repeater row, located or not
+    xy: np.ndarray
+    floor: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+
+
 def radio_coverage(district: District, frame: Frame, *,
                    config: RadioConfig) -> tuple[dict[str, Fact], gpd.GeoDataFrame]:
     """Radio facts per building and the test-grid cells with their estimated power.
@@ -163,6 +195,28 @@ def radio_coverage(district: District, frame: Frame, *,
     ``radio_critical_coverage``, ``radio_outdoor_coverage`` and ``radio_needed`` (0/1), and the
     ``radio_coverage`` layer (one row per cell and floor).
     """
+    samples = _test_grid(district, frame, config=config)
+    outdoor_dbm = _outdoor_dbm(samples, config=config)
+    reps = _located_repeaters(district, frame, config=config)
+    best = _best_repeater_dbm(district, frame, samples, reps, config=config)
+    with_rep = reps.count[samples.building] > 0
+    no_rep = ~reps.has_any[samples.building]
+    s_dbm = np.where(with_rep, best, np.where(no_rep, outdoor_dbm, np.nan))
+    covered = s_dbm >= config.threshold_dbm.value
+    judged = frame.has_footprint & ((reps.count > 0) | ~reps.has_any)
+
+    fl_b, fl_floor, fl_share, worst, worst_out = _floor_shares(frame, samples, covered, outdoor_dbm,
+                                                                config=config)
+    area_fact = _area_fact(frame, samples, reps, judged, worst, (fl_b, fl_floor, fl_share), config=config)
+    crit_fact = _critical_fact(district, frame, samples, covered, area_fact, judged, config=config)
+    out_fact, need_fact = _outdoor_facts(frame, area_fact, worst_out, config=config)
+    layer = _radio_layer(district, frame, samples, s_dbm, covered, with_rep, no_rep)
+    return {"radio_area_coverage": area_fact, "radio_critical_coverage": crit_fact,
+            "radio_outdoor_coverage": out_fact, "radio_needed": need_fact}, layer
+
+
+def _test_grid(district: District, frame: Frame, *, config: RadioConfig) -> _Samples:
+    """Cells of every footprint (``floor_grid``), once per floor, with their sample points."""
     fp_b = np.flatnonzero(frame.has_footprint)
     fps = frame.footprints[fp_b].astype(object)
     floors_b = pd.to_numeric(district.buildings["floors"], errors="coerce").to_numpy(dtype=float)
@@ -174,16 +228,23 @@ def radio_coverage(district: District, frame: Frame, *,
     # Every cell once per floor.
     s_cell = np.repeat(np.arange(len(cells)), n_fl)
     s_floor = np.arange(len(s_cell)) - np.repeat(np.cumsum(n_fl) - n_fl, n_fl) + 1
-    s_b = cell_b[s_cell]
     pts = shapely.point_on_surface(cells)
     xy = shapely.get_coordinates(pts).reshape(-1, 2)
-    s_area = shapely.area(cells)[s_cell]
+    return _Samples(fps, owner, cells, pts, xy, s_cell, s_floor, cell_b[s_cell], shapely.area(cells)[s_cell],
+                    floors_unknown)
 
-    # Outdoor estimate: outdoor level - entry loss - linear loss inwards from the exterior wall.
-    depth = shapely.distance(pts, shapely.boundary(fps)[owner]) if len(cells) else np.empty(0)
-    outdoor_dbm = (config.outdoor_signal_dbm.value - config.building_entry_loss_db.value
-                   - config.indoor_loss_db_per_m.value * depth)[s_cell]
 
+def _outdoor_dbm(samples: _Samples, *, config: RadioConfig) -> np.ndarray:
+    """Outdoor estimate: outdoor level - entry loss - linear loss inwards from the exterior wall."""
+    cells = samples.cells
+    depth = shapely.distance(samples.points, shapely.boundary(samples.fps)[samples.owner]) \
+        if len(cells) else np.empty(0)
+    out: np.ndarray = (config.outdoor_signal_dbm.value - config.building_entry_loss_db.value
+                       - config.indoor_loss_db_per_m.value * depth)[samples.cell]
+    return out
+
+
+def _located_repeaters(district: District, frame: Frame, *, config: RadioConfig) -> _Repeaters:
     reps = district.repeaters.reset_index(drop=True)
     r_b = index_of(reps["building_id"], frame.building_ids)
     r_loc = reps["located"].fillna(False).to_numpy(dtype=bool) & (r_b >= 0)
@@ -194,18 +255,23 @@ def radio_coverage(district: District, frame: Frame, *,
             if len(loc_idx) else np.empty((0, 2)))
     r_floor = asset_floor(reps, config.repeater_floor.value)[loc_idx]
     r_count = bincount(r_b[loc_idx], frame.n).astype(np.int64)
-    r_first = np.cumsum(r_count) - r_count
+    return _Repeaters(reps, r_b, has_any_rep, r_xy, r_floor, r_count, np.cumsum(r_count) - r_count)
 
+
+def _best_repeater_dbm(district: District, frame: Frame, samples: _Samples, reps: _Repeaters, *,
+                       config: RadioConfig) -> np.ndarray:
+    """Power at each sample from the best located repeater of its building (-inf: none)."""
     walls = district.walls.reset_index(drop=True)
     w_b = index_of(walls["building_id"], frame.building_ids) if len(walls) else np.empty(0, np.int64)
     has_walls = bincount(w_b, frame.n) > 0
+    s_b, s_cell, s_floor, xy = samples.building, samples.cell, samples.floor, samples.xy
 
     # Pairs (sample, repeater of its building).
-    per = r_count[s_b]
+    per = reps.count[s_b]
     p_s = np.repeat(np.arange(len(s_b)), per)
-    p_r = r_first[s_b][p_s] + (np.arange(len(p_s)) - np.repeat(np.cumsum(per) - per, per))
-    dist = np.hypot(*(xy[s_cell[p_s]] - r_xy[p_r]).T) if len(p_s) else np.empty(0)
-    crossed = np.abs(s_floor[p_s] - r_floor[p_r]).astype(np.int64)
+    p_r = reps.first[s_b][p_s] + (np.arange(len(p_s)) - np.repeat(np.cumsum(per) - per, per))
+    dist = np.hypot(*(xy[s_cell[p_s]] - reps.xy[p_r]).T) if len(p_s) else np.empty(0)
+    crossed = np.abs(s_floor[p_s] - reps.floor[p_r]).astype(np.int64)
     n_coef = np.where(has_walls[s_b[p_s]], config.distance_power_coefficient_with_walls.value,
                       config.distance_power_coefficient.value)
     dbm = config.eirp_dbm.value - path_loss_db(dist, crossed, n_coefficient=n_coef, config=config)
@@ -215,25 +281,26 @@ def radio_coverage(district: District, frame: Frame, *,
         w_loss = wall_loss_table(walls, config=config)
         w_floor = (pd.to_numeric(walls["floor"], errors="coerce").to_numpy(dtype=float)
                    if "floor" in walls else np.full(len(walls), np.nan))
-        paths = shapely.linestrings(np.stack([xy[s_cell[p_s[w_pair]]], r_xy[p_r[w_pair]]], axis=1))
+        paths = shapely.linestrings(np.stack([xy[s_cell[p_s[w_pair]]], reps.xy[p_r[w_pair]]], axis=1))
         path_i, wall_i = shapely.STRtree(w_geom).query(paths, predicate="intersects")
         pp = w_pair[path_i]
         same = (w_b[wall_i] == s_b[p_s[pp]]) & (np.isnan(w_floor[wall_i]) | (w_floor[wall_i] == s_floor[p_s[pp]]))
         np.subtract.at(dbm, pp[same], w_loss[wall_i[same]])
     best = np.full(len(s_b), -np.inf)
     np.maximum.at(best, p_s, dbm)
-    with_rep = r_count[s_b] > 0
-    no_rep = ~has_any_rep[s_b]
-    s_dbm = np.where(with_rep, best, np.where(no_rep, outdoor_dbm, np.nan))
-    threshold = config.threshold_dbm.value
-    covered = s_dbm >= threshold
+    return best
 
-    # Share per (building, floor): the lowest floor decides.
-    key = s_b * 1000 + np.minimum(s_floor, 999)
+
+def _floor_shares(frame: Frame, samples: _Samples, covered: np.ndarray, outdoor_dbm: np.ndarray, *,
+                  config: RadioConfig) -> tuple[np.ndarray, ...]:
+    """Share per (building, floor), and the lowest of each building (it decides): with the
+    estimated power, and with the outdoor signal alone."""
+    s_b, s_area = samples.building, samples.area
+    key = s_b * 1000 + np.minimum(samples.floor, 999)
     ukey, inv = np.unique(key, return_inverse=True)
     fl_area = np.bincount(inv, weights=s_area)
     fl_cov = np.bincount(inv, weights=s_area * covered)
-    fl_out = np.bincount(inv, weights=s_area * (outdoor_dbm >= threshold))
+    fl_out = np.bincount(inv, weights=s_area * (outdoor_dbm >= config.threshold_dbm.value))
     fl_b, fl_floor = ukey // 1000, ukey % 1000
     fl_share = percent(fl_cov, fl_area)
     fl_out_share = percent(fl_out, fl_area)
@@ -241,30 +308,44 @@ def radio_coverage(district: District, frame: Frame, *,
     np.minimum.at(worst, fl_b, fl_share)
     worst_out = np.full(frame.n, np.inf)
     np.minimum.at(worst_out, fl_b, fl_out_share)
+    return fl_b, fl_floor, fl_share, worst, worst_out
 
-    area_fact, crit_fact, out_fact, need_fact = Fact(frame.n), Fact(frame.n), Fact(frame.n), Fact(frame.n)
-    judged = frame.has_footprint & ((r_count > 0) | ~has_any_rep)
+
+def _area_fact(frame: Frame, samples: _Samples, reps: _Repeaters, judged: np.ndarray, worst: np.ndarray,
+               floors: tuple[np.ndarray, np.ndarray, np.ndarray], *, config: RadioConfig) -> Fact:
+    """``radio_area_coverage``: the lowest floor's share, with the floors short of the general share."""
+    fl_b, fl_floor, fl_share = floors
+    threshold = config.threshold_dbm.value
+    area_fact = Fact(frame.n)
     area_fact.values = np.where(judged & np.isfinite(worst), worst, np.nan)
-    area_fact.subjects = np.where(frame.has_footprint, bincount(s_b, frame.n, s_area), 0.0)
+    area_fact.subjects = np.where(frame.has_footprint, bincount(samples.building, frame.n, samples.area), 0.0)
     general = config.general_share_pct.value
     short = (fl_share < general) & judged[fl_b]
     area_fact.note(fl_b[short], (f"floor {f}: {100 - s:.0f}% of floor area below {threshold:g} dBm"
                                  for f, s in zip(fl_floor[short], fl_share[short], strict=True)))
-    ids = reps["repeater_id"].to_numpy(dtype=object)
-    unloc = np.flatnonzero(~reps["located"].fillna(False).to_numpy(dtype=bool) & (r_b >= 0))
+    ids = reps.table["repeater_id"].to_numpy(dtype=object)
+    r_b = reps.building
+    unloc = np.flatnonzero(~reps.table["located"].fillna(False).to_numpy(dtype=bool) & (r_b >= 0))
     area_fact.note(r_b[unloc], (f"repeater {i} not located: coverage not estimated from it" for i in ids[unloc]))
-    est = frame.has_footprint & ~has_any_rep
+    est = frame.has_footprint & ~reps.has_any
     area_fact.note(np.flatnonzero(est), (
         f"no repeater: estimated from an outdoor signal of {config.outdoor_signal_dbm.value:g} dBm"
         for _ in range(int(est.sum()))))
-    unknown_floors = frame.has_footprint & floors_unknown
+    unknown_floors = frame.has_footprint & samples.floors_unknown
     area_fact.note(np.flatnonzero(unknown_floors), ("number of floors unknown: 1 assumed"
                                                     for _ in range(int(unknown_floors.sum()))))
+    return area_fact
 
+
+def _critical_fact(district: District, frame: Frame, samples: _Samples, covered: np.ndarray,
+                   area_fact: Fact, judged: np.ndarray, *, config: RadioConfig) -> Fact:
+    """``radio_critical_coverage``: mapped critical areas, else the whole floor (as the area fact)."""
+    threshold = config.threshold_dbm.value
+    crit_fact = Fact(frame.n)
     crit_fact.values = area_fact.values.copy()
     crit_fact.subjects = area_fact.subjects.copy()
-    crit_area, crit_cov = _critical_areas(district, frame, cells, s_cell, s_floor, s_b, covered,
-                                          config=config)
+    crit_area, crit_cov = _critical_areas(district, frame, samples.cells, samples.cell, samples.floor,
+                                          samples.building, covered, config=config)
     mapped = crit_area > 0
     crit_fact.values = np.where(mapped & judged, percent(crit_cov, crit_area), crit_fact.values)
     crit_fact.subjects = np.where(mapped, crit_area, crit_fact.subjects)
@@ -276,7 +357,15 @@ def radio_coverage(district: District, frame: Frame, *,
         elif not mapped[b]:
             crit_fact.evidence[b].append("critical areas not mapped: whole floor used")
             crit_fact.evidence[b].extend(e for e in area_fact.evidence[b] if e.startswith("floor "))
+    return crit_fact
 
+
+def _outdoor_facts(frame: Frame, area_fact: Fact, worst_out: np.ndarray, *,
+                   config: RadioConfig) -> tuple[Fact, Fact]:
+    """``radio_outdoor_coverage`` (the outdoor signal alone) and ``radio_needed`` (it misses)."""
+    threshold = config.threshold_dbm.value
+    general = config.general_share_pct.value
+    out_fact, need_fact = Fact(frame.n), Fact(frame.n)
     out_fact.values = np.where(frame.has_footprint & np.isfinite(worst_out), worst_out, np.nan)
     out_fact.subjects = area_fact.subjects.copy()
     need_fact.values = np.where(np.isnan(out_fact.values), np.nan, (out_fact.values < general).astype(float))
@@ -286,17 +375,21 @@ def radio_coverage(district: District, frame: Frame, *,
                                      f"at {threshold:g} dBm (needs {general:g}%)")
         out_fact.evidence[b].append(f"{100 - out_fact.values[b]:.0f}% of floor area below "
                                     f"{threshold:g} dBm without a repeater")
+    return out_fact, need_fact
 
+
+def _radio_layer(district: District, frame: Frame, samples: _Samples, s_dbm: np.ndarray,
+                 covered: np.ndarray, with_rep: np.ndarray, no_rep: np.ndarray) -> gpd.GeoDataFrame:
+    """The ``radio_coverage`` layer: one row per cell and floor."""
+    s_b = samples.building
     b_ids = np.asarray(frame.building_ids, dtype=object)
     site_ids = np.asarray(frame.site_ids, dtype=object)
     bs = frame.building_site[s_b]
-    layer = gpd.GeoDataFrame({
+    return gpd.GeoDataFrame({
         "building_id": b_ids[s_b], "site_id": np.where(bs >= 0, site_ids[np.maximum(bs, 0)] if len(site_ids) else None, None),
-        "floor": s_floor, "dbm": s_dbm, "covered": covered, "area_m2": s_area,
+        "floor": samples.floor, "dbm": s_dbm, "covered": covered, "area_m2": samples.area,
         "basis": np.where(with_rep, "repeater", np.where(no_rep, "outdoor estimate", "unknown")),
-    }, geometry=gpd.GeoSeries(cells[s_cell], crs=district.crs), crs=district.crs)
-    return {"radio_area_coverage": area_fact, "radio_critical_coverage": crit_fact,
-            "radio_outdoor_coverage": out_fact, "radio_needed": need_fact}, layer
+    }, geometry=gpd.GeoSeries(samples.cells[samples.cell], crs=district.crs), crs=district.crs)
 
 
 def _critical_areas(district: District, frame: Frame, cells: np.ndarray, s_cell: np.ndarray,

@@ -45,6 +45,23 @@ def aed_status(aeds: pd.DataFrame, *, as_of: date) -> pd.DataFrame:
                         index=aeds.index)
 
 
+@dataclass
+class _Reach:
+    """Straight-line reach of one kind of asset over the footprints (``fp_b``: frame positions)."""
+
+    assets: gpd.GeoDataFrame
+    building: np.ndarray  # frame building of each asset row (-1: none)
+    located: np.ndarray
+    use: np.ndarray  # rows located, in service and drawn
+    points: np.ndarray
+    discs: np.ndarray
+    fp_b: np.ndarray
+    fps: np.ndarray
+    covered: np.ndarray  # union of the discs inside each footprint (None: nothing)
+    covered_filled: np.ndarray
+    area: np.ndarray
+
+
 def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, id_column: str,
                 in_service: np.ndarray, reach_m: float, quad_segs: int = 16,
                 label: str = "AED", grid: WalkGrid | None = None, walk_m: float | None = None,
@@ -62,6 +79,44 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
     Returns the fact, the reach layer (discs, walked areas per asset and floor) and the unreached
     parts of footprints (per floor where walked); both layers say the ``method``.
     """
+    reach = _straight_reach(frame, assets, in_service, reach_m=reach_m, quad_segs=quad_segs)
+    share = percent(shapely.area(reach.covered_filled), reach.area)
+    walked = None
+    if grid is not None and len(reach.use):
+        covered_all = np.full(frame.n, None, dtype=object)
+        covered_all[reach.fp_b] = reach.covered
+        use = reach.use
+        walked = walked_reach(grid, frame, xy=shapely.get_coordinates(reach.points), building=reach.building[use],
+                              floor=room_floor(reach.assets.iloc[use], district.rooms), rows=use,
+                              covered=covered_all, walk_m=walk_m if walk_m is not None else reach_m,
+                              stair_m=stair_m)
+    fp_pos = np.full(frame.n, -1)
+    fp_pos[reach.fp_b] = np.arange(len(reach.fp_b))
+    is_walked = np.zeros(len(reach.fp_b), dtype=bool)
+    if walked is not None:
+        is_walked[fp_pos[walked.buildings]] = True
+        share[fp_pos[walked.buildings]] = walked.share
+
+    share = np.where(share > 100.0 - 1e-6, 100.0, share)  # a hair short of full is full (round-off)
+    x0, y0, x1, y1 = shapely.bounds(reach.fps).T if len(reach.fps) else (np.empty(0),) * 4
+    small = np.hypot(x1 - x0, y1 - y0) <= reach_m
+    placed = bincount(reach.building[~reach.located & in_service], frame.n)[reach.fp_b] > 0
+    share = np.where(placed & small, 100.0, np.where(placed & (share < 100), np.nan, share))
+    fact = Fact(frame.n)
+    fact.values[reach.fp_b] = share
+    fact.subjects[reach.fp_b] = reach.area
+    walk_text = f"{walk_m if walk_m is not None else reach_m:.0f} m walk"
+    _reach_evidence(fact, reach, share, is_walked, walked, in_service, id_column=id_column, label=label,
+                    reach_m=reach_m, walk_text=walk_text, cell=f"{grid.cell_m:g} m" if grid is not None else "",
+                    stair_m=stair_m)
+    reach_layer, gap_layer = _reach_layers(district, frame, reach, walked, placed, is_walked, fp_pos,
+                                           id_column=id_column, reach_m=reach_m, walk_m=walk_m)
+    return fact, reach_layer, gap_layer
+
+
+def _straight_reach(frame: Frame, assets: gpd.GeoDataFrame, in_service: np.ndarray, *, reach_m: float,
+                    quad_segs: int) -> _Reach:
+    """Discs of ``reach_m`` around the located assets in service, cut to each footprint and merged."""
     assets = assets.reset_index(drop=True)
     a_b = index_of(assets["building_id"], frame.building_ids)
     located = assets["located"].fillna(False).to_numpy(dtype=bool)
@@ -75,35 +130,16 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
         f_i, d_i = shapely.STRtree(discs).query(fps, predicate="intersects")
         covered = union_by(shapely.intersection(fps[f_i], discs[d_i]), f_i, len(fp_b))
     covered_filled = np.where(pd.isna(covered), EMPTY, covered)
-    area = shapely.area(fps)
-    share = percent(shapely.area(covered_filled), area)
+    return _Reach(assets, a_b, located, use, points, discs, fp_b, fps, covered, covered_filled,
+                  shapely.area(fps))
 
-    walked = None
-    if grid is not None and len(use):
-        covered_all = np.full(frame.n, None, dtype=object)
-        covered_all[fp_b] = covered
-        walked = walked_reach(grid, frame, xy=shapely.get_coordinates(points), building=a_b[use],
-                              floor=room_floor(assets.iloc[use], district.rooms), rows=use,
-                              covered=covered_all, walk_m=walk_m if walk_m is not None else reach_m,
-                              stair_m=stair_m)
-    fp_pos = np.full(frame.n, -1)
-    fp_pos[fp_b] = np.arange(len(fp_b))
-    is_walked = np.zeros(len(fp_b), dtype=bool)
-    if walked is not None:
-        is_walked[fp_pos[walked.buildings]] = True
-        share[fp_pos[walked.buildings]] = walked.share
 
-    share = np.where(share > 100.0 - 1e-6, 100.0, share)  # a hair short of full is full (round-off)
-    x0, y0, x1, y1 = shapely.bounds(fps).T if len(fps) else (np.empty(0),) * 4
-    small = np.hypot(x1 - x0, y1 - y0) <= reach_m
-    placed = bincount(a_b[~located & in_service], frame.n)[fp_b] > 0
-    share = np.where(placed & small, 100.0, np.where(placed & (share < 100), np.nan, share))
-    fact = Fact(frame.n)
-    fact.values[fp_b] = share
-    fact.subjects[fp_b] = area
+def _reach_evidence(fact: Fact, reach: _Reach, share: np.ndarray, is_walked: np.ndarray,
+                    walked: Walked | None, in_service: np.ndarray, *, id_column: str, label: str,
+                    reach_m: float, walk_text: str, cell: str, stair_m: float) -> None:
+    """What falls short, how it was walked, and which assets are out of service."""
     article = "an" if label[:1] in "AEIOU" else "a"
-    walk_text = f"{walk_m if walk_m is not None else reach_m:.0f} m walk"
-    for k, b in enumerate(fp_b.tolist()):
+    for k, b in enumerate(reach.fp_b.tolist()):
         if share[k] < 100:
             fact.evidence[b].append(f"{100 - share[k]:.0f}% of floor area beyond a "
                                     f"{walk_text if is_walked[k] else f'{reach_m:.0f} m walk'} "
@@ -111,18 +147,25 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
         elif np.isnan(share[k]):
             fact.evidence[b].append(f"{label} placed at its room or building, not located: reach unknown")
     if walked is not None:
-        cell = f"{grid.cell_m:g} m" if grid is not None else ""
         for b, loose in zip(walked.buildings.tolist(), walked.fallback.tolist(), strict=True):
             fact.evidence[b].append(f"{WALKED} of the floor plans ({cell} grid, stairs {stair_m:.0f} m "
                                     "per floor)")
             if loose > 0:
                 fact.evidence[b].append(f"{loose:.0f}% of floor area has no mapped door route to "
                                         f"{article} {label}: {STRAIGHT} ({reach_m:.0f} m) there")
-    ids = assets[id_column].to_numpy(dtype=object)
+    ids = reach.assets[id_column].to_numpy(dtype=object)
     out = np.flatnonzero(~in_service)
-    fact.note(a_b[out], (f"{label} {i} out of service" for i in ids[out]))
+    fact.note(reach.building[out], (f"{label} {i} out of service" for i in ids[out]))
 
-    # reach layer: discs (outside its own walked building for a walking source) and walked areas
+
+def _reach_layers(district: District, frame: Frame, reach: _Reach, walked: Walked | None,
+                  placed: np.ndarray, is_walked: np.ndarray, fp_pos: np.ndarray, *, id_column: str,
+                  reach_m: float, walk_m: float | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Reach layer: discs (outside its own walked building for a walking source) and walked
+    areas; gap layer: the unreached parts of footprints (per floor where walked)."""
+    assets, use, a_b, fps = reach.assets, reach.use, reach.building, reach.fps
+    ids = assets[id_column].to_numpy(dtype=object)
+    discs = reach.discs
     source = np.zeros(len(use), dtype=bool)
     if walked is not None:
         source = np.isin(use, walked.sources)
@@ -135,12 +178,13 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
     site = site_of(frame, np.maximum(ub, 0)) if frame.n else np.full(len(use), None)
     site = np.where(ub < 0, NONE, site)
     b_ids = np.asarray(frame.building_ids, dtype=object)
+    fp_b = reach.fp_b
     reach_parts = [pd.DataFrame({
         id_column: ids[use], "building_id": assets["building_id"].to_numpy(dtype=object)[use],
         "site_id": site, "radius_m": np.full(len(use), reach_m), "floor": np.full(len(use), np.nan),
         "method": np.where(source, f"{STRAIGHT} (outside its building)", STRAIGHT),
         "geometry": discs})]
-    gaps = shapely.difference(fps, covered_filled) if len(fps) else fps
+    gaps = shapely.difference(fps, reach.covered_filled) if len(fps) else fps
     keep = ~shapely.is_empty(gaps) & (shapely.area(gaps) > 1e-6) & ~placed & ~is_walked \
         if len(gaps) else np.empty(0, bool)
     gap_parts = [pd.DataFrame({
@@ -165,7 +209,7 @@ def asset_reach(district: District, frame: Frame, assets: gpd.GeoDataFrame, *, i
             "building_id": b_ids[ob[gap]], "site_id": site_of(frame, ob[gap]),
             "area_m2": shapely.area(opoly[gap]), "floor": ofl[gap].astype(float),
             "method": WALKED, "geometry": opoly[gap]}))
-    return fact, _layer(reach_parts, district.crs), _layer(gap_parts, district.crs)
+    return _layer(reach_parts, district.crs), _layer(gap_parts, district.crs)
 
 
 #: Method of measuring reach, as the evidence and the layers say it.
@@ -307,6 +351,44 @@ def room_floor(table: pd.DataFrame, rooms: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(floor), floor, asset_floor(table, 1))
 
 
+@dataclass
+class _Plans:
+    """Walls and rooms of the buildings with floor plans; ``code`` numbers those buildings."""
+
+    walls: pd.DataFrame
+    rooms: pd.DataFrame
+    w_geom: np.ndarray
+    w_b: np.ndarray
+    w_ok: np.ndarray
+    w_floor: np.ndarray
+    r_geom: np.ndarray
+    r_b: np.ndarray
+    r_ok: np.ndarray
+    r_floor: np.ndarray
+    has_walls: np.ndarray
+    plan: np.ndarray
+    buildings: np.ndarray  # frame positions of the buildings with plans
+    code: np.ndarray  # frame position -> plan code (-1: no plan)
+
+
+@dataclass
+class _Cells:
+    """Bounding-box cells of each planned building and those whose centre is inside it."""
+
+    origin: np.ndarray
+    nx: np.ndarray
+    ny: np.ndarray
+    box_start: np.ndarray
+    rank: np.ndarray
+    g_in: np.ndarray
+    k: np.ndarray
+    ix: np.ndarray
+    iy: np.ndarray
+    xy: np.ndarray
+    n_cells: np.ndarray
+    cell_start: np.ndarray
+
+
 def walk_grid(district: District, frame: Frame, *, config: IndoorWalkConfig) -> WalkGrid | None:
     """Walking grid of the buildings with a footprint and floor plans (walls or room polygons).
 
@@ -316,6 +398,46 @@ def walk_grid(district: District, frame: Frame, *, config: IndoorWalkConfig) -> 
     every floor. None when no building has floor plans.
     """
     cs = float(config.cell_size_m.value)
+    plans = _floor_plans(district, frame)
+    if not len(plans.buildings):
+        return None
+    nf = _storeys(district, plans)
+    fps = frame.footprints[plans.buildings].astype(object)
+    cells = _grid_cells(fps, cs)
+    per = cells.n_cells * nf
+    node_base = np.cumsum(per) - per
+    ea, eb, ew, edge_of = _neighbour_moves(cells, cs)
+    n_e = len(ea)
+    max_f = int(nf.max())
+    blocked = np.zeros(n_e * max_f, dtype=bool)
+    pieces = _wall_pieces(plans, nf)
+    if pieces is not None:
+        s_k, s_f, s_p, s_q = pieces
+        blocked = _blocked_moves(district, plans.rooms, plans.code, s_k, s_f, s_p, s_q, cells.xy, ea, eb,
+                                 edge_of, cells.rank, origin=cells.origin, nx=cells.nx, ny=cells.ny,
+                                 box_start=cells.box_start, max_f=max_f, cs=cs, config=config)
+
+    # open moves on every floor, and stairs from each cell to the one above
+    c_k = cells.k
+    rep = nf[c_k[ea]]
+    e_id = np.repeat(np.arange(n_e), rep)
+    e_f = np.arange(len(e_id)) - np.repeat(np.cumsum(rep) - rep, rep) + 1
+    keep = ~blocked[e_id * max_f + e_f - 1]
+    e_id, e_f = e_id[keep], e_f[keep]
+    grid = WalkGrid(cs, plans.buildings, cells.origin, cells.nx, nf, cells.n_cells, cells.cell_start, node_base,
+                    c_k, cells.ix, cells.iy, cells.xy,
+                    (np.empty(0, np.int64),) * 2 + (np.empty(0),), (np.empty(0, np.int64),) * 2,
+                    cells.rank, cells.box_start, cells.ny, fps)
+    up = np.maximum(nf[c_k] - 1, 0)
+    s_cell = np.repeat(np.arange(len(c_k)), up)
+    s_floor = np.arange(len(s_cell)) - np.repeat(np.cumsum(up) - up, up) + 1
+    grid.edges = (grid.node_of(ea[e_id], e_f), grid.node_of(eb[e_id], e_f), ew[e_id])
+    grid.stairs = (grid.node_of(s_cell, s_floor), grid.node_of(s_cell, s_floor + 1))
+    return grid
+
+
+def _floor_plans(district: District, frame: Frame) -> _Plans:
+    """The walls and room polygons of each building, and which buildings have a plan."""
     walls = district.walls.reset_index(drop=True)
     rooms = district.rooms.reset_index(drop=True)
     w_geom = np.asarray(walls.geometry.values, dtype=object)
@@ -330,28 +452,33 @@ def walk_grid(district: District, frame: Frame, *, config: IndoorWalkConfig) -> 
     has_walls = bincount(w_b[w_ok], frame.n) > 0
     plan = (has_walls | (bincount(r_b[r_ok], frame.n) > 0)) & frame.has_footprint
     bk = np.flatnonzero(plan)
-    if not len(bk):
-        return None
     code = np.full(frame.n, -1)
     code[bk] = np.arange(len(bk))
+    return _Plans(walls, rooms, w_geom, w_b, w_ok, w_floor, r_geom, r_b, r_ok, r_floor, has_walls, plan, bk, code)
 
-    # floors: the building's count, raised to the highest floor its plans show
+
+def _storeys(district: District, plans: _Plans) -> np.ndarray:
+    """Floors of each planned building: its count, raised to the highest floor its plans show."""
+    bk, code = plans.buildings, plans.code
     storeys = pd.to_numeric(district.buildings["floors"], errors="coerce").to_numpy(dtype=float)
     nf = np.where(np.isfinite(storeys[bk]) & (storeys[bk] >= 1), storeys[bk], 1.0)
-    for owner, fl in ((code[w_b[w_ok]], w_floor[w_ok]), (code[r_b[r_ok]], r_floor[r_ok])):
+    w_ok, r_ok = plans.w_ok, plans.r_ok
+    for owner, fl in ((code[plans.w_b[w_ok]], plans.w_floor[w_ok]), (code[plans.r_b[r_ok]], plans.r_floor[r_ok])):
         keep = (owner >= 0) & np.isfinite(fl)
         np.maximum.at(nf, owner[keep], fl[keep])
-    nf = nf.astype(np.int64)
+    out: np.ndarray = nf.astype(np.int64)
+    return out
 
-    # cells of each bounding box, shifted off round coordinates so walls rarely run through centres
-    fps = frame.footprints[bk].astype(object)
+
+def _grid_cells(fps: np.ndarray, cs: float) -> _Cells:
+    """Cells of each bounding box, shifted off round coordinates so walls rarely run through centres."""
     x0, y0, x1, y1 = shapely.bounds(fps).T
     origin = np.column_stack([x0, y0]) - 0.2371 * cs
     nx = np.floor((x1 - origin[:, 0]) / cs).astype(np.int64) + 1
     ny = np.floor((y1 - origin[:, 1]) / cs).astype(np.int64) + 1
     size = nx * ny
     box_start = np.cumsum(size) - size
-    gk = np.repeat(np.arange(len(bk)), size)
+    gk = np.repeat(np.arange(len(fps)), size)
     local = np.arange(len(gk)) - box_start[gk]
     gx, gy = local % nx[gk], local // nx[gk]
     cx = origin[gk, 0] + (gx + 0.5) * cs
@@ -361,14 +488,16 @@ def walk_grid(district: District, frame: Frame, *, config: IndoorWalkConfig) -> 
     g_in = np.flatnonzero(inside)
     rank = np.full(len(gk), -1, dtype=np.int32)
     rank[g_in] = np.arange(len(g_in))
-    c_k, c_ix, c_iy = gk[g_in], gx[g_in], gy[g_in]
-    c_xy = np.column_stack([cx[g_in], cy[g_in]])
-    n_cells = np.bincount(c_k, minlength=len(bk))
-    cell_start = np.cumsum(n_cells) - n_cells
-    per = n_cells * nf
-    node_base = np.cumsum(per) - per
+    c_k = gk[g_in]
+    n_cells = np.bincount(c_k, minlength=len(fps))
+    return _Cells(origin, nx, ny, box_start, rank, g_in, c_k, gx[g_in], gy[g_in],
+                  np.column_stack([cx[g_in], cy[g_in]]), n_cells, np.cumsum(n_cells) - n_cells)
 
-    # moves between neighbour cells of one floor (diagonals only where both sides are inside)
+
+def _neighbour_moves(cells: _Cells, cs: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Moves between neighbour cells of one floor (diagonals only where both sides are inside):
+    from, to, length, and the move of each (cell, direction) (-1: none)."""
+    c_k, c_ix, c_iy, g_in, rank, nx, ny = cells.k, cells.ix, cells.iy, cells.g_in, cells.rank, cells.nx, cells.ny
     e_a, e_b, e_w = [], [], []
     edge_of = np.full(4 * len(g_in), -1, dtype=np.int32)
     n_e = 0
@@ -385,51 +514,35 @@ def walk_grid(district: District, frame: Frame, *, config: IndoorWalkConfig) -> 
         e_a.append(sel)
         e_b.append(rank[g[sel]])
         e_w.append(np.full(len(sel), cs * (np.sqrt(2.0) if dx and dy else 1.0)))
-    ea, eb, ew = np.concatenate(e_a), np.concatenate(e_b), np.concatenate(e_w)
-    max_f = int(nf.max())
+    return np.concatenate(e_a), np.concatenate(e_b), np.concatenate(e_w), edge_of
 
-    # walls: given lines, else room outlines; no floor = every floor
+
+def _wall_pieces(plans: _Plans, nf: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Straight wall pieces per floor (plan code, floor, start, end): the given walls, else room
+    outlines; a wall with no floor stands on every floor. None when there are none."""
+    code, w_ok, w_b, r_ok, r_b = plans.code, plans.w_ok, plans.w_b, plans.r_ok, plans.r_b
     s_parts = []
     if w_ok.any():
-        keep = np.flatnonzero(w_ok & plan[np.maximum(w_b, 0)])
-        owner, p, q = _segments(w_geom[keep], keep)
-        s_parts.append((code[w_b[owner]], w_floor[owner], p, q))
-    room_only = np.flatnonzero(r_ok & plan[np.maximum(r_b, 0)] & ~has_walls[np.maximum(r_b, 0)])
+        keep = np.flatnonzero(w_ok & plans.plan[np.maximum(w_b, 0)])
+        owner, p, q = _segments(plans.w_geom[keep], keep)
+        s_parts.append((code[w_b[owner]], plans.w_floor[owner], p, q))
+    room_only = np.flatnonzero(r_ok & plans.plan[np.maximum(r_b, 0)] & ~plans.has_walls[np.maximum(r_b, 0)])
     if len(room_only):
-        parts, part_of = shapely.get_parts(r_geom[room_only], return_index=True)
+        parts, part_of = shapely.get_parts(plans.r_geom[room_only], return_index=True)
         owner, p, q = _segments(shapely.get_exterior_ring(parts), room_only[part_of])
-        s_parts.append((code[r_b[owner]], r_floor[owner], p, q))
-    blocked = np.zeros(n_e * max_f, dtype=bool)
-    if s_parts:
-        s_k = np.concatenate([s[0] for s in s_parts])
-        s_f = np.concatenate([s[1] for s in s_parts])
-        s_p = np.concatenate([s[2] for s in s_parts])
-        s_q = np.concatenate([s[3] for s in s_parts])
-        rep = np.where(np.isfinite(s_f), 1, nf[s_k])
-        s_id = np.repeat(np.arange(len(s_k)), rep)
-        s_f = np.where(np.isfinite(s_f[s_id]), s_f[s_id], np.arange(len(s_id)) - np.repeat(np.cumsum(rep) - rep, rep) + 1)
-        s_k, s_p, s_q = s_k[s_id], s_p[s_id], s_q[s_id]
-        ok = (s_f >= 1) & (s_f <= nf[s_k]) & (np.hypot(*(s_q - s_p).T) > 1e-9)
-        s_k, s_f, s_p, s_q = s_k[ok], s_f[ok].astype(np.int64), s_p[ok], s_q[ok]
-        blocked = _blocked_moves(district, rooms, code, s_k, s_f, s_p, s_q, c_xy, ea, eb, edge_of,
-                                 rank, origin=origin, nx=nx, ny=ny, box_start=box_start, max_f=max_f,
-                                 cs=cs, config=config)
-
-    # open moves on every floor, and stairs from each cell to the one above
-    rep = nf[c_k[ea]]
-    e_id = np.repeat(np.arange(n_e), rep)
-    e_f = np.arange(len(e_id)) - np.repeat(np.cumsum(rep) - rep, rep) + 1
-    keep = ~blocked[e_id * max_f + e_f - 1]
-    e_id, e_f = e_id[keep], e_f[keep]
-    grid = WalkGrid(cs, bk, origin, nx, nf, n_cells, cell_start, node_base, c_k, c_ix, c_iy, c_xy,
-                    (np.empty(0, np.int64),) * 2 + (np.empty(0),), (np.empty(0, np.int64),) * 2,
-                    rank, box_start, ny, fps)
-    up = np.maximum(nf[c_k] - 1, 0)
-    s_cell = np.repeat(np.arange(len(c_k)), up)
-    s_floor = np.arange(len(s_cell)) - np.repeat(np.cumsum(up) - up, up) + 1
-    grid.edges = (grid.node_of(ea[e_id], e_f), grid.node_of(eb[e_id], e_f), ew[e_id])
-    grid.stairs = (grid.node_of(s_cell, s_floor), grid.node_of(s_cell, s_floor + 1))
-    return grid
+        s_parts.append((code[r_b[owner]], plans.r_floor[owner], p, q))
+    if not s_parts:
+        return None
+    s_k = np.concatenate([s[0] for s in s_parts])
+    s_f = np.concatenate([s[1] for s in s_parts])
+    s_p = np.concatenate([s[2] for s in s_parts])
+    s_q = np.concatenate([s[3] for s in s_parts])
+    rep = np.where(np.isfinite(s_f), 1, nf[s_k])
+    s_id = np.repeat(np.arange(len(s_k)), rep)
+    s_f = np.where(np.isfinite(s_f[s_id]), s_f[s_id], np.arange(len(s_id)) - np.repeat(np.cumsum(rep) - rep, rep) + 1)
+    s_k, s_p, s_q = s_k[s_id], s_p[s_id], s_q[s_id]
+    ok = (s_f >= 1) & (s_f <= nf[s_k]) & (np.hypot(*(s_q - s_p).T) > 1e-9)
+    return s_k[ok], s_f[ok].astype(np.int64), s_p[ok], s_q[ok]
 
 
 def _blocked_moves(district: District, rooms: pd.DataFrame, code: np.ndarray, s_k: np.ndarray,

@@ -268,6 +268,55 @@ def workbook_summary(assessment: Assessment) -> dict[str, Any]:
     return figures
 
 
+def split_at_antimeridian(geoms: np.ndarray) -> np.ndarray:
+    """Longitude/latitude geometries that cross +-180 (longitudes continuous past 180, or jumping
+    by about 360 between vertices) cut there into the parts on either side, each within
+    [-180, 180] (RFC 7946, 3.1.9); the others as they are. A campus is never half a world wide,
+    so a geometry whose longitudes span more than 180 degrees is one that crosses."""
+    import shapely
+    from shapely import affinity
+
+    geoms = np.asarray(geoms, dtype=object)
+    xy, row = shapely.get_coordinates(geoms, return_index=True)
+    if not len(xy):
+        return geoms
+    lo = np.full(len(geoms), np.inf)
+    hi = np.full(len(geoms), -np.inf)
+    np.minimum.at(lo, row, xy[:, 0])
+    np.maximum.at(hi, row, xy[:, 0])
+    cross = np.flatnonzero((hi - lo > 180.0) | (hi > 180.0) | (lo < -180.0))
+    if not len(cross):
+        return geoms
+    out = geoms.copy()
+    first = np.full(len(geoms), np.nan)
+    first[row[::-1]] = xy[::-1, 0]
+
+    def continuous(c: np.ndarray, ref: float) -> np.ndarray:
+        return np.column_stack([ref + (c[:, 0] - ref + 180.0) % 360.0 - 180.0, c[:, 1]])
+
+    for k in cross.tolist():
+        g = shapely.transform(geoms[k], lambda c, ref=first[k]: continuous(c, ref))
+        parts = [affinity.translate(shapely.intersection(g, shapely.box(x0, -1e3, x1, 1e3)), xoff=shift)
+                 for x0, x1, shift in ((-180.0, 180.0, 0.0), (180.0, 900.0, -360.0), (-900.0, -180.0, 360.0))]
+        parts = [part for part in parts if not part.is_empty]
+        out[k] = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    return out
+
+
+def output_layer(layer: Any, crs: str | None = None) -> Any:
+    """A coverage layer in the output CRS (default ``OUTPUT_CRS``): in a geographic CRS, what
+    crosses the antimeridian is cut there (``split_at_antimeridian``)."""
+    from pyproj import CRS
+
+    if layer is None or layer.crs is None:
+        return layer
+    out = layer.to_crs(crs or OUTPUT_CRS)
+    if len(out) and CRS.from_user_input(out.crs).is_geographic:
+        out = out.set_geometry(type(out.geometry)(split_at_antimeridian(out.geometry.values),
+                                                  index=out.index, crs=out.crs))
+    return out
+
+
 def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = None) -> dict[str, Path]:
     """Write every export of an assessment into ``out_dir`` (created if needed).
 
@@ -288,9 +337,7 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
         rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment))
     write_projects_csv(paths["projects.csv"], assessment.projects)
     layers = assessment.coverage.layers if assessment.coverage is not None else {}
-    write_geopackage(paths["coverage.gpkg"], {
-        name: layer.to_crs(crs or OUTPUT_CRS) if layer is not None and layer.crs is not None else layer
-        for name, layer in layers.items()})
+    write_geopackage(paths["coverage.gpkg"], {name: output_layer(layer, crs) for name, layer in layers.items()})
     paths["map.html"].write_text(map_html(build_map(assessment.district, coverage=assessment.coverage,
                                                     scores=assessment.scores)), encoding="utf-8")
     paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
