@@ -56,15 +56,30 @@ def shell() -> User:
 def run_page(path: str) -> None:
     """One page by its url path, through the same server-side check as navigation."""
     fn, _title, _path, action = next(p for p in PAGES if p[2] == path)
-    auth.guarded(fn, action)()
+    pages.timed(auth.guarded(fn, action))()
+
+
+#: The page the app opens on; ``/`` sends the browser to its own address (``/map``).
+HOME = "map"
+
+
+def _home(by_path: dict[str, st.Page]) -> None:
+    """The app's root address: go to the home page by its own URL, keeping the query string.
+
+    Streamlit serves its default page at ``/`` only, whatever its ``url_path``, so a Map page
+    that were the default would answer ``/map`` with "Page not found". The default page is this
+    hidden one instead, and every page, Map included, has a URL of its own.
+    """
+    target = by_path.get(HOME) or next(iter(by_path.values()))
+    st.switch_page(target, query_params=st.query_params.to_dict())
 
 
 def main() -> None:
     user = shell()
     from facility_planner import access
 
-    visible = [p for p in PAGES if access.may(user, p[3])]
-    nav = st.navigation([st.Page(auth.guarded(fn, action), title=title, url_path=path,
-                                 default=(path == "map"))  # default: served at /
-                         for fn, title, path, action in visible])
-    nav.run()
+    visible = {path: st.Page(pages.timed(auth.guarded(fn, action)), title=title, url_path=path)
+               for fn, title, path, action in PAGES if access.may(user, action)}
+    home = st.Page(lambda: _home(visible), title="facility-planner", url_path="home", default=True,
+                   visibility="hidden")
+    st.navigation([home, *visible.values()]).run()

@@ -6,9 +6,11 @@ calls (through ``facility_planner.ui.state``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -32,17 +34,18 @@ def md(text: object) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", str(text))
 
 
-def _timed(name: str) -> None:
-    """Start the clock of a page run (server time, shown under the page)."""
-    st.session_state.setdefault("_timings", {})[name] = time.perf_counter()
+def timed(page: Callable[[], None]) -> Callable[[], None]:
+    """``page`` with its server time shown under it (the browser tests wait on this caption)."""
 
-
-def _done(name: str) -> None:
-    started = st.session_state.get("_timings", {}).get(name)
-    if started is not None:
+    @functools.wraps(page)
+    def run() -> None:
+        started = time.perf_counter()
+        page()
         seconds = time.perf_counter() - started
-        st.session_state.setdefault("page_seconds", {})[name] = seconds
+        st.session_state.setdefault("page_seconds", {})[page.__name__] = seconds
         st.caption(f"Server time for this page: {seconds:.2f} s")
+
+    return run
 
 
 def _failed(err: Exception, action: str, *, status: Any = None, label: str = "", then: str = "") -> None:
@@ -111,7 +114,6 @@ def _assessment(ws: state.Workspace) -> Assessment | None:
 
 def data_page() -> None:
     """Upload an inventory and maps, read the validation report, fix rows inline, get the template."""
-    _timed("data")
     st.title("Data")
     if auth.allowed("upload"):
         _upload_form(state.workspace())
@@ -140,7 +142,6 @@ def data_page() -> None:
 
     if auth.allowed("edit"):
         _inline_fixes(ws)
-    _done("data")
 
 
 def _chosen_upload(inventory: list[Any]) -> tuple[Any, str] | str:
@@ -277,7 +278,6 @@ def _building_list(ws: state.Workspace, assessment: Assessment | None) -> None:
 
 def map_page() -> None:
     """The coverage map with a building list beside it; a building clicked shows its scorecard below."""
-    _timed("map")
     st.title("Map")
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -291,7 +291,6 @@ def map_page() -> None:
         view = state.map_view(ws, assessment, tiles=tiles, sites=state.detail_sites(ws, site))
     except Exception as err:
         _failed(err, "map")
-        _done("map")
         return
     left, right = st.columns([3, 1])
     with left:
@@ -306,7 +305,6 @@ def map_page() -> None:
         _building_scorecard(ws, assessment, selected)
     else:
         st.caption("Click a building on the map or in the list to see its scorecard.")
-    _done("map")
 
 
 # --- Scorecards -----------------------------------------------------------------------------------
@@ -393,7 +391,6 @@ def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id:
 
 def scorecards_page() -> None:
     """Per building and per site: COPS measures with evidence, PASS tiers, Ten Actions, roll-up."""
-    _timed("scorecards")
     st.title("Scorecards")
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -417,7 +414,6 @@ def scorecards_page() -> None:
             titles = _measure_titles(assessment)
             for name in ("district_rollup", "site_rollup", "measure_scores"):
                 _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name), measures=titles)
-    _done("scorecards")
 
 
 # --- Plan -----------------------------------------------------------------------------------------
@@ -542,7 +538,6 @@ def _cost_chart(projects: pd.DataFrame, chosen: pd.Series) -> None:
 def plan_page() -> None:
     """Budget and years, unit costs and risk weights; risk per building, projects ranked, the chosen
     portfolio and cost vs risk reduction."""
-    _timed("plan")
     st.title("Plan")
     ws = state.workspace()
     plan = st.session_state.setdefault("plan", {"budget": state.DEFAULT_BUDGET, "years": 1,
@@ -551,7 +546,6 @@ def plan_page() -> None:
     _assumption_editors(plan)
     assessment = _assessment(ws)
     if assessment is None:
-        _done("plan")
         return
     _portfolio_figures(assessment)
     if len(assessment.risk):
@@ -565,18 +559,15 @@ def plan_page() -> None:
     if len(assumptions):
         with st.expander("Assumptions"):
             _show(assumptions)
-    _done("plan")
 
 
 # --- Export ---------------------------------------------------------------------------------------
 
 def export_page() -> None:
     """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html, prepared on request."""
-    _timed("export")
     st.title("Export")
     if not auth.allowed("export"):
         st.info("Your role may view; finance and administrators export.")
-        _done("export")
         return
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -584,14 +575,12 @@ def export_page() -> None:
         key = st.session_state.get("assessment_key")
         if st.session_state.get("export_key") != key:
             if not st.button("Prepare the workbook, GeoPackage, CSV and summary.json", key="prepare_exports"):
-                _done("export")
                 return
             with st.status("Writing the exports...", expanded=False) as status:
                 try:
                     st.session_state["export_files"] = state.export_files(assessment)
                 except Exception as err:
                     _failed(err, "export", status=status, label="The exports could not be written")
-                    _done("export")
                     return
                 st.session_state["export_key"] = key
                 status.update(label="Exports ready", state="complete")
@@ -600,4 +589,3 @@ def export_page() -> None:
         for name, data in st.session_state.get("export_files", {}).items():
             mime = next((v for k, v in mimes.items() if name.endswith(k)), "application/octet-stream")
             auth.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
-    _done("export")
