@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import threading
+
 import streamlit as st
 
 from facility_planner import settings
@@ -43,10 +47,26 @@ PAGES = (
 )
 
 
+#: Libraries a page needs that take long to import (altair: about a second, on the Plan page's chart).
+SLOW_IMPORTS = ("altair", "streamlit_folium")
+
+
+@functools.cache
+def warm_up() -> None:
+    """Once per server process: import the slow libraries in the background, so the first Plan
+    page of the first session does not wait for them."""
+    def load() -> None:
+        for name in SLOW_IMPORTS:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="facility-planner-warm-up", daemon=True).start()
+
+
 def shell() -> User:
     """Page config, the gate (stops for signed-out, expired and unknown users), district scoping
     and the sidebar; the user the pages run for."""
     st.set_page_config(page_title="facility-planner", layout="wide")
+    warm_up()
     user = auth.gate()
     auth.scope_session_workspace()
     sidebar(user)

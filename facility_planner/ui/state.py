@@ -54,6 +54,8 @@ MAP_EXTENSIONS = ("gpkg", "geojson", "json", "zip", "kml", "kmz", "dxf", "gdb")
 #: Above this many sites the Map page opens on the district's footprints and draws coverage and
 #: assets for one chosen site (a 100-school district's full map is tens of megabytes).
 MAP_DETAIL_SITES = 8
+#: Plans (budget, years, cost and weight changes) kept per session, so trying a budget again is instant.
+PLANS_KEPT = 8
 
 
 @dataclass
@@ -150,7 +152,7 @@ def template_bytes() -> bytes:
 def set_workspace(ws: Workspace) -> None:
     state = st.session_state
     state["workspace"] = ws
-    for key in ("assessment", "assessment_key", "base", "base_key", "selected_building",
+    for key in ("assessment", "assessment_key", "base", "base_key", "plans", "selected_building",
                 "export_files", "export_key", "map_views"):
         state.pop(key, None)
 
@@ -197,8 +199,10 @@ def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_over
                    risk_override: Mapping[str, Any] | None = None, progress: Any = None) -> Assessment:
     """``assess`` on the workspace, then ``replan`` for budget, years, unit-cost and risk changes.
 
-    Both are memoised in the session: the full assessment by the workspace's inputs, the plan by
-    its settings too, so changing the budget or a weight re-optimises without re-scoring.
+    Both are memoised in the session: the full assessment by the workspace's inputs, the last
+    ``PLANS_KEPT`` plans by their settings too, so changing the budget or years re-runs only the
+    optimiser (a weight or unit cost re-costs the projects), and going back to a budget tried
+    before runs nothing.
     """
     state = st.session_state
     base_key = ws.digest or digest(ws.label)
@@ -211,8 +215,14 @@ def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_over
                 assess(ws.district, ws.report, budget=DEFAULT_BUDGET, years=1, progress=progress))
         state["base"], state["base_key"] = base, base_key
     at_default = budget == DEFAULT_BUDGET and years == 1 and not cost_override and not risk_override
-    result = base if at_default else _replan(base, budget=budget, years=years, cost_override=cost_override,
-                                             risk_override=risk_override)
+    plans = state.setdefault("plans", {})
+    result = base if at_default else plans.get(key)
+    if result is None:
+        result = _replan(base, budget=budget, years=years, cost_override=cost_override,
+                         risk_override=risk_override)
+        while len(plans) >= PLANS_KEPT:
+            plans.pop(next(iter(plans)))
+        plans[key] = result
     state["assessment"], state["assessment_key"] = result, key
     return result
 
