@@ -27,7 +27,7 @@ def timed(label: str, action: Callable[[], AppTest]) -> AppTest:
     at = action()
     seconds = time.perf_counter() - started
     assert not at.exception, at.exception
-    server = at.session_state["page_seconds"] if "page_seconds" in at.session_state else {}
+    server = at.session_state.get("page_seconds", {})
     page = f"page {max(server.values()):5.2f} s" if server else ""
     at.session_state["page_seconds"] = {}
     print(f"{label:<62} {seconds:6.2f} s   {page}")

@@ -159,6 +159,39 @@ def _chosen_upload(inventory: list[Any]) -> tuple[Any, str] | str:
     return {n: b for n, b in files}, ", ".join(n for n, _ in files)
 
 
+CAD_LAYERS_LABEL = "CAD layers to read: building outlines and their labels"
+
+
+def _cad_options(map_files: list[tuple[str, bytes]], ws: state.Workspace) -> dict[str, Any] | None:
+    """For DXF drawings: the CAD layers to read footprints from and the drawing's coordinate
+    system (the CLI's ``--cad-layer`` and ``--map-crs``); None when the drawings cannot be read."""
+    drawings = [(n, b) for n, b in map_files if n.lower().endswith(".dxf")]
+    if not drawings:
+        return {}
+    try:
+        names = state.cad_layers(drawings)
+    except FacilityPlannerError as err:
+        st.error(md(err))
+        return None
+    previous = ws.map_options if ws.maps == map_files else {}
+    drawn = state.digest(*(b for _, b in drawings))  # a new drawing is a new choice
+    st.markdown(f"**CAD drawing{'s' if len(drawings) > 1 else ''}: {len(names)} layer(s) found** "
+                f"({md(', '.join(names) or 'none')})")
+    chosen = st.multiselect(
+        CAD_LAYERS_LABEL, names, key=f"cad_layers_{drawn}",
+        default=[n for n in previous.get("dxf_layers", []) if n in names],
+        help="Only the chosen layers are read. Choose the layers with the building outlines and the one "
+             "with their labels (the text drawn inside an outline becomes its building id); closed outlines "
+             "on them are footprints unless the layer's name says otherwise (PARKING, SITE, ROOM, WALL). "
+             "Leave empty to read the layers whose names say what they hold: buildings or footprints, "
+             "rooms, walls, parking and sites.")
+    crs = st.text_input("Coordinate system of the drawing", value=previous.get("map_crs") or "", key=f"cad_crs_{drawn}",
+                        placeholder="e.g. EPSG:32618 (UTM zone 18N) or EPSG:2235 (a state plane in feet)",
+                        help="A DXF drawing carries no coordinate system: give the EPSG code its "
+                             "coordinates are in.").strip()
+    return {k: v for k, v in (("dxf_layers", chosen), ("map_crs", crs)) if v}
+
+
 def _upload_form(ws: state.Workspace) -> None:
     st.subheader("Upload")
     inventory = st.file_uploader("Inventory: one .xlsx workbook, or one CSV file per sheet",
@@ -185,8 +218,11 @@ def _upload_form(ws: state.Workspace) -> None:
         if st.checkbox(f"Keep the current map ({md(', '.join(n for n, _ in ws.maps))})", value=True,
                        key="keep_map"):
             map_files = list(ws.maps)
+    options = _cad_options(map_files, ws)
+    if options is None:
+        return
     key = state.digest(label, *(n for n, _ in map_files), *(b for _, b in map_files),
-                       *(f.getvalue() for f in inventory))
+                       *(f.getvalue() for f in inventory), repr(sorted(options.items())))
     if st.session_state.get("upload_digest") == key:
         return  # this selection is the data in use
     if not st.button(f"Read {md(label)} and use it (replaces {md(ws.label)})", key="use_upload", type="primary"):
@@ -194,7 +230,7 @@ def _upload_form(ws: state.Workspace) -> None:
     auth.require("upload")
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
-            new_ws = state.load_inputs(source, maps=map_files, label=label)
+            new_ws = state.load_inputs(source, maps=map_files, label=label, **options)
         except Exception as err:
             _failed(err, "upload", status=status, label="The upload could not be read")
             return

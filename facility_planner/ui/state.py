@@ -75,6 +75,8 @@ class Workspace:
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: The shipped sample (not user data): its assessment and map are shared between sessions.
     shared: bool = False
+    #: How the maps were read: ``dxf_layers`` (CAD layers chosen) and ``map_crs`` (a drawing's CRS).
+    map_options: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> dict[str, int]:
         """Rows read per table (tables with rows only)."""
@@ -84,6 +86,8 @@ class Workspace:
         """Which data is in use: file, maps, time read and row counts."""
         counts = ", ".join(f"{n:,} {name}" for name, n in self.rows().items()) or "no rows"
         maps = "; map: " + ", ".join(n for n, _ in self.maps) if self.maps else "; no campus map"
+        if self.map_options.get("dxf_layers"):
+            maps += " (CAD layers " + ", ".join(self.map_options["dxf_layers"]) + ")"
         return f"{self.label}{maps}; read {self.loaded_at:%Y-%m-%d %H:%M:%S} UTC: {counts}."
 
 
@@ -95,19 +99,35 @@ def digest(*parts: bytes | str) -> str:
 
 
 def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label: str,
-                shared: bool = False) -> Workspace:
-    """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report."""
+                shared: bool = False, dxf_layers: Sequence[str] | None = None,
+                map_crs: str | None = None) -> Workspace:
+    """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report.
+
+    ``dxf_layers`` and ``map_crs`` are the CLI's ``--cad-layer`` and ``--map-crs``: the CAD layers
+    of a DXF drawing to read footprints from and the CRS of a drawing that carries none.
+    """
     started = time.perf_counter()
+    options: dict[str, Any] = {k: v for k, v in (("dxf_layers", list(dxf_layers or [])), ("map_crs", map_crs))
+                               if v}
     district, report = load_district(inventory, maps=list(maps),
-                                     filename=label if isinstance(inventory, bytes) else None)
-    parts: list[bytes | str] = [label]
+                                     filename=label if isinstance(inventory, bytes) else None,
+                                     dxf_layers=list(dxf_layers or []) or None, map_crs=map_crs or None)
+    parts: list[bytes | str] = [label, repr(sorted(options.items()))]
     if isinstance(inventory, bytes):
         parts.append(inventory)
     elif isinstance(inventory, Mapping):
         parts.extend(v for kv in sorted(inventory.items()) for v in kv)
     parts.extend(b for _, b in maps)
     return Workspace(label, district, report, inventory=inventory, maps=list(maps),
-                     digest=digest(*parts), seconds=time.perf_counter() - started, shared=shared)
+                     digest=digest(*parts), seconds=time.perf_counter() - started, shared=shared,
+                     map_options=options)
+
+
+def cad_layers(maps: Sequence[tuple[str, bytes]]) -> list[str]:
+    """The CAD layer names found in the DXF drawings among ``maps`` (read from their bytes)."""
+    from facility_planner.io.maps import cad_layers as layers_of
+
+    return sorted({name for filename, data in maps for name in layers_of(data, filename=filename)})
 
 
 def sample_workspace() -> Workspace:
@@ -190,7 +210,7 @@ def apply_fix(ws: Workspace, sheet: fixes.RawSheet, edited: pd.DataFrame) -> Wor
     if not cells:
         return None
     source = fixes.apply_fixes(ws.inventory, sheet.table, cells)
-    return load_inputs(source, maps=ws.maps, label=ws.label)
+    return load_inputs(source, maps=ws.maps, label=ws.label, **ws.map_options)
 
 
 # --- assessment -----------------------------------------------------------------------------------
