@@ -48,7 +48,9 @@ PAGES = (
 
 
 #: Libraries a page needs that take long to import (altair: about a second, on the Plan page's chart).
-SLOW_IMPORTS = ("altair", "streamlit_folium")
+#: Never a Streamlit component (streamlit_folium): a component declared outside a script run is
+#: registered wrongly and its frame never shows.
+SLOW_IMPORTS = ("altair",)
 
 
 @functools.cache
