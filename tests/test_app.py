@@ -316,7 +316,8 @@ def test_scorecards_speak_the_users_words(small_workspace: state.Workspace) -> N
         assert raw not in text, raw
     assert "M2 Classroom doors lockable from inside or remotely" in text
     assert "not assessed" in text  # the PASS grid's blanks
-    assert "Camera entrance covered (%)" in text
+    assert "Exterior doors a camera sees well enough to recognize a person" in text
+    assert "Exterior doors not located on the map, so not judged" in text and "% unknown" not in text
 
 
 def _risk_edit(key: str, value: object) -> dict[str, object]:

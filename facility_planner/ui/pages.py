@@ -76,7 +76,13 @@ def _show(frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> Non
     if named_index:
         shown.index = [str(v) for v in frame.index]
         shown.index.name = labels.title(str(frame.index.name or ""), measures) if frame.index.name else None
-    st.dataframe(shown, width="stretch", hide_index=not named_index, column_config=config)
+    # a short table is shown whole (no scrolling inside it); a long one scrolls
+    height: Any = 35 * (len(shown) + 1) + 3 if len(shown) <= WHOLE_ROWS else "auto"
+    st.dataframe(shown, width="stretch", hide_index=not named_index, column_config=config, height=height)
+
+
+#: Tables up to this many rows are shown whole.
+WHOLE_ROWS = 15
 
 
 def _assessment(ws: state.Workspace) -> Assessment | None:
@@ -307,7 +313,10 @@ def _building_list(ws: state.Workspace, assessment: Assessment | None) -> None:
                           "Name": b["name"].astype("string").fillna("").to_numpy(),
                           "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]]})
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key=f"building_list_{ws.digest}", height=560, width="stretch")
+                         key=f"building_list_{ws.digest}", height=560, width="stretch",
+                         column_config={"Building": st.column_config.TextColumn(width="small"),
+                                        "Name": st.column_config.TextColumn(width="medium"),
+                                        "Status": st.column_config.TextColumn(width="small")})
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     _selected_from_click(ws, {"building_index": rows[0]} if rows else None, "list")
 
@@ -328,7 +337,7 @@ def map_page() -> None:
     except Exception as err:
         _failed(err, "map")
         return
-    left, right = st.columns([3, 1])
+    left, right = st.columns([5, 3])
     with left:
         # only a click on a feature reruns the page: panning and zooming send nothing back
         out = mapview.show(view, key="coverage_map", height=560)
@@ -350,6 +359,22 @@ def _measure_titles(assessment: Assessment | None) -> dict[str, str]:
     if assessment is None:
         return {}
     return {code: text for pack in assessment.settings.packs for code, text in pack.groups.items()}
+
+
+def _pack_names(assessment: Assessment) -> dict[str, str]:
+    """Rules pack id -> its name (``cops_minimum`` -> "COPS minimum protective measures")."""
+    return {pack.id: re.split(r" \(| - ", pack.title)[0] for pack in assessment.settings.packs}
+
+
+def _rules_rows(assessment: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rule results with the pack by name and the measure in words (the exports keep the ids)."""
+    out = rows.copy()
+    if "pack" in out:
+        out["pack"] = out["pack"].map(lambda p: _pack_names(assessment).get(p, p))
+    for column in ("measure", "group"):
+        if column in out:
+            out[column] = out[column].map(labels.words)
+    return out.dropna(axis="columns", how="all")  # a column no rule fills (PASS has no group)
 
 
 def _section(title: str, frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> None:
@@ -377,9 +402,9 @@ def _pass_grid(assessment: Assessment, building_id: str) -> pd.DataFrame:
     grid = tiers.astype({"tier": "float64"}).pivot_table(index="layer", columns="component", values="tier",
                                                          aggfunc="first", dropna=False)
     text = grid.apply(lambda col: col.map(lambda t: "not assessed" if pd.isna(t) else f"tier {int(t)}"))
-    text.index = [str(v).replace("_", " ") for v in text.index]
-    text.columns = [str(c).replace("_", " ") for c in text.columns]
-    return text.rename_axis("layer").reset_index()
+    text.index = [labels.words(str(v)) for v in text.index]
+    text.columns = [labels.words(str(c)) for c in text.columns]
+    return text.rename_axis("Layer").reset_index()
 
 
 def _coverage_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
@@ -387,8 +412,9 @@ def _coverage_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
     if building_id not in values.index:
         return pd.DataFrame()
     row = values.loc[building_id]
-    return pd.DataFrame({"coverage": [labels.title(str(c)) for c in row.index],
-                         "percent": pd.to_numeric(row, errors="coerce").round(1).to_numpy()})
+    return pd.DataFrame({"coverage": [labels.COVERAGE_FIGURES.get(str(c), (labels.title(str(c)), ""))[0]
+                                      for c in row.index],
+                         "value": [labels.coverage_text(str(c), v) for c, v in row.items()]})
 
 
 def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, building_id: str) -> None:
@@ -400,9 +426,9 @@ def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, buil
         return
     _section("COPS minimum measures", _measures_table(assessment, building_id))
     results = assessment.scores.results
-    _section("Rules with evidence", results.loc[results["building_id"].astype("string") == building_id,
-                                                ["pack", "measure", "rule_id", "title", "status", "value",
-                                                 "threshold", "evidence", "source"]])
+    _section("Rules with evidence", _rules_rows(assessment, results.loc[
+        results["building_id"].astype("string") == building_id,
+        ["rule_id", "title", "status", "value", "threshold", "evidence", "measure", "pack", "source"]]))
     grid = _pass_grid(assessment, building_id)
     if len(grid):
         st.markdown("**PASS tiers: layer x component**")
@@ -411,18 +437,20 @@ def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, buil
 
 
 def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id: str) -> None:
-    _show(ws.district.sites[ws.district.sites["site_id"] == site_id])
+    sites = ws.district.sites
+    _show(sites.loc[sites["site_id"] == site_id, [c for c in sites.columns if c != "source_row"]])
     if assessment is None:
         return
     scores = assessment.scores
     titles = _measure_titles(assessment)
-    _section("Ten Essential Actions readiness", scores.actions.loc[scores.actions.index == site_id])
-    _section("Site roll-up", scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id],
-             measures=titles)
+    _section("Ten Essential Actions readiness",
+             labels.one_row(scores.actions.loc[scores.actions.index == site_id], measures=titles))
+    _section("Site roll-up", labels.one_row(
+        scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id], measures=titles))
     results = scores.results
-    _section("Site-wide rules with evidence",
-             results.loc[(results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
-                         ["pack", "group", "rule_id", "title", "status", "evidence", "source"]])
+    _section("Site-wide rules with evidence", _rules_rows(assessment, results.loc[
+        (results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
+        ["rule_id", "title", "status", "evidence", "group", "pack", "source"]]))
 
 
 def scorecards_page() -> None:
@@ -448,8 +476,10 @@ def scorecards_page() -> None:
             st.info("Scores appear here once the assessment runs.")
         else:
             titles = _measure_titles(assessment)
-            for name in ("district_rollup", "site_rollup", "measure_scores"):
-                _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name), measures=titles)
+            scores = assessment.scores
+            _section("District roll-up", labels.one_row(scores.district_rollup, measures=titles))
+            _section("Per site", scores.site_rollup, measures=titles)
+            _section("Measure scores per building", scores.measure_scores, measures=titles)
 
 
 # --- Plan -----------------------------------------------------------------------------------------
@@ -551,6 +581,8 @@ def _projects_ranked(projects: pd.DataFrame) -> None:
     chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
               else pd.Series(False, index=projects.index))
     ranked = projects.assign(plan=chosen.map(CHOSEN_MARKS)).sort_values("rank")
+    if "measure" in ranked:
+        ranked["measure"] = ranked["measure"].map(labels.words)
     _show(ranked[["plan", *[c for c in ranked.columns if c not in ("plan", "selected", "in_budget")]]])
     _cost_chart(projects, chosen)
 

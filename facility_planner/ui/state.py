@@ -54,6 +54,9 @@ MAP_EXTENSIONS = ("gpkg", "geojson", "json", "zip", "kml", "kmz", "dxf", "gdb")
 #: Above this many sites the Map page opens on the district's footprints and draws coverage and
 #: assets for one chosen site (a 100-school district's full map is tens of megabytes).
 MAP_DETAIL_SITES = 8
+#: Inventory tables in the users' words, for row counts ("13 AEDs", "67 checklist answers").
+TABLE_WORDS = {"aeds": "AEDs", "repeaters": "radio repeaters", "equipment": "equipment items",
+               "checklist": "checklist answers"}
 #: Plans (budget, years, cost and weight changes) kept per session, so trying a budget again is instant.
 PLANS_KEPT = 8
 
@@ -84,7 +87,7 @@ class Workspace:
 
     def description(self) -> str:
         """Which data is in use: file, maps, time read and row counts."""
-        counts = ", ".join(f"{n:,} {name}" for name, n in self.rows().items()) or "no rows"
+        counts = ", ".join(f"{n:,} {TABLE_WORDS.get(name, name)}" for name, n in self.rows().items()) or "no rows"
         maps = "; map: " + ", ".join(n for n, _ in self.maps) if self.maps else "; no campus map"
         if self.map_options.get("dxf_layers"):
             maps += " (CAD layers " + ", ".join(self.map_options["dxf_layers"]) + ")"

@@ -29,6 +29,12 @@ def _sample_workbook() -> bytes:
     return buffer.getvalue()
 
 
+#: The page is drawn: no run in progress, no stale element, no placeholder left.
+DRAWN = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+             && !document.querySelector('[data-stale="true"]')
+             && !document.querySelector('[data-testid="stSkeleton"]')"""
+
+
 def _map_frame(page):
     """The st_folium component's frame once Leaflet has drawn the footprints."""
     page.wait_for_selector("iframe[title*='st_folium']", timeout=TIMEOUT)
@@ -39,11 +45,10 @@ def _map_frame(page):
 
 
 def _wait_idle(page) -> None:
-    """Wait on the page's own state: its run finished (server time shown) and nothing running."""
+    """Wait on the page's own state: its run finished (server time shown), nothing running, and
+    every element drawn (Streamlit draws a placeholder, ``stSkeleton``, while an element's code loads)."""
     page.get_by_text("Server time for this page").last.wait_for(timeout=TIMEOUT * 2)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-stale="true"]')""", timeout=TIMEOUT * 2)
+    page.wait_for_function(DRAWN, timeout=TIMEOUT * 2)
 
 
 def test_map_html_hostile_names_inert_offline(hostile_district, offline, artifacts, tmp_path) -> None:
@@ -282,6 +287,14 @@ def test_every_page_for_every_role(app_url, offline, artifacts, role) -> None:
             page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
                          ).first.wait_for(timeout=TIMEOUT)
         page.screenshot(path=str(artifacts / f"role_{role}_{title.lower()}.png"), full_page=True)
+        if title == "Scorecards":  # the other tabs, drawn in the browser
+            for tab in ("Per site", "District roll-up"):
+                page.get_by_role("tab", name=tab).click()
+                page.locator("[role='tabpanel']:not([hidden]) [data-testid='stDataFrame']").first.wait_for(
+                    timeout=TIMEOUT)
+                page.wait_for_function(DRAWN, timeout=TIMEOUT)
+                name = tab.lower().replace(" ", "_").replace("-", "_")
+                page.screenshot(path=str(artifacts / f"role_{role}_scorecards_{name}.png"), full_page=True)
     if "Export" not in titles:
         assert page.get_by_test_id("stSidebarNav").get_by_role("link", name="Export", exact=True).count() == 0
     assert offline.external == [], offline.external

@@ -127,8 +127,8 @@ def context(browser: object) -> Iterator[object]:
 
 def _wait_idle(page) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=TIMEOUT)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=TIMEOUT)
+    page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
+                                && !document.querySelector('[data-testid="stSkeleton"]')""", timeout=TIMEOUT)
 
 
 def sign_in(page, app: Running, email: str) -> None:
