@@ -310,13 +310,12 @@ def _building_list(ws: state.Workspace, assessment: Assessment | None) -> None:
     b = ws.district.buildings
     status = building_status(ws.district, getattr(assessment, "scores", None))
     table = pd.DataFrame({"Building": b["building_id"].astype(str).to_numpy(),
-                          "Name": b["name"].astype("string").fillna("").to_numpy(),
-                          "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]]})
+                          "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]],
+                          "Name": b["name"].astype("string").fillna("").to_numpy()})
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
                          key=f"building_list_{ws.digest}", height=560, width="stretch",
                          column_config={"Building": st.column_config.TextColumn(width="small"),
-                                        "Name": st.column_config.TextColumn(width="medium"),
-                                        "Status": st.column_config.TextColumn(width="small")})
+                                        "Status": st.column_config.TextColumn(width="medium")})
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     _selected_from_click(ws, {"building_index": rows[0]} if rows else None, "list")
 
