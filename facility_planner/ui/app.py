@@ -91,6 +91,11 @@ def _home(by_path: dict[str, st.Page]) -> None:
     Streamlit serves its default page at ``/`` only, whatever its ``url_path``, so a Map page
     that were the default would answer ``/map`` with "Page not found". The default page is this
     hidden one instead, and every page, Map included, has a URL of its own.
+
+    Opened at ``/plan``, Streamlit's frontend first asks ``/plan/_stcore/health`` (a 404) and then
+    ``/_stcore/health``, because the server might sit under a base path (streamlit#7074, open).
+    It reads the base path from ``window.__streamlit`` when a host page sets it, but the server
+    serves a static ``index.html`` and no option sets it; the probe costs one round trip.
     """
     target = by_path.get(HOME) or next(iter(by_path.values()))
     st.switch_page(target, query_params=st.query_params.to_dict())
