@@ -36,6 +36,8 @@ from facility_planner.rules import RulesPack, default_packs, load_pack
 from facility_planner.scoring import Scores, score
 
 Progress = Callable[[str, float], None]
+#: The columns a chosen plan adds to the projects (``Portfolio.annotate``); a new plan replaces them.
+PLAN_COLUMNS = ("selected", "in_budget", "year", "cumulative_cost")
 
 
 @dataclass
@@ -191,7 +193,11 @@ def _units(coverage: Any) -> pd.DataFrame | None:
 
 def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, years: int = 1,
            catalog: CostCatalog | None = None, risk: RiskConfig | None = None) -> Assessment:
-    """Re-cost and re-optimise with a new budget, catalog or risk weights, keeping the scores."""
+    """Re-cost and re-optimise with a new budget, catalog or risk weights, keeping the scores.
+
+    With neither a new ``catalog`` nor new ``risk`` weights (a budget or years change) the
+    assessment's risks and projects are kept and only the optimiser runs again.
+    """
     settings = AssessmentSettings(packs=assessment.settings.packs, edition=assessment.settings.edition,
                                   catalog=catalog or assessment.settings.catalog,
                                   risk=risk or assessment.settings.risk,
@@ -200,10 +206,15 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
     timings = dict(assessment.timings)
     started = time.perf_counter()
     district, results = assessment.district, assessment.scores.results
-    risk_frame = building_risk(results, district, config=settings.risk)
-    projects = build_projects(results, district, catalog=settings.catalog, risk_config=settings.risk,
-                              units=_units(assessment.coverage))
-    timings["projects"] = time.perf_counter() - started
+    if catalog is None and risk is None:
+        # the same costs and weights: risks and projects stand, only the plan is chosen again
+        risk_frame = assessment.risk
+        projects = assessment.projects.drop(columns=[c for c in PLAN_COLUMNS if c in assessment.projects])
+    else:
+        risk_frame = building_risk(results, district, config=settings.risk)
+        projects = build_projects(results, district, catalog=settings.catalog, risk_config=settings.risk,
+                                  units=_units(assessment.coverage))
+        timings["projects"] = time.perf_counter() - started
     portfolio = None
     if budgets is not None:
         started = time.perf_counter()

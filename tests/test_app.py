@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from facility_planner.ui import state
+from facility_planner.ui import pages, state
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -316,7 +316,8 @@ def test_scorecards_speak_the_users_words(small_workspace: state.Workspace) -> N
         assert raw not in text, raw
     assert "M2 Classroom doors lockable from inside or remotely" in text
     assert "not assessed" in text  # the PASS grid's blanks
-    assert "Camera entrance covered (%)" in text
+    assert "Exterior doors a camera sees well enough to recognize a person" in text
+    assert "Exterior doors not located on the map, so not judged" in text and "% unknown" not in text
 
 
 def _risk_edit(key: str, value: object) -> dict[str, object]:
@@ -440,3 +441,59 @@ def test_role_help_matches_permissions() -> None:
     assert state.PERMISSIONS["facilities"] == {"view", "upload", "edit"}
     assert state.PERMISSIONS["finance"] == {"view", "plan", "export"}
     assert state.PERMISSIONS["admin"] == {"view", "upload", "edit", "plan", "export"}
+
+
+def _drawing() -> bytes:
+    """A DXF in UTM 18N: building ES-01-A's outline on layer OUTLINES (a name that says nothing of
+    footprints), its label inside it on A-ANNO, a parking lot, and a furniture outline on FURNITURE."""
+    import pyproj
+
+    x, y = pyproj.Transformer.from_crs(4326, 32618, always_xy=True).transform(-77.03, 38.89)
+
+    def outline(layer: str, x0: float, y0: float, w: float, h: float) -> list[str]:
+        out = ["0", "LWPOLYLINE", "8", layer, "90", "4", "70", "1"]
+        for px, py in ((x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)):
+            out += ["10", str(px), "20", str(py)]
+        return out
+
+    entities = [outline("OUTLINES", x - 20, y - 15, 40, 30),
+                ["0", "TEXT", "8", "A-ANNO", "10", str(x), "20", str(y), "40", "2", "1", "ES-01-A"],
+                outline("PARKING", x - 30, y - 80, 60, 40), outline("FURNITURE", x - 5, y - 5, 1, 1)]
+    lines = ["0", "SECTION", "2", "ENTITIES", *(v for e in entities for v in e), "0", "ENDSEC", "0", "EOF"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_dxf_upload_lists_its_cad_layers_and_reads_the_chosen_ones() -> None:
+    at = page_app("data").run()
+    at.file_uploader(key="upload_maps").set_value([("campus.dxf", _drawing(), "application/dxf")])
+    at = _select(at, GOOD)
+    assert not at.exception, at.exception
+    layers = next(m for m in at.multiselect if m.label == pages.CAD_LAYERS_LABEL)
+    assert layers.options == ["A-ANNO", "FURNITURE", "OUTLINES", "PARKING"]  # read from the bytes
+    assert any("4 layer(s) found" in m.value for m in at.markdown)
+    layers.set_value(["OUTLINES", "A-ANNO", "PARKING"])
+    next(t for t in at.text_input if t.label == "Coordinate system of the drawing").set_value("EPSG:32618")
+    at = at.run().button(key="use_upload").click().run()
+    assert not at.exception, at.exception
+    ws = at.session_state["workspace"]
+    assert ws.map_options == {"dxf_layers": ["OUTLINES", "A-ANNO", "PARKING"], "map_crs": "EPSG:32618"}
+    # the same read as `facility-planner validate --map campus.dxf --cad-layer OUTLINES --cad-layer A-ANNO ...`
+    from facility_planner.io.load import load_district
+
+    expected, _ = load_district(GOOD, maps=[("campus.dxf", _drawing())], map_crs="EPSG:32618",
+                                dxf_layers=["OUTLINES", "A-ANNO", "PARKING"])
+    assert ws.district.buildings["has_footprint"].tolist() == expected.buildings["has_footprint"].tolist()
+    assert bool(ws.district.buildings.set_index("building_id")["has_footprint"]["ES-01-A"])
+    assert any("(CAD layers OUTLINES, A" in i.value for i in at.info)  # the data in use says so
+    # without a choice the outlines are not read as footprints (their layer's name says nothing)
+    unchosen, _ = load_district(GOOD, maps=[("campus.dxf", _drawing())], map_crs="EPSG:32618")
+    assert not bool(unchosen.buildings.set_index("building_id")["has_footprint"]["ES-01-A"])
+
+
+def test_an_unreadable_drawing_is_reported_on_the_data_page() -> None:
+    at = page_app("data").run()
+    at.file_uploader(key="upload_maps").set_value([("campus.dxf", b"not a drawing", "application/dxf")])
+    at = _select(at, GOOD)
+    assert not at.exception, at.exception
+    assert any("content is not DXF" in e.value for e in at.error)
+    assert not at.get("multiselect") and not any(b.key == "use_upload" for b in at.button)

@@ -53,6 +53,22 @@ def test_phased_plan_spends_within_each_year(sample_assessment):
     assert summary["budget"]["budget_by_year"] == [30_000, 20_000, 10_000]
 
 
+@pytest.mark.parametrize("budget, years", [(20_000, 1), (45_000, 3), (None, 1)])
+def test_a_budget_change_reruns_only_the_optimiser_and_agrees_with_a_full_replan(sample_assessment, budget,
+                                                                                  years):
+    quick = replan(sample_assessment, budget=budget, years=years)
+    full = replan(sample_assessment, budget=budget, years=years, catalog=sample_assessment.settings.catalog,
+                  risk=sample_assessment.settings.risk)  # costs and weights given: projects rebuilt
+    assert quick.risk is sample_assessment.risk  # kept, not computed again
+    pd.testing.assert_frame_equal(quick.projects, full.projects)
+    pd.testing.assert_frame_equal(quick.risk, full.risk)
+    if budget is None:
+        assert quick.portfolio is None and "selected" not in quick.projects
+    else:
+        assert quick.portfolio.selected == full.portfolio.selected
+        assert quick.portfolio.total_cost == pytest.approx(full.portfolio.total_cost)
+
+
 def test_no_budget_ranks_projects_but_chooses_none(sample_assessment):
     unbudgeted = replan(sample_assessment, budget=None)
     summary = summary_dict(unbudgeted)

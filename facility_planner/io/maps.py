@@ -649,6 +649,37 @@ def _read_layers(fmt: Format, content: bytes, *, label: str, layers: Sequence[st
     return results
 
 
+def cad_layers(data: bytes, *, filename: str) -> list[str]:
+    """The CAD layer names of a DXF drawing, sorted; none for a map of another format.
+
+    Read from the upload's bytes (``filename`` only names the file); what a user chooses
+    ``dxf_layers`` of ``read_map`` from.
+
+    Raises
+    ------
+    UploadRejected
+        The upload breaks a size or zip safety limit.
+    InputError
+        The drawing cannot be read.
+    """
+    import pyogrio
+
+    check_upload(data, filename=filename)
+    names: set[str] = set()
+    for fmt, content, label in _datasets(bytes(data), filename=filename, report=ValidationReport()):
+        if fmt != "dxf":
+            continue
+        try:
+            with _quiet_gdal():
+                frame = pyogrio.read_dataframe(io.BytesIO(content), read_geometry=False)
+        except Exception:  # GDAL raises several types; all mean "unreadable"
+            raise _unreadable(fmt, content, label=label) from None
+        column = next((c for c in frame.columns if str(c).lower() == "layer"), None)
+        if column is not None:
+            names.update(str(v) for v in frame[column].dropna().unique())
+    return sorted(names)
+
+
 def read_map(
     data: bytes,
     *,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import threading
+
 import streamlit as st
 
 from facility_planner import settings
@@ -43,10 +47,28 @@ PAGES = (
 )
 
 
+#: Libraries a page needs that take long to import (altair: about a second, on the Plan page's chart).
+#: Never a Streamlit component (streamlit_folium): a component declared outside a script run is
+#: registered wrongly and its frame never shows.
+SLOW_IMPORTS = ("altair",)
+
+
+@functools.cache
+def warm_up() -> None:
+    """Once per server process: import the slow libraries in the background, so the first Plan
+    page of the first session does not wait for them."""
+    def load() -> None:
+        for name in SLOW_IMPORTS:
+            importlib.import_module(name)
+
+    threading.Thread(target=load, name="facility-planner-warm-up", daemon=True).start()
+
+
 def shell() -> User:
     """Page config, the gate (stops for signed-out, expired and unknown users), district scoping
     and the sidebar; the user the pages run for."""
     st.set_page_config(page_title="facility-planner", layout="wide")
+    warm_up()
     user = auth.gate()
     auth.scope_session_workspace()
     sidebar(user)
@@ -56,15 +78,35 @@ def shell() -> User:
 def run_page(path: str) -> None:
     """One page by its url path, through the same server-side check as navigation."""
     fn, _title, _path, action = next(p for p in PAGES if p[2] == path)
-    auth.guarded(fn, action)()
+    pages.timed(auth.guarded(fn, action))()
+
+
+#: The page the app opens on; ``/`` sends the browser to its own address (``/map``).
+HOME = "map"
+
+
+def _home(by_path: dict[str, st.Page]) -> None:
+    """The app's root address: go to the home page by its own URL, keeping the query string.
+
+    Streamlit serves its default page at ``/`` only, whatever its ``url_path``, so a Map page
+    that were the default would answer ``/map`` with "Page not found". The default page is this
+    hidden one instead, and every page, Map included, has a URL of its own.
+
+    Opened at ``/plan``, Streamlit's frontend first asks ``/plan/_stcore/health`` (a 404) and then
+    ``/_stcore/health``, because the server might sit under a base path (streamlit#7074, open).
+    It reads the base path from ``window.__streamlit`` when a host page sets it, but the server
+    serves a static ``index.html`` and no option sets it; the probe costs one round trip.
+    """
+    target = by_path.get(HOME) or next(iter(by_path.values()))
+    st.switch_page(target, query_params=st.query_params.to_dict())
 
 
 def main() -> None:
     user = shell()
     from facility_planner import access
 
-    visible = [p for p in PAGES if access.may(user, p[3])]
-    nav = st.navigation([st.Page(auth.guarded(fn, action), title=title, url_path=path,
-                                 default=(path == "map"))  # default: served at /
-                         for fn, title, path, action in visible])
-    nav.run()
+    visible = {path: st.Page(pages.timed(auth.guarded(fn, action)), title=title, url_path=path)
+               for fn, title, path, action in PAGES if access.may(user, action)}
+    home = st.Page(lambda: _home(visible), title="facility-planner", url_path="home", default=True,
+                   visibility="hidden")
+    st.navigation([home, *visible.values()]).run()

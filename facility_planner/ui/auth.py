@@ -376,13 +376,21 @@ def _audit_frame(user: User, trail: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "user", "action", "target", "before", "after", "district"])
 
 
+def _titles(frame: pd.DataFrame) -> dict[str, str]:
+    """Column titles in the users' words (the frame, and the CSV download, keep the field names)."""
+    from facility_planner.ui.labels import title
+
+    return {str(c): title(str(c)) for c in frame.columns}
+
+
 def admin_page() -> None:
     """Roles (grant, revoke) and the audit trail (view, export as CSV). Administrators only."""
     user = require("manage_roles")
     st.title("Access")
     trail = store()
     st.subheader("Roles")
-    st.dataframe(_grants_frame(trail), hide_index=True, width="stretch")
+    grants = _grants_frame(trail)
+    st.dataframe(grants, hide_index=True, width="stretch", column_config=_titles(grants))
     if trail is not None and store_location() is not None:
         _grant_form(user, trail)
     else:
@@ -393,7 +401,7 @@ def admin_page() -> None:
         st.info("No store is configured, so nothing is recorded (single-user tool).")
         return
     frame = _audit_frame(user, trail)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_titles(frame))
     from facility_planner.io.exports import write_csv
 
     buffer = io.BytesIO()

@@ -31,13 +31,36 @@ TITLES: dict[str, str] = {
     "projects": "Projects", "item": "Item", "parameter": "Parameter", "area": "Area",
     "readiness": "Readiness", "buildings": "Buildings", "severity": "Severity", "file": "File",
     "sheet": "Sheet", "row": "Row", "column": "Column", "message": "Problem", "source_row": "Row",
-    "reason": "Why it was not used", "yaml_key": "risk.yaml key", "plan": "In the plan", "layer": "Layer", "component": "Component", "tier": "Tier",
+    "reason": "Why it was not used", "yaml_key": "risk.yaml key", "plan": "In the plan", "layer": "Layer",
+    "component": "Component", "tier": "Tier", "email": "E-mail", "role": "Role", "districts": "Districts",
+    "at": "When", "user": "Who", "action": "Action", "target": "What", "before": "Before", "after": "After",
+    "district": "District",
 }
 #: Coverage and share columns (percent) by name pattern.
 _PERCENT = re.compile(r"(_pct|_coverage|_share)$")
 _MONEY = {"cost", "cost_low", "cost_high", "life_cycle_cost", "annual_upkeep", "cumulative_cost", "local_match",
           "budget", "spend", "annual_cost"}
+#: Whole quantities people read without decimals (thousands separated; a fraction still shows).
+_COUNTS = {"occupancy", "gross_area", "quantity", "floors", "enrollment", "staff", "rules", "met", "partial",
+           "unmet", "unknown", "not_applicable", "projects", "buildings"}
 _COVERAGE_WORDS = {"camera": "Camera", "radio": "Radio", "aed": "AED", "kit": "Bleeding-control kit"}
+#: A building's coverage figures (``Coverage.facts``): words and unit. Percent of the whole unless
+#: the unit says otherwise (a count, or yes/no).
+COVERAGE_FIGURES: dict[str, tuple[str, str]] = {
+    "camera_entrance_coverage": ("Exterior doors a camera sees well enough to recognize a person", "%"),
+    "camera_entrance_coverage_unknown": ("Exterior doors not located on the map, so not judged", "doors"),
+    "camera_perimeter_coverage": ("Building perimeter inside an exterior camera's view", "%"),
+    "camera_outdoor_coverage": ("Parking and outdoor area of the site inside a camera's view", "%"),
+    "corridor_camera_coverage": ("Corridor area inside an interior camera's view", "%"),
+    "cameras_not_drawn": ("Cameras that draw no view (no location or heading)", "cameras"),
+    "radio_area_coverage": ("Floor area with responder radio signal", "%"),
+    "radio_critical_coverage": ("Critical areas with responder radio signal", "%"),
+    "radio_outdoor_coverage": ("Floor area the outdoor radio signal alone reaches", "%"),
+    "radio_needed": ("A radio repeater is needed", "yes/no"),
+    "aed_reach_coverage": ("Floor area within walking reach of an AED in service", "%"),
+    "kit_reach_coverage": ("Floor area within walking reach of a stop-the-bleed kit", "%"),
+    "kit_place_coverage": ("Recommended places (gym, auditorium, office, library) holding a kit", "%"),
+}
 STATUS_WORDS = {"met": "met", "partial": "partly met", "unmet": "not met", "unknown": "unknown (data needed)",
                 "not_applicable": "not applicable"}
 
@@ -48,6 +71,9 @@ def title(column: str, measures: Mapping[str, str] | None = None) -> str:
         return f"{column} {measures[column]}"
     if column in TITLES:
         return TITLES[column]
+    if column in COVERAGE_FIGURES:
+        words, unit = COVERAGE_FIGURES[column]
+        return f"{words} ({unit})"
     match = re.fullmatch(r"(M\d|A\d|C\d)_met_pct", column)
     if match:
         code = match.group(1)
@@ -67,12 +93,35 @@ def title(column: str, measures: Mapping[str, str] | None = None) -> str:
     return words[0].upper() + words[1:] + (" (unknown)" if unknown else "")
 
 
+def coverage_text(column: str, value: Any) -> str:
+    """A coverage figure as people read it: ``33.3 %``, ``2 doors``, ``yes``; blank is unknown."""
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(number):
+        return "unknown (data needed)"
+    unit = COVERAGE_FIGURES.get(column, ("", "%"))[1]
+    if unit == "%":
+        return f"{number:.1f} %"
+    if unit == "yes/no":
+        return "yes" if number else "no"
+    return f"{number:,.0f} {unit}"
+
+
+def words(value: Any) -> Any:
+    """An identifier in words (``classroom_locks`` -> "Classroom locks"); anything else unchanged."""
+    if not isinstance(value, str) or not value:
+        return value
+    text = value.replace("_", " ")
+    return text[0].upper() + text[1:]
+
+
 def _config(column: str, series: pd.Series) -> Any:
     import streamlit as st
 
     label = None
     if column in _MONEY:
-        return st.column_config.NumberColumn(label, format="dollar")
+        return st.column_config.NumberColumn(label, format="$%,d")  # whole dollars (rounded in for_people)
+    if column in _COUNTS:
+        return st.column_config.NumberColumn(label, format="localized")
     if column in ("lon", "lat"):
         return st.column_config.NumberColumn(label, format="%.6f")
     if column == "ratio":
@@ -99,17 +148,43 @@ def for_people(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None
             head += " "
         titles[name] = head
         series = frame[col]
-        if series.dtype == object or pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            series = series.dt.strftime("%Y-%m-%d").astype("string").fillna("")
+        elif series.dtype == object or pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
             series = series.map(_cell).astype("string")
             if name == "status" or (measures and name in measures):
                 series = series.map(lambda s: STATUS_WORDS.get(s, s) if isinstance(s, str) else s).astype("string")
+            series = series.fillna("")  # a blank shows blank (Streamlit would write "None")
         elif pd.api.types.is_bool_dtype(series.dtype):
             series = series.map(lambda v: "yes" if v is True else "no" if v is False else None).astype("string")
+        elif name in _MONEY and pd.api.types.is_numeric_dtype(series.dtype):
+            series = pd.to_numeric(series, errors="coerce").round(0)
         columns[head] = series
         cfg = _config(name, series)
         if cfg is not None:
             config[head] = cfg
     return pd.DataFrame(columns, index=frame.index), config
+
+
+def one_row(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The first row of ``frame`` as a list people read down: one figure per line, in words."""
+    if not len(frame):
+        return pd.DataFrame(columns=["figure", "result"])
+    row = frame.iloc[0]
+    return pd.DataFrame({"figure": [title(str(c), measures) for c in frame.columns],
+                         "result": [figure_text(str(c), v, measures) for c, v in row.items()]})
+
+
+def figure_text(column: str, value: Any, measures: Mapping[str, str] | None = None) -> str:
+    """One figure as text: a status in words, a count whole, a share or score to one decimal."""
+    if isinstance(value, str):
+        return STATUS_WORDS.get(value, value) if column == "status" or (measures and column in measures) else value
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.isna(number):
+        return "unknown (data needed)" if (measures and column in measures) else (_cell(value) or "")
+    if column in _MONEY:
+        return money(float(number))
+    return f"{number:,.0f}" if float(number).is_integer() and "%" not in title(column, measures) else f"{number:,.1f}"
 
 
 def _cell(value: Any) -> str | None:

@@ -6,9 +6,11 @@ calls (through ``facility_planner.ui.state``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -32,17 +34,18 @@ def md(text: object) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$:])", r"\\\1", str(text))
 
 
-def _timed(name: str) -> None:
-    """Start the clock of a page run (server time, shown under the page)."""
-    st.session_state.setdefault("_timings", {})[name] = time.perf_counter()
+def timed(page: Callable[[], None]) -> Callable[[], None]:
+    """``page`` with its server time shown under it (the browser tests wait on this caption)."""
 
-
-def _done(name: str) -> None:
-    started = st.session_state.get("_timings", {}).get(name)
-    if started is not None:
+    @functools.wraps(page)
+    def run() -> None:
+        started = time.perf_counter()
+        page()
         seconds = time.perf_counter() - started
-        st.session_state.setdefault("page_seconds", {})[name] = seconds
+        st.session_state.setdefault("page_seconds", {})[page.__name__] = seconds
         st.caption(f"Server time for this page: {seconds:.2f} s")
+
+    return run
 
 
 def _failed(err: Exception, action: str, *, status: Any = None, label: str = "", then: str = "") -> None:
@@ -73,7 +76,13 @@ def _show(frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> Non
     if named_index:
         shown.index = [str(v) for v in frame.index]
         shown.index.name = labels.title(str(frame.index.name or ""), measures) if frame.index.name else None
-    st.dataframe(shown, width="stretch", hide_index=not named_index, column_config=config)
+    # a short table is shown whole (no scrolling inside it); a long one scrolls
+    height: Any = 35 * (len(shown) + 1) + 3 if len(shown) <= WHOLE_ROWS else "auto"
+    st.dataframe(shown, width="stretch", hide_index=not named_index, column_config=config, height=height)
+
+
+#: Tables up to this many rows are shown whole.
+WHOLE_ROWS = 15
 
 
 def _assessment(ws: state.Workspace) -> Assessment | None:
@@ -111,7 +120,6 @@ def _assessment(ws: state.Workspace) -> Assessment | None:
 
 def data_page() -> None:
     """Upload an inventory and maps, read the validation report, fix rows inline, get the template."""
-    _timed("data")
     st.title("Data")
     if auth.allowed("upload"):
         _upload_form(state.workspace())
@@ -140,7 +148,6 @@ def data_page() -> None:
 
     if auth.allowed("edit"):
         _inline_fixes(ws)
-    _done("data")
 
 
 def _chosen_upload(inventory: list[Any]) -> tuple[Any, str] | str:
@@ -156,6 +163,39 @@ def _chosen_upload(inventory: list[Any]) -> tuple[Any, str] | str:
     if workbooks:
         return workbooks[0][1], workbooks[0][0]
     return {n: b for n, b in files}, ", ".join(n for n, _ in files)
+
+
+CAD_LAYERS_LABEL = "CAD layers to read: building outlines and their labels"
+
+
+def _cad_options(map_files: list[tuple[str, bytes]], ws: state.Workspace) -> dict[str, Any] | None:
+    """For DXF drawings: the CAD layers to read footprints from and the drawing's coordinate
+    system (the CLI's ``--cad-layer`` and ``--map-crs``); None when the drawings cannot be read."""
+    drawings = [(n, b) for n, b in map_files if n.lower().endswith(".dxf")]
+    if not drawings:
+        return {}
+    try:
+        names = state.cad_layers(drawings)
+    except FacilityPlannerError as err:
+        st.error(md(err))
+        return None
+    previous = ws.map_options if ws.maps == map_files else {}
+    drawn = state.digest(*(b for _, b in drawings))  # a new drawing is a new choice
+    st.markdown(f"**CAD drawing{'s' if len(drawings) > 1 else ''}: {len(names)} layer(s) found** "
+                f"({md(', '.join(names) or 'none')})")
+    chosen = st.multiselect(
+        CAD_LAYERS_LABEL, names, key=f"cad_layers_{drawn}",
+        default=[n for n in previous.get("dxf_layers", []) if n in names],
+        help="Only the chosen layers are read. Choose the layers with the building outlines and the one "
+             "with their labels (the text drawn inside an outline becomes its building id); closed outlines "
+             "on them are footprints unless the layer's name says otherwise (PARKING, SITE, ROOM, WALL). "
+             "Leave empty to read the layers whose names say what they hold: buildings or footprints, "
+             "rooms, walls, parking and sites.")
+    crs = st.text_input("Coordinate system of the drawing", value=previous.get("map_crs") or "", key=f"cad_crs_{drawn}",
+                        placeholder="e.g. EPSG:32618 (UTM zone 18N) or EPSG:2235 (a state plane in feet)",
+                        help="A DXF drawing carries no coordinate system: give the EPSG code its "
+                             "coordinates are in.").strip()
+    return {k: v for k, v in (("dxf_layers", chosen), ("map_crs", crs)) if v}
 
 
 def _upload_form(ws: state.Workspace) -> None:
@@ -184,8 +224,11 @@ def _upload_form(ws: state.Workspace) -> None:
         if st.checkbox(f"Keep the current map ({md(', '.join(n for n, _ in ws.maps))})", value=True,
                        key="keep_map"):
             map_files = list(ws.maps)
+    options = _cad_options(map_files, ws)
+    if options is None:
+        return
     key = state.digest(label, *(n for n, _ in map_files), *(b for _, b in map_files),
-                       *(f.getvalue() for f in inventory))
+                       *(f.getvalue() for f in inventory), repr(sorted(options.items())))
     if st.session_state.get("upload_digest") == key:
         return  # this selection is the data in use
     if not st.button(f"Read {md(label)} and use it (replaces {md(ws.label)})", key="use_upload", type="primary"):
@@ -193,7 +236,7 @@ def _upload_form(ws: state.Workspace) -> None:
     auth.require("upload")
     with st.status(f"Reading {md(label)}...", expanded=False) as status:
         try:
-            new_ws = state.load_inputs(source, maps=map_files, label=label)
+            new_ws = state.load_inputs(source, maps=map_files, label=label, **options)
         except Exception as err:
             _failed(err, "upload", status=status, label="The upload could not be read")
             return
@@ -267,17 +310,18 @@ def _building_list(ws: state.Workspace, assessment: Assessment | None) -> None:
     b = ws.district.buildings
     status = building_status(ws.district, getattr(assessment, "scores", None))
     table = pd.DataFrame({"Building": b["building_id"].astype(str).to_numpy(),
-                          "Name": b["name"].astype("string").fillna("").to_numpy(),
-                          "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]]})
+                          "Status": [STATUS_LABELS.get(status.get(i, "unknown"), "") for i in b["building_id"]],
+                          "Name": b["name"].astype("string").fillna("").to_numpy()})
     event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                         key=f"building_list_{ws.digest}", height=560, width="stretch")
+                         key=f"building_list_{ws.digest}", height=560, width="stretch",
+                         column_config={"Building": st.column_config.TextColumn(width="small"),
+                                        "Status": st.column_config.TextColumn(width="medium")})
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     _selected_from_click(ws, {"building_index": rows[0]} if rows else None, "list")
 
 
 def map_page() -> None:
     """The coverage map with a building list beside it; a building clicked shows its scorecard below."""
-    _timed("map")
     st.title("Map")
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -291,9 +335,8 @@ def map_page() -> None:
         view = state.map_view(ws, assessment, tiles=tiles, sites=state.detail_sites(ws, site))
     except Exception as err:
         _failed(err, "map")
-        _done("map")
         return
-    left, right = st.columns([3, 1])
+    left, right = st.columns([5, 3])
     with left:
         # only a click on a feature reruns the page: panning and zooming send nothing back
         out = mapview.show(view, key="coverage_map", height=560)
@@ -306,7 +349,6 @@ def map_page() -> None:
         _building_scorecard(ws, assessment, selected)
     else:
         st.caption("Click a building on the map or in the list to see its scorecard.")
-    _done("map")
 
 
 # --- Scorecards -----------------------------------------------------------------------------------
@@ -316,6 +358,22 @@ def _measure_titles(assessment: Assessment | None) -> dict[str, str]:
     if assessment is None:
         return {}
     return {code: text for pack in assessment.settings.packs for code, text in pack.groups.items()}
+
+
+def _pack_names(assessment: Assessment) -> dict[str, str]:
+    """Rules pack id -> its name (``cops_minimum`` -> "COPS minimum protective measures")."""
+    return {pack.id: re.split(r" \(| - ", pack.title)[0] for pack in assessment.settings.packs}
+
+
+def _rules_rows(assessment: Assessment, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rule results with the pack by name and the measure in words (the exports keep the ids)."""
+    out = rows.copy()
+    if "pack" in out:
+        out["pack"] = out["pack"].map(lambda p: _pack_names(assessment).get(p, p))
+    for column in ("measure", "group"):
+        if column in out:
+            out[column] = out[column].map(labels.words)
+    return out.dropna(axis="columns", how="all")  # a column no rule fills (PASS has no group)
 
 
 def _section(title: str, frame: pd.DataFrame, *, measures: dict[str, str] | None = None) -> None:
@@ -343,9 +401,9 @@ def _pass_grid(assessment: Assessment, building_id: str) -> pd.DataFrame:
     grid = tiers.astype({"tier": "float64"}).pivot_table(index="layer", columns="component", values="tier",
                                                          aggfunc="first", dropna=False)
     text = grid.apply(lambda col: col.map(lambda t: "not assessed" if pd.isna(t) else f"tier {int(t)}"))
-    text.index = [str(v).replace("_", " ") for v in text.index]
-    text.columns = [str(c).replace("_", " ") for c in text.columns]
-    return text.rename_axis("layer").reset_index()
+    text.index = [labels.words(str(v)) for v in text.index]
+    text.columns = [labels.words(str(c)) for c in text.columns]
+    return text.rename_axis("Layer").reset_index()
 
 
 def _coverage_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
@@ -353,8 +411,9 @@ def _coverage_table(assessment: Assessment, building_id: str) -> pd.DataFrame:
     if building_id not in values.index:
         return pd.DataFrame()
     row = values.loc[building_id]
-    return pd.DataFrame({"coverage": [labels.title(str(c)) for c in row.index],
-                         "percent": pd.to_numeric(row, errors="coerce").round(1).to_numpy()})
+    return pd.DataFrame({"coverage": [labels.COVERAGE_FIGURES.get(str(c), (labels.title(str(c)), ""))[0]
+                                      for c in row.index],
+                         "value": [labels.coverage_text(str(c), v) for c, v in row.items()]})
 
 
 def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, building_id: str) -> None:
@@ -366,9 +425,9 @@ def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, buil
         return
     _section("COPS minimum measures", _measures_table(assessment, building_id))
     results = assessment.scores.results
-    _section("Rules with evidence", results.loc[results["building_id"].astype("string") == building_id,
-                                                ["pack", "measure", "rule_id", "title", "status", "value",
-                                                 "threshold", "evidence", "source"]])
+    _section("Rules with evidence", _rules_rows(assessment, results.loc[
+        results["building_id"].astype("string") == building_id,
+        ["rule_id", "title", "status", "value", "threshold", "evidence", "measure", "pack", "source"]]))
     grid = _pass_grid(assessment, building_id)
     if len(grid):
         st.markdown("**PASS tiers: layer x component**")
@@ -377,23 +436,24 @@ def _building_scorecard(ws: state.Workspace, assessment: Assessment | None, buil
 
 
 def _site_scorecard(ws: state.Workspace, assessment: Assessment | None, site_id: str) -> None:
-    _show(ws.district.sites[ws.district.sites["site_id"] == site_id])
+    sites = ws.district.sites
+    _show(sites.loc[sites["site_id"] == site_id, [c for c in sites.columns if c != "source_row"]])
     if assessment is None:
         return
     scores = assessment.scores
     titles = _measure_titles(assessment)
-    _section("Ten Essential Actions readiness", scores.actions.loc[scores.actions.index == site_id])
-    _section("Site roll-up", scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id],
-             measures=titles)
+    _section("Ten Essential Actions readiness",
+             labels.one_row(scores.actions.loc[scores.actions.index == site_id], measures=titles))
+    _section("Site roll-up", labels.one_row(
+        scores.site_rollup.loc[scores.site_rollup.index.astype(str) == site_id], measures=titles))
     results = scores.results
-    _section("Site-wide rules with evidence",
-             results.loc[(results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
-                         ["pack", "group", "rule_id", "title", "status", "evidence", "source"]])
+    _section("Site-wide rules with evidence", _rules_rows(assessment, results.loc[
+        (results["site_id"].astype("string") == site_id) & results["building_id"].isna(),
+        ["rule_id", "title", "status", "evidence", "group", "pack", "source"]]))
 
 
 def scorecards_page() -> None:
     """Per building and per site: COPS measures with evidence, PASS tiers, Ten Actions, roll-up."""
-    _timed("scorecards")
     st.title("Scorecards")
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -415,9 +475,10 @@ def scorecards_page() -> None:
             st.info("Scores appear here once the assessment runs.")
         else:
             titles = _measure_titles(assessment)
-            for name in ("district_rollup", "site_rollup", "measure_scores"):
-                _section(name.replace("_", " ").capitalize(), getattr(assessment.scores, name), measures=titles)
-    _done("scorecards")
+            scores = assessment.scores
+            _section("District roll-up", labels.one_row(scores.district_rollup, measures=titles))
+            _section("Per site", scores.site_rollup, measures=titles)
+            _section("Measure scores per building", scores.measure_scores, measures=titles)
 
 
 # --- Plan -----------------------------------------------------------------------------------------
@@ -519,6 +580,8 @@ def _projects_ranked(projects: pd.DataFrame) -> None:
     chosen = (projects["selected"].fillna(False).astype(bool) if "selected" in projects
               else pd.Series(False, index=projects.index))
     ranked = projects.assign(plan=chosen.map(CHOSEN_MARKS)).sort_values("rank")
+    if "measure" in ranked:
+        ranked["measure"] = ranked["measure"].map(labels.words)
     _show(ranked[["plan", *[c for c in ranked.columns if c not in ("plan", "selected", "in_budget")]]])
     _cost_chart(projects, chosen)
 
@@ -542,7 +605,6 @@ def _cost_chart(projects: pd.DataFrame, chosen: pd.Series) -> None:
 def plan_page() -> None:
     """Budget and years, unit costs and risk weights; risk per building, projects ranked, the chosen
     portfolio and cost vs risk reduction."""
-    _timed("plan")
     st.title("Plan")
     ws = state.workspace()
     plan = st.session_state.setdefault("plan", {"budget": state.DEFAULT_BUDGET, "years": 1,
@@ -551,7 +613,6 @@ def plan_page() -> None:
     _assumption_editors(plan)
     assessment = _assessment(ws)
     if assessment is None:
-        _done("plan")
         return
     _portfolio_figures(assessment)
     if len(assessment.risk):
@@ -565,18 +626,15 @@ def plan_page() -> None:
     if len(assumptions):
         with st.expander("Assumptions"):
             _show(assumptions)
-    _done("plan")
 
 
 # --- Export ---------------------------------------------------------------------------------------
 
 def export_page() -> None:
     """Downloads: the workbook, GeoPackage, CSV, summary.json and map.html, prepared on request."""
-    _timed("export")
     st.title("Export")
     if not auth.allowed("export"):
         st.info("Your role may view; finance and administrators export.")
-        _done("export")
         return
     ws = state.workspace()
     assessment = _assessment(ws)
@@ -584,14 +642,12 @@ def export_page() -> None:
         key = st.session_state.get("assessment_key")
         if st.session_state.get("export_key") != key:
             if not st.button("Prepare the workbook, GeoPackage, CSV and summary.json", key="prepare_exports"):
-                _done("export")
                 return
             with st.status("Writing the exports...", expanded=False) as status:
                 try:
                     st.session_state["export_files"] = state.export_files(assessment)
                 except Exception as err:
                     _failed(err, "export", status=status, label="The exports could not be written")
-                    _done("export")
                     return
                 st.session_state["export_key"] = key
                 status.update(label="Exports ready", state="complete")
@@ -600,4 +656,3 @@ def export_page() -> None:
         for name, data in st.session_state.get("export_files", {}).items():
             mime = next((v for k, v in mimes.items() if name.endswith(k)), "application/octet-stream")
             auth.download_button(name, data, file_name=name, mime=mime, key=f"dl_{name}")
-    _done("export")

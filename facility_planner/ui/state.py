@@ -54,6 +54,11 @@ MAP_EXTENSIONS = ("gpkg", "geojson", "json", "zip", "kml", "kmz", "dxf", "gdb")
 #: Above this many sites the Map page opens on the district's footprints and draws coverage and
 #: assets for one chosen site (a 100-school district's full map is tens of megabytes).
 MAP_DETAIL_SITES = 8
+#: Inventory tables in the users' words, for row counts ("13 AEDs", "67 checklist answers").
+TABLE_WORDS = {"aeds": "AEDs", "repeaters": "radio repeaters", "equipment": "equipment items",
+               "checklist": "checklist answers"}
+#: Plans (budget, years, cost and weight changes) kept per session, so trying a budget again is instant.
+PLANS_KEPT = 8
 
 
 @dataclass
@@ -73,6 +78,8 @@ class Workspace:
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: The shipped sample (not user data): its assessment and map are shared between sessions.
     shared: bool = False
+    #: How the maps were read: ``dxf_layers`` (CAD layers chosen) and ``map_crs`` (a drawing's CRS).
+    map_options: dict[str, Any] = field(default_factory=dict)
 
     def rows(self) -> dict[str, int]:
         """Rows read per table (tables with rows only)."""
@@ -80,8 +87,10 @@ class Workspace:
 
     def description(self) -> str:
         """Which data is in use: file, maps, time read and row counts."""
-        counts = ", ".join(f"{n:,} {name}" for name, n in self.rows().items()) or "no rows"
+        counts = ", ".join(f"{n:,} {TABLE_WORDS.get(name, name)}" for name, n in self.rows().items()) or "no rows"
         maps = "; map: " + ", ".join(n for n, _ in self.maps) if self.maps else "; no campus map"
+        if self.map_options.get("dxf_layers"):
+            maps += " (CAD layers " + ", ".join(self.map_options["dxf_layers"]) + ")"
         return f"{self.label}{maps}; read {self.loaded_at:%Y-%m-%d %H:%M:%S} UTC: {counts}."
 
 
@@ -93,19 +102,35 @@ def digest(*parts: bytes | str) -> str:
 
 
 def load_inputs(inventory: Any, *, maps: Sequence[tuple[str, bytes]] = (), label: str,
-                shared: bool = False) -> Workspace:
-    """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report."""
+                shared: bool = False, dxf_layers: Sequence[str] | None = None,
+                map_crs: str | None = None) -> Workspace:
+    """Read an inventory (bytes, path or CSV mapping) and maps into a district with its report.
+
+    ``dxf_layers`` and ``map_crs`` are the CLI's ``--cad-layer`` and ``--map-crs``: the CAD layers
+    of a DXF drawing to read footprints from and the CRS of a drawing that carries none.
+    """
     started = time.perf_counter()
+    options: dict[str, Any] = {k: v for k, v in (("dxf_layers", list(dxf_layers or [])), ("map_crs", map_crs))
+                               if v}
     district, report = load_district(inventory, maps=list(maps),
-                                     filename=label if isinstance(inventory, bytes) else None)
-    parts: list[bytes | str] = [label]
+                                     filename=label if isinstance(inventory, bytes) else None,
+                                     dxf_layers=list(dxf_layers or []) or None, map_crs=map_crs or None)
+    parts: list[bytes | str] = [label, repr(sorted(options.items()))]
     if isinstance(inventory, bytes):
         parts.append(inventory)
     elif isinstance(inventory, Mapping):
         parts.extend(v for kv in sorted(inventory.items()) for v in kv)
     parts.extend(b for _, b in maps)
     return Workspace(label, district, report, inventory=inventory, maps=list(maps),
-                     digest=digest(*parts), seconds=time.perf_counter() - started, shared=shared)
+                     digest=digest(*parts), seconds=time.perf_counter() - started, shared=shared,
+                     map_options=options)
+
+
+def cad_layers(maps: Sequence[tuple[str, bytes]]) -> list[str]:
+    """The CAD layer names found in the DXF drawings among ``maps`` (read from their bytes)."""
+    from facility_planner.io.maps import cad_layers as layers_of
+
+    return sorted({name for filename, data in maps for name in layers_of(data, filename=filename)})
 
 
 def sample_workspace() -> Workspace:
@@ -150,7 +175,7 @@ def template_bytes() -> bytes:
 def set_workspace(ws: Workspace) -> None:
     state = st.session_state
     state["workspace"] = ws
-    for key in ("assessment", "assessment_key", "base", "base_key", "selected_building",
+    for key in ("assessment", "assessment_key", "base", "base_key", "plans", "selected_building",
                 "export_files", "export_key", "map_views"):
         state.pop(key, None)
 
@@ -188,7 +213,7 @@ def apply_fix(ws: Workspace, sheet: fixes.RawSheet, edited: pd.DataFrame) -> Wor
     if not cells:
         return None
     source = fixes.apply_fixes(ws.inventory, sheet.table, cells)
-    return load_inputs(source, maps=ws.maps, label=ws.label)
+    return load_inputs(source, maps=ws.maps, label=ws.label, **ws.map_options)
 
 
 # --- assessment -----------------------------------------------------------------------------------
@@ -197,8 +222,10 @@ def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_over
                    risk_override: Mapping[str, Any] | None = None, progress: Any = None) -> Assessment:
     """``assess`` on the workspace, then ``replan`` for budget, years, unit-cost and risk changes.
 
-    Both are memoised in the session: the full assessment by the workspace's inputs, the plan by
-    its settings too, so changing the budget or a weight re-optimises without re-scoring.
+    Both are memoised in the session: the full assessment by the workspace's inputs, the last
+    ``PLANS_KEPT`` plans by their settings too, so changing the budget or years re-runs only the
+    optimiser (a weight or unit cost re-costs the projects), and going back to a budget tried
+    before runs nothing.
     """
     state = st.session_state
     base_key = ws.digest or digest(ws.label)
@@ -211,8 +238,14 @@ def run_assessment(ws: Workspace, *, budget: float | None, years: int, cost_over
                 assess(ws.district, ws.report, budget=DEFAULT_BUDGET, years=1, progress=progress))
         state["base"], state["base_key"] = base, base_key
     at_default = budget == DEFAULT_BUDGET and years == 1 and not cost_override and not risk_override
-    result = base if at_default else _replan(base, budget=budget, years=years, cost_override=cost_override,
-                                             risk_override=risk_override)
+    plans = state.setdefault("plans", {})
+    result = base if at_default else plans.get(key)
+    if result is None:
+        result = _replan(base, budget=budget, years=years, cost_override=cost_override,
+                         risk_override=risk_override)
+        while len(plans) >= PLANS_KEPT:
+            plans.pop(next(iter(plans)))
+        plans[key] = result
     state["assessment"], state["assessment_key"] = result, key
     return result
 

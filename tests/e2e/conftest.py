@@ -94,7 +94,8 @@ def launch_app(run_app) -> object:
 @pytest.fixture(scope="session")
 def app_url(launch_app, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The Streamlit app started on a free port (session-wide), its URL once healthy."""
-    log = tmp_path_factory.mktemp("app") / "streamlit.log"
-    with launch_app(args=[], env={"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none"},
-                    log=log) as url:
+    folder = tmp_path_factory.mktemp("app")
+    env = {"FACILITY_PLANNER_ROLE": "admin", "FACILITY_PLANNER_MAP_TILES": "none",
+           "FACILITY_PLANNER_STORE": str(folder / "store.sqlite")}  # History and Access: never the user's own
+    with launch_app(args=[], env=env, log=folder / "streamlit.log") as url:
         yield url

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -126,8 +127,8 @@ def context(browser: object) -> Iterator[object]:
 
 def _wait_idle(page) -> None:
     page.wait_for_selector("[data-testid='stApp']", timeout=TIMEOUT)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=TIMEOUT)
+    page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
+                                && !document.querySelector('[data-testid="stSkeleton"]')""", timeout=TIMEOUT)
 
 
 def sign_in(page, app: Running, email: str) -> None:
@@ -186,6 +187,27 @@ def test_each_role_signs_in_and_sees_only_its_pages(email: str, signin_app: Runn
     assert (uploads > 0) == (role in ("facilities", "admin"))
     signs = _events(signin_app, user=email, action="sign_in")
     assert len(signs) == signed_before + 1, signs  # one sign-in, however many pages it opened
+
+
+#: The pages by their own addresses, as the navigation names them.
+PAGE_PATHS = {"Data": "/data", "Map": "/map", "Scorecards": "/scorecards", "Plan": "/plan", "Export": "/export",
+              "History": "/history", "Access": "/access"}
+
+
+def test_direct_links_open_their_page_when_signed_in(signin_app: Running, context, artifacts) -> None:
+    page = context.new_page()
+    sign_in(page, signin_app, f"lee@{DOMAIN}")
+    page.get_by_role("heading", name="Map", exact=True).wait_for(timeout=TIMEOUT)
+    assert urlparse(page.url).path == "/map"  # signed in, the app opens on the Map at its own address
+    for title in sorted(SEES["finance"]):
+        page.goto(f"{signin_app.url}{PAGE_PATHS[title]}")
+        page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT)
+        _wait_idle(page)
+        assert page.get_by_text("Page not found").count() == 0
+        assert urlparse(page.url).path == PAGE_PATHS[title]
+    page.goto(f"{signin_app.url}/access")  # not finance's: no content of it, whatever the address
+    _wait_idle(page)
+    expect(page.get_by_role("heading", name="Access")).to_have_count(0)
 
 
 def test_finance_exports_and_the_download_is_audited(signin_app: Running, context, artifacts) -> None:
