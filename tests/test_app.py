@@ -288,6 +288,10 @@ def test_plan_shows_the_portfolio_per_year_and_the_workbooks_gap(small_workspace
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Optimality gap"] == workbook_summary(assessment)["Optimality gap"]
     assert metrics["Budget"] == "$4,000"
+    # the method reads as a sentence; the solver's own words follow as details
+    method_line = next(c.value for c in at.caption if "Summary sheet" in c.value)
+    assert method_line.startswith("Several budget years, each project scheduled in at most one year: ")
+    assert "the best set the budget allows" in method_line and "Solver details: schedule" in method_line
     # a budget typed with separators, or as 1.5m, is read; a word is refused and the old budget kept
     at.text_input(key="plan_budget").set_value("1.5m").run()
     assert at.session_state["plan"]["budget"] == 1_500_000.0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+
+from facility_planner.io.exports import gap_text
 
 #: Column -> title people read. Columns not listed get their name with spaces.
 TITLES: dict[str, str] = {
@@ -195,6 +198,19 @@ def _cell(value: Any) -> str | None:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def plan_method(method: str, gap: float | None) -> str:
+    """How the portfolio was chosen, in a sentence a finance reader can use."""
+    if method.startswith("mckp-core"):
+        how = "One budget year, at most one option per building and measure"
+    elif method.startswith("schedule-core"):
+        how = "Several budget years, each project scheduled in at most one year"
+    else:
+        how = "Projects chosen"
+    if gap is not None and math.isfinite(gap) and gap <= 1e-9:
+        return f"{how}: the best set the budget allows (proven optimal)."
+    return f"{how}: within {gap_text(gap)} of the best set the budget allows."
 
 
 def money(value: float) -> str:

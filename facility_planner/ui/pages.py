@@ -489,8 +489,8 @@ RISK_COLUMNS = ("site_id", "occupancy", "consequence", "threat_level", "threat",
 #: Colours of chosen and not chosen projects (chart points; the table's marks match).
 CHOSEN_COLOURS = {"chosen": "#1a9850", "not chosen": "#9e9e9e"}
 CHOSEN_MARKS = {True: "● chosen", False: "○ not chosen"}
-_PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "option", "quantity", "unit", "cost",
-                      "risk_reduction", "grants", "local_match")
+_PORTFOLIO_COLUMNS = ("rank", "year", "building_id", "title", "cost", "grants", "local_match",
+                      "risk_reduction", "option", "quantity", "unit")
 
 
 def _keep_if_valid(plan: dict[str, Any], name: str, make: Any) -> bool:
@@ -563,7 +563,8 @@ def _portfolio_figures(assessment: Assessment) -> None:
     c[2].metric("Risk reduction", f"{portfolio.total_risk_reduction:,.1f}")
     c[3].metric("Projects chosen", f"{len(portfolio.selected)}")
     c[4].metric("Optimality gap", gap_text(portfolio.gap))
-    st.caption(f"Method: {md(portfolio.method)}. The same gap is on the workbook's Summary sheet.")
+    st.caption(f"{labels.plan_method(portfolio.method, portfolio.gap)} The same gap is on the workbook's "
+               f"Summary sheet. Solver details: {md(portfolio.method)}.")
     st.subheader("Spend and risk removed per year")
     _show(spend_by_year(assessment))
     projects = assessment.projects
@@ -641,7 +642,7 @@ def export_page() -> None:
     if assessment is not None:
         key = st.session_state.get("assessment_key")
         if st.session_state.get("export_key") != key:
-            if not st.button("Prepare the workbook, GeoPackage, CSV and summary.json", key="prepare_exports"):
+            if not st.button("Prepare the workbook, GeoPackage, CSV, summary.json and map.html", key="prepare_exports"):
                 return
             with st.status("Writing the exports...", expanded=False) as status:
                 try:
