@@ -8,7 +8,13 @@ assess it with a budget (timed: the goal is that saving costs < 10% of this), th
 with a smaller budget (the "next" snapshot: same buildings, other projects chosen). On each back
 end: save both, load one whole (map layers included), diff the two. PostGIS: the URL given, else
 ``FACILITY_PLANNER_TEST_POSTGRES_URL``, else a throwaway cluster (tests/pg_server.py); each size
-gets its own schema. Goals (issue 9): save < 10% of the assessment, diff of two 10,000-school
+gets its own schema.
+
+The assessed pair (and the assessment time and load measured when it was made) is pickled to
+``$TMPDIR/fp-bench-store/assessed-<schools>-seed<seed>-budget<b>.pickle`` (folder:
+``FACILITY_PLANNER_BENCH_CACHE``; ``off``: no cache), so a re-run only times the store (a
+10,000-school assessment takes minutes and several GB); ``--fresh`` assesses again (do so after
+a change to the assessment itself). Goals (issue 9): save < 10% of the assessment, diff of two 10,000-school
 snapshots < 10 s.
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import resource
 import secrets
 import subprocess
@@ -87,18 +94,47 @@ def _schema_url(server: str) -> str:
     return f"{server}{sep}options={quote(f'-csearch_path={name},public')}"
 
 
-def run_one(schools: int, *, postgres: str | None, budget_per_school: float) -> dict[str, Any]:
+def _cache_path(schools: int, seed: int, budget_per_school: float) -> Path | None:
+    """Where the assessed pair of a size is kept between runs (None: ``FACILITY_PLANNER_BENCH_CACHE=off``)."""
+    folder = os.environ.get("FACILITY_PLANNER_BENCH_CACHE", str(Path(tempfile.gettempdir()) / "fp-bench-store"))
+    if folder == "off":
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / f"assessed-{schools}-seed{seed}-budget{budget_per_school:.0f}.pickle"
+
+
+def run_one(schools: int, *, postgres: str | None, budget_per_school: float, seed: int = 0,
+            assess_only: bool = False) -> dict[str, Any]:
+    import cloudpickle
+
     from facility_planner.assess import assess, load_settings, replan
     from facility_planner.demo import demo_district
     from facility_planner.model import ValidationReport
 
-    data = demo_district(schools, seed=0)
-    district = data.to_district()
-    budget = budget_per_school * schools
-    first, assess_s = _timed(lambda: assess(district, ValidationReport(), settings=load_settings(), budget=budget))
-    second = replan(first, budget=0.8 * budget)
-    out: dict[str, Any] = {"schools": schools, "buildings": len(district.buildings), "assess_s": assess_s,
-                           "backends": []}
+    cache = _cache_path(schools, seed, budget_per_school)
+    if cache is not None and cache.exists():
+        with cache.open("rb") as f:
+            first, second, measured = pickle.load(f)
+    else:
+        data = demo_district(schools, seed=seed)
+        district = data.to_district()
+        budget = budget_per_school * schools
+        load_before = os.getloadavg()[0]
+        first, assess_s = _timed(lambda: assess(district, ValidationReport(), settings=load_settings(),
+                                                budget=budget))
+        second = replan(first, budget=0.8 * budget)
+        measured = {"assess_s": assess_s, "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "load": [load_before, os.getloadavg()[0]], "peak_mb": _peak_mb(), "cached": False}
+        if cache is not None:
+            tmp = cache.with_suffix(".part")
+            with tmp.open("wb") as f:  # cloudpickle: the settings hold pydantic generic classes
+                cloudpickle.dump((first, second, {**measured, "cached": True}), f, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cache)
+    out: dict[str, Any] = {"schools": schools, "buildings": len(first.district.buildings), **measured,
+                           "assess_peak_mb": measured["peak_mb"], "backends": []}
+    if assess_only:
+        out["peak_mb"] = _peak_mb()
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         out["backends"].append(bench_backend(str(Path(tmp) / "store.sqlite"), first, second))
     if postgres:
@@ -109,8 +145,10 @@ def run_one(schools: int, *, postgres: str | None, budget_per_school: float) -> 
 
 def _print(result: dict[str, Any]) -> None:
     n, assess_s = result["schools"], result["assess_s"]
-    print(f"\n== {n} schools, {result['buildings']} buildings: assessment {assess_s:.1f} s, "
-          f"peak memory {result['peak_mb']:.0f} MB")
+    origin = "cached, " if result["cached"] else ""
+    print(f"\n== {n} schools, {result['buildings']} buildings: assessment {assess_s:.1f} s ({origin}measured "
+          f"{result['at']}, load {result['load'][0]:.1f} -> {result['load'][1]:.1f}, peak memory "
+          f"{result['assess_peak_mb']:.0f} MB); store peak memory {result['peak_mb']:.0f} MB")
     print(f"  {'back end':8} {'save s':>8} {'% of assess':>11} {'rows/s':>10} {'load s':>8} {'diff s':>8} "
           f"{'rollup s':>9} {'MB on disk':>11} {'rows':>10}")
     for b in result["backends"]:
@@ -124,10 +162,16 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL (default: FACILITY_PLANNER_TEST_POSTGRES_URL or a throwaway cluster)")
     parser.add_argument("--no-postgis", action="store_true", help="SQLite only")
     parser.add_argument("--budget-per-school", type=float, default=50_000.0)
+    parser.add_argument("--fresh", action="store_true", help="assess again instead of using the cached assessment")
+    parser.add_argument("--assess-only", action="store_true", help="only assess (and cache) each size")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, postgres=args.postgres, budget_per_school=args.budget_per_school)))
+        cache = _cache_path(args.one, 0, args.budget_per_school)
+        if args.fresh and cache is not None:
+            cache.unlink(missing_ok=True)
+        print(json.dumps(run_one(args.one, postgres=args.postgres, budget_per_school=args.budget_per_school,
+                                 assess_only=args.assess_only)))
         return
     postgres, data_dir = None, None
     if not args.no_postgis:
@@ -138,10 +182,11 @@ def main() -> None:
             postgres, data_dir = pg_server.start()
     try:
         for n in args.schools:
-            cmd = [sys.executable, __file__, "--one", str(n), "--budget-per-school", str(args.budget_per_school)]
+            cmd = [sys.executable, __file__, "--one", str(n), "--budget-per-school", str(args.budget_per_school),
+                   *(["--fresh"] if args.fresh else []), *(["--assess-only"] if args.assess_only else [])]
             if postgres:
                 cmd += ["--postgres", postgres]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
             _print(json.loads(done.stdout.strip().splitlines()[-1]))
     finally:
         if data_dir is not None:
