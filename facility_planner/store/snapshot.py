@@ -160,8 +160,9 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
 BUILDING_JSON = {"measures": "", "pass_layers": "pass_", "pass_tiers": "tier:", "coverage": "", "risk_factors": ""}
 #: The columns of every per-building frame (``Store.buildings``) before the JSON parts.
 BUILDING_HEAD = ["building_id", "site_id", "name", "measure_score", "pass_overall", "risk"]
-#: The bulk table holding one snapshot's per-building figures as columns (since 0.3: diffs,
-#: roll-ups and trends read it instead of parsing the JSON of ``snapshot_buildings``).
+#: The bulk table holding one snapshot's per-building figures as columns: diffs, roll-ups and
+#: trends read it instead of parsing the JSON of ``snapshot_buildings`` (snapshots saved before
+#: it existed have only those rows, and are read from them).
 FIGURES = "building_figures"
 
 
