@@ -305,3 +305,63 @@ def test_footprints_are_real_geometries_in_the_database(store, sample_assessment
             assert shapely.get_srid(geoms).min() == 32615
             area = float(shapely.area(geoms).sum())
     np.testing.assert_allclose(area, sample_assessment.district.buildings.area.sum(), rtol=1e-9)
+
+
+def _same_values(before: pd.DataFrame, after: pd.DataFrame) -> None:
+    """The same columns and cells, rows in any order (numbers to 1e-3: the JSON rows kept 4
+    decimals; text as text)."""
+    assert list(before.columns) == list(after.columns)
+    assert len(before) == len(after)
+    keys = [k for k in ("snapshot_id", "building_id", "district", "site_id", "rule_id", "measure", "component",
+                        "metric", "project_id") if k in before]
+    before, after = (f.sort_values(keys, kind="stable", ignore_index=True) for f in (before, after))
+    for col in before.columns:
+        x, y = before[col].reset_index(drop=True), after[col].reset_index(drop=True)
+        assert (x.isna() == y.isna()).all(), col
+        filled = x.notna()
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            np.testing.assert_allclose(x[filled].astype(float), y[filled].astype(float), atol=1e-3, err_msg=col)
+        else:
+            assert x[filled].astype(str).tolist() == y[filled].astype(str).tolist(), col
+
+
+def test_snapshot_saved_before_the_figures_table_reads_the_same(store, sample_assessment, fixed_assessment):
+    """A snapshot saved by the previous version has per-building JSON rows only (no
+    ``building_figures`` table): load, buildings, diff and roll-ups read it the same."""
+    from facility_planner.store import schema
+    from facility_planner.store.snapshot import FIGURES
+
+    a = store.save(sample_assessment, user="a", role="planner")
+    b = store.save(fixed_assessment, user="a", role="planner")
+    new = (store.load(a.id).buildings, store.buildings(), store.diff(a.id, b.id), store.rollup(level="site"))
+    with store._engine.begin() as conn:
+        gone = conn.execute(sa.delete(schema.snapshot_tables).where(schema.snapshot_tables.c.name == FIGURES))
+        assert gone.rowcount == 2
+    old = (store.load(a.id).buildings, store.buildings(), store.diff(a.id, b.id), store.rollup(level="site"))
+    for before, after in zip(new[:2], old[:2], strict=True):
+        _same_values(before, after)
+    assert set(new[1]["snapshot_id"]) == {a.id, b.id} and {"district", "as_of", "saved_at"} <= set(new[1].columns)
+    for part in ("measures", "rules", "tiers", "coverage", "projects"):
+        _same_values(getattr(new[2], part), getattr(old[2], part))
+    _same_values(new[2].buildings.drop(columns=["gained", "lost"]), old[2].buildings.drop(columns=["gained", "lost"]))
+    gained = [dict(zip(d.buildings["building_id"], d.buildings["gained"], strict=True)) for d in (new[2], old[2])]
+    assert gained[0] == gained[1] and gained[0][SAMPLE_DOOR_BUILDING] == ["A1"]
+    assert new[2].totals == pytest.approx(old[2].totals)
+    _same_values(new[3], old[3])
+
+
+def test_figures_table_has_every_building_figure_as_a_column(store, sample_assessment):
+    """The ``building_figures`` table: one row per building, statuses as categories, the
+    same figures the JSON rows hold; diffs and roll-ups read only it."""
+    from facility_planner.store.snapshot import FIGURES
+
+    info = store.save(sample_assessment, user="a", role="planner")
+    figures = store.table(info.id, FIGURES)
+    a = sample_assessment
+    assert figures["building_id"].tolist() == a.district.buildings["building_id"].astype(str).tolist()
+    mm = a.scores.minimum_measures
+    for m in mm.columns:
+        assert isinstance(figures[m].dtype, pd.CategoricalDtype)
+        assert figures[m].astype(str).tolist() == mm.loc[figures["building_id"], m].astype(str).tolist()
+    assert any(c.startswith("tier:") for c in figures) and any(c.startswith("pass_") for c in figures)
+    np.testing.assert_allclose(figures["risk"], a.risk.loc[figures["building_id"], "risk"])

@@ -106,52 +106,95 @@ def _measure_columns(buildings: pd.DataFrame) -> list[str]:
             and head[c].dropna().astype(str).isin(statuses).all() and head[c].notna().any()]
 
 
-def _change(before: Any, after: Any) -> str:
-    if after == "met" and before != "met":
-        return "gained"
-    if before == "met" and after != "met":
-        return "lost"
-    rb, ra = STATUS_RANK.get(before), STATUS_RANK.get(after)
-    if rb is not None and ra is not None:
-        return "better" if ra > rb else "worse"
-    return "changed"
+def _change_labels(before: pd.Series, after: pd.Series) -> np.ndarray:
+    """For each pair of statuses: gained (now met), lost (was met), better or worse (both
+    ranked, ``STATUS_RANK``), else changed."""
+    x, y = before.astype(object), after.astype(object)
+    rx, ry = x.map(STATUS_RANK), y.map(STATUS_RANK)
+    ranked = (rx.notna() & ry.notna()).to_numpy()
+    return np.select([(y == "met").to_numpy() & (x != "met").to_numpy(), (x == "met").to_numpy() & (y != "met").to_numpy(),
+                      ranked & (ry > rx).to_numpy(), ranked], ["gained", "lost", "better", "worse"], default="changed")
+
+
+def _differs(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """Where two columns of values differ (missing on both sides is no difference)."""
+    missing_x, missing_y = x.isna().to_numpy(), y.isna().to_numpy()
+    both = ~missing_x & ~missing_y
+    unequal = np.asarray(x.astype(object).to_numpy() != y.astype(object).to_numpy(), dtype=bool)
+    return np.asarray((missing_x != missing_y) | (both & unequal), dtype=bool)
 
 
 def _measure_changes(a: pd.DataFrame, b: pd.DataFrame, measures: Sequence[str]) -> pd.DataFrame:
-    both = a.merge(b, on="building_id", suffixes=("_a", "_b"))
+    cols = ["building_id", "site_id", "measure", "before", "after"]
+    kept = [m for m in measures if m in b]
+    both = a[["building_id", *kept]].merge(b[["building_id", "site_id", *kept]], on="building_id",
+                                           suffixes=("_a", "_b"))
     parts = []
-    for m in measures:
-        if f"{m}_a" not in both or f"{m}_b" not in both:
-            continue
-        moved = both[both[f"{m}_a"].astype(object) != both[f"{m}_b"].astype(object)]
+    for m in kept:
+        moved = both[_differs(both[f"{m}_a"], both[f"{m}_b"])]
         if len(moved):
-            parts.append(pd.DataFrame({"building_id": moved["building_id"], "site_id": moved["site_id_b"],
-                                       "measure": m, "before": moved[f"{m}_a"], "after": moved[f"{m}_b"]}))
-    frame = (pd.concat(parts, ignore_index=True) if parts else
-             pd.DataFrame(columns=["building_id", "site_id", "measure", "before", "after"]))
-    frame["change"] = [_change(x, y) for x, y in zip(frame["before"], frame["after"], strict=True)]
+            parts.append(pd.DataFrame({"building_id": moved["building_id"], "site_id": moved["site_id"],
+                                       "measure": m, "before": moved[f"{m}_a"].astype(object),
+                                       "after": moved[f"{m}_b"].astype(object)}))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    frame["change"] = _change_labels(frame["before"], frame["after"]) if len(frame) else pd.Series(dtype=object)
     return frame.sort_values(["building_id", "measure"], ignore_index=True)
 
 
+_RULE_KEYS = ["building_id", "site_id", "rule_id"]
+
+
+def _as_categorical(values: pd.Series) -> pd.Series:
+    """A column as categories of text (ids read as numbers compare as their text)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    categories = values.cat.categories
+    if not (categories.dtype == object or pd.api.types.is_string_dtype(categories.dtype)):
+        values = values.cat.rename_categories(categories.astype(str))
+    return values
+
+
+def _shared_codes(x: pd.Series, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Both columns as integer codes over the union of their values (-1: missing)."""
+    cx, cy = _as_categorical(x), _as_categorical(y)
+    categories = cx.cat.categories.union(cy.cat.categories)
+    return (cx.cat.set_categories(categories).cat.codes.to_numpy(np.int64),
+            cy.cat.set_categories(categories).cat.codes.to_numpy(np.int64))
+
+
+def _matched_rows(a: pd.DataFrame, b: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``a`` and ``b`` of the rule results with the same building, site and rule:
+    compared in place when both list the same keys in the same order (a re-run), else joined."""
+    keys = [_shared_codes(a[k], b[k]) for k in _RULE_KEYS]
+    if len(a) == len(b) and all(np.array_equal(ka, kb) for ka, kb in keys):
+        same = np.arange(len(a))
+        return same, same
+    left = pd.DataFrame({f"k{i}": ka for i, (ka, _kb) in enumerate(keys)} | {"ia": np.arange(len(a))})
+    right = pd.DataFrame({f"k{i}": kb for i, (_ka, kb) in enumerate(keys)} | {"ib": np.arange(len(b))})
+    both = left.merge(right, on=[f"k{i}" for i in range(len(keys))], sort=False)
+    order = np.argsort(both["ia"].to_numpy(), kind="stable")
+    return both["ia"].to_numpy()[order], both["ib"].to_numpy()[order]
+
+
 def _rule_changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    keys = ["building_id", "site_id", "rule_id"]
+    """Rule results whose status moved, in ``a``'s order (vectorised over category codes: a
+    10,000-school snapshot holds millions of results)."""
     cols = ["building_id", "site_id", "rule_id", "group", "before", "after"]
-    same_rows = len(a) == len(b) and all(
-        np.array_equal(a[k].astype(object).fillna("").to_numpy(), b[k].astype(object).fillna("").to_numpy())
-        for k in keys)
-    if same_rows:  # same buildings and rules in the same order: compare in place
-        sa_, sb = a["status"].astype(str).to_numpy(), b["status"].astype(str).to_numpy()
-        moved = np.flatnonzero(sa_ != sb)
-        frame = pd.DataFrame({k: a[k].astype(object).to_numpy()[moved] for k in (*keys, "group")})
-        frame["before"], frame["after"] = sa_[moved], sb[moved]
-        return frame[cols]
-    left = a[[*keys, "group", "status"]].astype(object).fillna({"building_id": ""})
-    right = b[[*keys, "status"]].astype(object).fillna({"building_id": ""})
-    both = left.merge(right, on=keys, suffixes=("_a", "_b"))
-    both = both[both["status_a"].astype(str) != both["status_b"].astype(str)]
-    both = both.rename(columns={"status_a": "before", "status_b": "after"})
-    both["building_id"] = both["building_id"].replace("", None)
-    return both[cols].reset_index(drop=True)
+    if not len(a) or not len(b):
+        return pd.DataFrame(columns=cols)
+    ia, ib = _matched_rows(a, b)
+    status_a, status_b = _shared_codes(a["status"], b["status"])
+    moved = status_a[ia] != status_b[ib]
+    ia, ib = ia[moved], ib[moved]
+
+    def cells(frame: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+        values = np.asarray(frame[column].iloc[rows].to_numpy(dtype=object), dtype=object)
+        values[pd.isna(values)] = None
+        return values
+
+    out = {k: cells(a, k, ia) for k in (*_RULE_KEYS, "group")}
+    out["before"], out["after"] = cells(a, "status", ia), cells(b, "status", ib)
+    return pd.DataFrame(out, columns=cols)
 
 
 def _tier_changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -187,14 +230,22 @@ def _coverage_changes(a: pd.DataFrame, b: pd.DataFrame, *, tolerance: float = 0.
             pd.DataFrame(columns=["building_id", "site_id", "metric", "before", "after", "change"]))
 
 
+def _among(values: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """Which ``values`` are among ``wanted``, compared as text (a hash lookup over plain objects:
+    fast for the hundreds of thousands of project ids of a 10,000-school snapshot)."""
+    def text(series: pd.Series) -> pd.Index:
+        return pd.Index(series.astype(str).to_numpy(dtype=object, na_value=None), dtype=object)
+
+    return np.asarray(text(values).isin(text(wanted)), dtype=bool)
+
+
 def _project_states(a: pd.DataFrame, b: pd.DataFrame, marks: pd.DataFrame | None) -> pd.DataFrame:
     cols = ["project_id", "building_id", "measure", "title", "cost", "risk_reduction", "year"]
     if not len(a) or "selected" not in a:
         return pd.DataFrame(columns=[*cols, "state", "mark"])
-    chosen = a[a["selected"].astype(bool)][[c for c in cols if c in a]].copy()
-    still = set(b["project_id"].astype(str).tolist()) if len(b) else set()
-    open_now = [p in still for p in chosen["project_id"].astype(str).tolist()]
-    chosen["state"] = np.where(np.array(open_now, dtype=bool), "still open", "closed")
+    chosen = a[a["selected"].astype(bool).to_numpy()][[c for c in cols if c in a]].copy()
+    open_now = _among(chosen["project_id"], b["project_id"]) if len(b) else np.zeros(len(chosen), dtype=bool)
+    chosen["state"] = np.where(open_now, "still open", "closed")
     mark_of = ({} if marks is None or not len(marks) else
                dict(zip(marks["project_id"].astype(str), marks["status"].astype(str), strict=True)))
     chosen["mark"] = chosen["project_id"].astype(str).map(mark_of)
@@ -222,7 +273,7 @@ def diff_snapshots(a: SnapshotInputs, b: SnapshotInputs, *, marks: pd.DataFrame 
     projects = _project_states(a.projects, b.projects, marks)
     buildings = _building_changes(ba, bb, measure_moves)
     closed = projects[projects["state"] == "closed"]
-    touched = buildings[buildings["building_id"].isin(set(closed["building_id"]))]
+    touched = buildings[_among(buildings["building_id"], closed["building_id"])]
     totals = {"chosen": len(projects), "closed": len(closed), "still_open": int((projects["state"] == "still open").sum()),
               "spent": float(closed["cost"].sum()) if len(closed) else 0.0,
               "risk_removed": float(-(touched["risk_change"].sum())) if len(touched) else 0.0,

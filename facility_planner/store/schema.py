@@ -2,9 +2,12 @@
 
 The alembic migrations in ``migrations/versions`` create exactly these tables; this module is what
 the store's queries use. Bulk per-rule tables (rule results, projects, facts) are kept as Parquet
-blobs in ``snapshot_tables`` (one row per table and snapshot), per-building figures as rows in
-``snapshot_buildings`` (queried by roll-ups and trends), map layers as one row per feature in
-``snapshot_features`` with the geometry as EWKB (a PostGIS ``geometry`` column on PostgreSQL).
+blobs in ``snapshot_tables`` (one row per table and snapshot); so are the per-building figures
+(``building_figures``: one column per figure, what diffs, roll-ups and trends read), which are also
+rows of ``snapshot_buildings`` (figures as JSON text, for SQL and GIS users; the only copy in
+snapshots saved before ``building_figures`` existed). Building footprints are one row per feature
+in ``snapshot_features`` with the geometry as EWKB (a PostGIS ``geometry`` column on PostgreSQL);
+the coverage map layers are GeoParquet blobs.
 """
 
 from __future__ import annotations

@@ -156,36 +156,75 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
-def building_rows(assessment: Assessment) -> list[dict[str, Any]]:
-    """One ``snapshot_buildings`` row per building (figures as JSON text)."""
+#: The JSON text columns of ``snapshot_buildings`` and the prefix of their keys as frame columns.
+BUILDING_JSON = {"measures": "", "pass_layers": "pass_", "pass_tiers": "tier:", "coverage": "", "risk_factors": ""}
+#: The columns of every per-building frame (``Store.buildings``) before the JSON parts.
+BUILDING_HEAD = ["building_id", "site_id", "name", "measure_score", "pass_overall", "risk"]
+#: The bulk table holding one snapshot's per-building figures as columns: diffs, roll-ups and
+#: trends read it instead of parsing the JSON of ``snapshot_buildings`` (snapshots saved before
+#: it existed have only those rows, and are read from them).
+FIGURES = "building_figures"
+
+
+def _building_parts(assessment: Assessment) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Per building (index: building_id as text): the head columns, and the frames kept as the
+    JSON columns of ``snapshot_buildings`` (``BUILDING_JSON``; their own column names)."""
     district, scores = assessment.district, assessment.scores
     ids = pd.Index(district.buildings["building_id"].astype(str), name="building_id")
-    b = district.buildings.set_index(district.buildings["building_id"].astype(str))
-    measures = scores.minimum_measures.reindex(ids).astype(object)
-    layers = scores.pass_layer_tiers.reindex(ids)
-    pt = scores.pass_tiers
-    tiers = (pt.assign(key=pt["layer"].astype(str) + "." + pt["component"].astype(str))
-             .pivot_table(index="building_id", columns="key", values="tier", aggfunc="first", observed=True)
-             if len(pt) else pd.DataFrame(index=ids))
-    tiers = tiers.reindex(ids)
+    b = district.buildings.set_index(ids)
+    tiers = _component_tiers(scores.pass_tiers, ids)
     cov_values = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame(index=ids)
-    coverage = cov_values.reindex(ids)[[c for c in COVERAGE_METRICS if c in cov_values]]
     risk = assessment.risk.reindex(ids)
-    factors = risk[[c for c in RISK_FACTORS if c in risk]]
-    columns = zip(_json_lines(measures), _json_lines(layers), _json_lines(tiers),
-                  _json_lines(coverage), _json_lines(factors), strict=True)
-    score = scores.measure_scores["score"].reindex(ids).to_numpy(dtype=float)
-    overall = scores.pass_overall.reindex(ids).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    risk_values = risk["risk"].to_numpy(dtype=float) if "risk" in risk else np.full(len(ids), np.nan)
-    sites = b["site_id"].astype(object).where(b["site_id"].notna(), None).to_numpy()
-    names = (b["name"].astype(object).where(b["name"].notna(), None).to_numpy() if "name" in b
-             else np.full(len(ids), None, dtype=object))
-    return [{"building_id": bid, "site_id": None if site is None else str(site),
-             "name": None if name is None else str(name), "measure_score": _num(sc),
-             "pass_overall": _int(ov), "risk": _num(rk), "measures": m, "pass_layers": lay,
-             "pass_tiers": t, "coverage": c, "risk_factors": f}
-            for bid, site, name, sc, ov, rk, (m, lay, t, c, f)
-            in zip(ids, sites, names, score, overall, risk_values, columns, strict=True)]
+    head = pd.DataFrame({
+        "building_id": ids.to_numpy(dtype=object),
+        "site_id": _object_texts(b["site_id"].astype(object)).to_numpy(),
+        "name": (_object_texts(b["name"].astype(object)).to_numpy() if "name" in b
+                 else np.full(len(ids), None, dtype=object)),
+        "measure_score": scores.measure_scores["score"].reindex(ids).to_numpy(dtype=float),
+        "pass_overall": scores.pass_overall.reindex(ids).astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+        "risk": risk["risk"].to_numpy(dtype=float) if "risk" in risk else np.full(len(ids), np.nan),
+    }, index=ids)
+    parts = {"measures": scores.minimum_measures.reindex(ids), "pass_layers": scores.pass_layer_tiers.reindex(ids),
+             "pass_tiers": tiers.reindex(ids),
+             "coverage": cov_values.reindex(ids)[[c for c in COVERAGE_METRICS if c in cov_values]],
+             "risk_factors": risk[[c for c in RISK_FACTORS if c in risk]]}
+    return head, parts
+
+
+def _component_tiers(pass_tiers: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+    """PASS tiers per building, one column per ``layer.component`` (sorted; columns without a tier dropped)."""
+    if not len(pass_tiers):
+        return pd.DataFrame(index=ids)
+    tiers = (pass_tiers.groupby(["building_id", "layer", "component"], sort=False, observed=True)["tier"]
+             .first().unstack(["layer", "component"]))
+    tiers.columns = pd.Index([f"{layer}.{component}" for layer, component in tiers.columns])
+    tiers.index = tiers.index.astype(str)
+    return tiers[sorted(tiers.columns)].dropna(axis=1, how="all").reindex(ids)
+
+
+def _wide(head: pd.DataFrame, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The head and the parts side by side (part columns with their ``BUILDING_JSON`` prefix);
+    a name taken twice keeps its first column."""
+    frames = [head, *(part.add_prefix(BUILDING_JSON[key]) if BUILDING_JSON[key] else part
+                      for key, part in parts.items())]
+    frame = pd.concat([f.reset_index(drop=True) for f in frames], axis=1)
+    return frame.loc[:, ~frame.columns.duplicated()]
+
+
+def building_tables(assessment: Assessment) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """The per-building figures twice: one ``snapshot_buildings`` row per building (figures as
+    JSON text, for SQL and GIS users) and one frame (the ``building_figures`` table: ids, name,
+    measure score, PASS overall tier, risk, a column per minimum measure with the statuses as
+    categories, ``pass_<layer>`` tiers, ``tier:<layer.component>``, coverage and risk factors),
+    which diffs, roll-ups and trends read."""
+    head, parts = _building_parts(assessment)
+    texts = [_json_lines(part.astype(object) if key == "measures" else part) for key, part in parts.items()]
+    records = head.astype(object).where(head.notna(), None).to_dict("records")
+    for record, ov in zip(records, head["pass_overall"], strict=True):
+        record["pass_overall"] = _int(ov)
+    rows = [{**record, **dict(zip(parts, row, strict=True))}
+            for record, row in zip(records, zip(*texts, strict=True), strict=True)]
+    return rows, _wide(head, parts)
 
 
 def _text(value: Any) -> str | None:
@@ -251,16 +290,39 @@ def summary_record(assessment: Assessment) -> dict[str, Any]:
 
 
 def layer_blobs(coverage: Any) -> dict[str, bytes]:
-    """Every coverage layer (as exported: list cells joined) as GeoParquet bytes."""
-    from facility_planner.io.exports import geopackage_layer
-
+    """Every coverage layer as GeoParquet bytes, its values as measured (object columns, such as
+    lists, as text: ``_object_texts``)."""
     out = {}
     for name, raw in coverage.layers.items():
-        layer = geopackage_layer(raw)
+        layer = raw.reset_index(drop=True)
+        objects = [c for c in layer.columns if c != layer.geometry.name and layer[c].dtype == object]
+        if objects:
+            layer = layer.assign(**{c: _object_texts(layer[c]) for c in objects})
         buffer = io.BytesIO()
-        layer.reset_index(drop=True).to_parquet(buffer, index=False, compression="zstd")
+        layer.to_parquet(buffer, index=False, compression="zstd")
         out[f"{LAYER_PREFIX}{name}"] = buffer.getvalue()
     return out
+
+
+def _object_texts(values: pd.Series) -> pd.Series:
+    """Cells of any kind as text (lists joined with ``; ``, missing as None), each distinct value
+    converted once."""
+    cache: dict[tuple[type, Any], str | None] = {}
+
+    def text(value: Any) -> str | None:
+        plain = plain_value(value)
+        return None if plain is None else str(plain)
+
+    out: list[str | None] = []
+    for value in values:
+        try:
+            key = (type(value), value)
+            if key not in cache:
+                cache[key] = text(value)
+            out.append(cache[key])
+        except TypeError:  # unhashable: lists, dicts
+            out.append(text(value))
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def layer_from_parquet(data: bytes) -> gpd.GeoDataFrame:

@@ -117,9 +117,10 @@ class Store:
         inventory, settings_hash, inputs = snap.input_hashes(assessment, settings_json)
         district = district or snap.district_name(assessment)
         summary = snap.summary_record(assessment)
-        rows = snap.building_rows(assessment)
+        rows, figures = snap.building_tables(assessment)
         sites = snap.site_rows(assessment)
-        blobs = {name: snap.to_parquet(frame) for name, frame in snap.bulk_tables(assessment).items()}
+        tables = {**snap.bulk_tables(assessment), snap.FIGURES: figures}
+        blobs = {name: snap.to_parquet(frame) for name, frame in tables.items()}
         if layers and assessment.coverage is not None:
             blobs.update(snap.layer_blobs(assessment.coverage))
         features = self._footprints(assessment)
@@ -136,20 +137,19 @@ class Store:
             repeat = conn.execute(sa.select(sa.func.min(t.snapshots.c.id)).where(
                 t.snapshots.c.inputs_hash == inputs, t.snapshots.c.district == district)).scalar()
             sid = int(conn.execute(sa.insert(t.snapshots).values(**header).returning(t.snapshots.c.id)).scalar_one())
-            if rows:
-                conn.execute(sa.insert(t.snapshot_buildings), [{"snapshot_id": sid, **r} for r in rows])
-            if sites:
-                conn.execute(sa.insert(t.snapshot_sites), [{"snapshot_id": sid, **r} for r in sites])
+            self._insert_rows(conn, t.snapshot_buildings, sid, rows)
+            self._insert_rows(conn, t.snapshot_sites, sid, sites)
             conn.execute(sa.insert(t.snapshot_tables), [
-                {"snapshot_id": sid, "name": name, "format": snap.TABLE_FORMAT, "rows": 0, "data": data}
+                {"snapshot_id": sid, "name": name, "format": snap.TABLE_FORMAT,
+                 "rows": len(tables[name]) if name in tables else 0, "data": data}
                 for name, data in blobs.items()])
-            self._insert_features(conn, sid, features)
+            self._insert_rows(conn, t.snapshot_features, sid, features)
             self._audit(conn, AuditEvent(user=user, action="save", target=f"snapshot {sid}", district=district,
                                          after={"snapshot": sid, "buildings": len(rows), "role": role,
                                                 "inputs_hash": inputs, "repeat_of": repeat}))
         return self.info(sid)
 
-    def _footprints(self, assessment: Assessment) -> list[tuple[Any, ...]]:
+    def _footprints(self, assessment: Assessment) -> list[dict[str, Any]]:
         """Building footprints as feature rows (a PostGIS geometry column on PostgreSQL)."""
         from pyproj import CRS
 
@@ -157,24 +157,31 @@ class Store:
         srid = CRS.from_user_input(crs).to_epsg() if crs else None
         b = assessment.district.buildings
         keep = [c for c in ("building_id", "site_id", "name") if c in b]
-        return list(snap.feature_rows({snap.FOOTPRINTS: b[[*keep, b.geometry.name]]}, srid,
-                                      hex_wkb=self.kind == "postgis"))
+        names = ("layer", "feature", "building_id", "site_id", "attrs", "geom")
+        return [dict(zip(names, row, strict=True)) for row in snap.feature_rows(
+            {snap.FOOTPRINTS: b[[*keep, b.geometry.name]]}, srid, hex_wkb=self.kind == "postgis")]
 
-    def _insert_features(self, conn: sa.Connection, sid: int, features: list[tuple[Any, ...]]) -> None:
-        if not features:
+    def _insert_rows(self, conn: sa.Connection, table: sa.Table, sid: int, rows: list[dict[str, Any]]) -> None:
+        """Many rows of one snapshot into ``table`` in this transaction, straight through the
+        driver: COPY on PostgreSQL (geometry as hex EWKB), ``executemany`` on SQLite (tens of
+        thousands of buildings: SQLAlchemy's per-row parameter handling would cost seconds)."""
+        if not rows:
             return
+        raw = conn.connection.driver_connection
+        if raw is None:
+            raise StoreError(f"The store {redact(self.location)} closed the connection.")
+        fields = list(rows[0])
+        columns = ["snapshot_id", *fields]
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
         if self.kind == "postgis":
-            raw = conn.connection.driver_connection
-            if raw is None:
-                raise StoreError(f"The store database {redact(self.location)} closed the connection.")
-            columns = "(snapshot_id, layer, feature, building_id, site_id, attrs, geom)"
-            with raw.cursor() as cur, cur.copy(f"COPY snapshot_features {columns} FROM STDIN") as copy:
-                for row in features:
-                    copy.write_row((sid, *row))
+            with raw.cursor() as cur, cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((sid, *(row[f] for f in fields)))
             return
-        conn.execute(sa.insert(t.snapshot_features), [
-            {"snapshot_id": sid, "layer": r[0], "feature": r[1], "building_id": r[2], "site_id": r[3],
-             "attrs": r[4], "geom": r[5]} for r in features])
+        marks = ", ".join("?" * len(columns))
+        raw.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
+                        [(sid, *(row[f] for f in fields)) for row in rows])
 
     def _header(self, snapshot_id: int) -> tuple[Any, int | None]:
         """The snapshot's row and the id of the first earlier snapshot made from the same inputs."""
@@ -231,8 +238,7 @@ class Store:
             blobs = {r.name: r.data for r in conn.execute(
                 sa.select(t.snapshot_tables.c.name, t.snapshot_tables.c.data).where(
                     t.snapshot_tables.c.snapshot_id == info.id))}
-            buildings = snap.buildings_frame(conn.execute(
-                sa.select(t.snapshot_buildings).where(t.snapshot_buildings.c.snapshot_id == info.id)))
+            buildings = self._figures(conn, [info.id])
             sites = conn.execute(sa.select(t.snapshot_sites).where(t.snapshot_sites.c.snapshot_id == info.id)).all()
             footprints = self._read_features(conn, info.id).get(snap.FOOTPRINTS)
         layer_frames = {name.removeprefix(snap.LAYER_PREFIX): snap.layer_from_parquet(data)
@@ -270,20 +276,41 @@ class Store:
                   district: str | None = None) -> pd.DataFrame:
         """Per-building figures of some (default every) snapshot, with each snapshot's district,
         date and save time: what roll-ups and trend charts read."""
-        s, b = t.snapshots, t.snapshot_buildings
-        query = sa.select(b, s.c.district, s.c.as_of, s.c.saved_at).join(s, s.c.id == b.c.snapshot_id)
+        s = t.snapshots
+        query = sa.select(s.c.id, s.c.district, s.c.as_of, s.c.saved_at).order_by(s.c.id)
         if snapshot_ids is not None:
-            query = query.where(b.c.snapshot_id.in_([int(i) for i in snapshot_ids]))
+            query = query.where(s.c.id.in_([int(i) for i in snapshot_ids]))
         if district is not None:
             query = query.where(s.c.district == district)
         with self._read() as conn:
-            rows = conn.execute(query).all()
-        frame = snap.buildings_frame(rows)
-        if len(rows):
-            extra = pd.DataFrame([(r.district, r.as_of, r.saved_at) for r in rows],
-                                 columns=["district", "as_of", "saved_at"])
-            frame = pd.concat([frame, extra], axis=1)
+            found = conn.execute(query).all()
+            frame = self._figures(conn, [int(r.id) for r in found])
+        if len(frame):
+            extra = pd.DataFrame([tuple(r) for r in found], columns=["snapshot_id", "district", "as_of", "saved_at"])
+            frame = frame.merge(extra, on="snapshot_id", how="left", validate="many_to_one")
         return frame
+
+    @staticmethod
+    def _figures(conn: sa.Connection, ids: list[int]) -> pd.DataFrame:
+        """The per-building figures of snapshots ``ids`` (``snapshot_id`` first, in the order of
+        ``ids``; buildings in their saved order): their ``building_figures`` table, or for a
+        snapshot saved before there was one, its ``snapshot_buildings`` rows (JSON parsed; by
+        building id)."""
+        tb, b = t.snapshot_tables, t.snapshot_buildings
+        blobs = dict(conn.execute(sa.select(tb.c.snapshot_id, tb.c.data).where(
+            tb.c.name == snap.FIGURES, tb.c.snapshot_id.in_(ids))).all()) if ids else {}
+        frames = {sid: snap.from_parquet(data) for sid, data in blobs.items()}
+        older = [i for i in ids if i not in blobs]
+        if older:
+            rows = conn.execute(sa.select(b).where(b.c.snapshot_id.in_(older)).order_by(b.c.snapshot_id,
+                                                                                        b.c.building_id))
+            for sid, part in snap.buildings_frame(rows).groupby("snapshot_id", sort=False):
+                frames[int(sid)] = part.drop(columns="snapshot_id").reset_index(drop=True)
+        parts = [frames[i].assign(snapshot_id=i) for i in ids if i in frames]
+        if not parts:
+            return pd.DataFrame(columns=["snapshot_id", *snap.BUILDING_HEAD])
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return frame[["snapshot_id", *(c for c in frame.columns if c != "snapshot_id")]]
 
     def diff(self, a: int, b: int) -> SnapshotDiff:
         """What changed from snapshot ``a`` to snapshot ``b`` (see ``compare.diff_snapshots``)."""
