@@ -89,3 +89,27 @@ def test_the_memory_check_runs_before_the_heavy_work(cluster, options):
     tiny = replace(options, memory_limit=64 * 2**20)
     (result,) = run_dask([SOURCES[1]], tiny, cluster=cluster)
     assert result.row["status"] == "failed" and "need about" in result.error
+
+
+def test_a_worker_holds_one_district_at_a_time(cluster, options):
+    """Every task of a district runs on one worker, and a worker starts no district before its
+    previous one is finished: its peak memory is one district's, however many the state has."""
+    from distributed import get_task_stream
+
+    assert "stealing" not in cluster.cluster.scheduler.extensions
+    sources = [DistrictSource(f"d{i}", demo=(3, 10 + i, "city")) for i in range(5)]
+    with get_task_stream(client=cluster.client) as stream:
+        results = run_dask(sources, options, cluster=cluster)
+    assert all(r.error is None for r in results)
+    spans: dict[str, tuple[str, float, float]] = {}
+    for task in stream.data:
+        district = task["key"].split("-")[1]
+        start = min(s["start"] for s in task["startstops"])
+        stop = max(s["stop"] for s in task["startstops"])
+        worker, first, last = spans.get(district, (task["worker"], start, stop))
+        assert worker == task["worker"], f"district {district} ran on two workers"
+        spans[district] = (worker, min(first, start), max(last, stop))
+    assert len(spans) == 5 and len({w for w, _, _ in spans.values()}) == 2
+    for worker in {w for w, _, _ in spans.values()}:
+        held = sorted((a, b) for w, a, b in spans.values() if w == worker)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(held, held[1:], strict=False)), held
