@@ -113,3 +113,23 @@ def test_a_worker_holds_one_district_at_a_time(cluster, options):
     for worker in {w for w, _, _ in spans.values()}:
         held = sorted((a, b) for w, a, b in spans.values() if w == worker)
         assert all(b1 <= a2 for (_, b1), (a2, _) in zip(held, held[1:], strict=False)), held
+
+
+def test_dask_workers_save_their_districts_to_the_store(cluster, options, reference, store_url):
+    """Each worker saves the district it finished (SQLite from two processes, or PostGIS), as
+    the user and role taken on the driver; the figures are those of the run without a store."""
+    from dataclasses import replace
+
+    from facility_planner.store import open_store
+
+    saving = replace(options, store=store_url, saved_by=("planner@example.org", "planner"))
+    results = run_dask(SOURCES, saving, cluster=cluster)
+    with open_store(store_url, readonly=True) as s:
+        infos = {i.id: i for i in s.snapshots()}
+        rollup = s.rollup(level="state", snapshot_ids=list(infos))
+    assert len(infos) == len(SOURCES)
+    for r in results:
+        info = infos[r.row.pop("snapshot_id")]
+        assert (info.district, info.user, info.role) == (r.name, "planner@example.org", "planner")
+    assert figures(results) == figures(reference)
+    assert int(rollup["buildings"].iat[0]) == sum(r.row["buildings"] for r in results)
