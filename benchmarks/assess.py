@@ -102,7 +102,7 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
     sources = [DistrictSource(f"D{i:03d}", demo=(n, seed + i, layout)) for i, n in enumerate(sizes)]
     out = Path(tempfile.mkdtemp(prefix="fp-bench-")) if outputs else None
     options = RunOptions(settings=load_settings(), as_of=date(2025, 9, 1),
-                         budget=[budget_per_school * district_schools], out_dir=out)
+                         budget=[budget_per_school * district_schools], out_dir=out, state_plan=False)
     started = time.perf_counter()
     cpu0 = _cpu_s()
     if workers == 1:

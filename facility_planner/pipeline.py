@@ -101,6 +101,7 @@ class RunOptions:
     memory_limit: float | None = None  # bytes one worker may hold; None: not checked
     store: str | None = None  # save each district's snapshot here (SQLite path or postgresql:// URL)
     saved_by: tuple[str, str] = ("", "")  # (user, role) the snapshots are saved as (taken on the driver)
+    state_plan: bool = True  # hand each district's projects back (compact) for a state plan
 
 
 _TABLES = ("sites", "buildings", "rooms", "doors", "cameras", "repeaters", "aeds", "equipment",
@@ -257,7 +258,8 @@ def finish_district(loaded: LoadedDistrict, *parts: ChunkResult, options: RunOpt
         row["snapshot_id"] = save_district(result, options, name=loaded.name)
     row.update(chunks=len(parts), chunk_seconds=round(sum(p.seconds for p in parts), 2),
                chunk_buildings_max=max((p.buildings for p in parts), default=0))
-    return DistrictResult(loaded.name, row, compact_projects(loaded.name, result))
+    projects = compact_projects(loaded.name, result) if options.state_plan else pd.DataFrame()
+    return DistrictResult(loaded.name, row, projects)
 
 
 def write_district(result: Any, out_dir: Path, *, name: str) -> None:
@@ -474,6 +476,7 @@ def run_state(sources: Sequence[DistrictSource], options: RunOptions, *, workers
     from tqdm import tqdm
 
     started = time.perf_counter()
+    options = replace(options, state_plan=state_budget is not None)  # else the driver holds no projects
     local = workers == 1 and not (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     bar = tqdm(total=0, unit="chunk", desc="chunks measured", disable=None)
     try:
