@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,8 +95,14 @@ def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int,
 
 
 def run_state_one(schools: int, *, workers: int, layout: str, district_schools: int,
-                  budget_per_school: float, seed: int) -> dict[str, object]:
-    """A synthetic state of ``schools`` schools on ``workers`` workers (this process only)."""
+                  budget_per_school: float, seed: int, outputs: bool = False) -> dict[str, object]:
+    """A synthetic state of ``schools`` schools on ``workers`` workers (this process only).
+
+    ``chunk_busy_s`` is the time each worker spent in chunk tasks (the chunked stage); the
+    chunked stage's speed-up over one worker is the one worker's figure over the busiest
+    worker's. ``outputs`` writes every district's workbook, GeoPackage and map, as
+    ``assess-state`` does.
+    """
     from datetime import date
 
     from facility_planner.assess import load_settings
@@ -103,15 +111,19 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
     n_districts = max(1, -(-schools // district_schools))
     sizes = [schools // n_districts + (1 if i < schools % n_districts else 0) for i in range(n_districts)]
     sources = [DistrictSource(f"D{i:03d}", demo=(n, seed + i, layout)) for i, n in enumerate(sizes)]
+    out = Path(tempfile.mkdtemp(prefix="fp-bench-")) if outputs else None
     options = RunOptions(settings=load_settings(), as_of=date(2025, 9, 1),
-                         budget=[budget_per_school * district_schools])
+                         budget=[budget_per_school * district_schools], out_dir=out, state_plan=False)
     started = time.perf_counter()
     cpu0 = _cpu_s()
     if workers == 1:
         results = run_local(sources, options)
         worker_peaks = [_peak_mb()]
         worker_cpu = [_cpu_s() - cpu0]
+        busy = [sum(float(r.row.get("chunk_seconds", 0.0)) for r in results)]
     else:
+        from distributed import get_task_stream
+
         from facility_planner.distributed import connect, run_dask
 
         cluster = connect(workers=workers, dashboard=False)
@@ -119,36 +131,45 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
             cluster.client.run(load_settings)  # imports done before the clock starts, as in this process
             before = cluster.client.run(_cpu_s)
             started = time.perf_counter()
-            results = run_dask(sources, options, cluster=cluster)
+            with get_task_stream(client=cluster.client) as stream:
+                results = run_dask(sources, options, cluster=cluster)
             peaks = cluster.client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             worker_peaks = sorted(peaks.values())
             worker_cpu = [cpu - before[w] for w, cpu in cluster.client.run(_cpu_s).items()]
+            per_worker: dict[str, float] = {}
+            for task in stream.data:
+                if task["key"].startswith("chunk-"):
+                    seconds = sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
+                    per_worker[task["worker"]] = per_worker.get(task["worker"], 0.0) + seconds
+            busy = sorted(per_worker.values())
         finally:
             cluster.close()
     wall = time.perf_counter() - started
+    if out is not None:
+        shutil.rmtree(out, ignore_errors=True)
     failed = [r.error for r in results if r.error]
     measure = sum(float(r.row.get("seconds", 0.0)) for r in results)
     ok = [r.row for r in results if r.error is None]
     chunks = sum(int(r["chunks"]) for r in ok)
     return {"schools": schools, "workers": workers, "districts": n_districts, "wall_s": wall,
             "chunks": chunks, "chunk_s_mean": sum(float(r["chunk_seconds"]) for r in ok) / max(chunks, 1),
+            "chunk_busy_s": busy,
             "chunk_buildings_max": max((int(r["chunk_buildings_max"]) for r in ok), default=0),
             "per_school_ms": 1000 * wall / schools, "worker_peak_mb": worker_peaks,
             "cpu_s": sum(worker_cpu), "cpu_per_school_ms": 1000 * sum(worker_cpu) / schools,
-            "load_1min": __import__("os").getloadavg()[0],
+            "load_1min": os.getloadavg()[0],
             "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed,
             "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
 
 
 def _state_table(args: argparse.Namespace) -> None:
-    import os
-
     results = []
     for n in args.schools:
         for w in args.workers:
             cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(w), "--layout", args.layout,
                    "--district-schools", str(args.district_schools), "--seed", str(args.seed),
-                   "--budget-per-school", str(args.budget_per_school)]
+                   "--budget-per-school", str(args.budget_per_school)] + (["--outputs"] if args.outputs else [])
+            load = os.getloadavg()[0]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(r)
@@ -157,13 +178,16 @@ def _state_table(args: argparse.Namespace) -> None:
                   f"ms/school)  worker peak "
                   f"{max(r['worker_peak_mb']):6.0f} MB  driver peak {r['driver_peak_mb']:6.0f} MB"
                   f"  {r['chunks']} chunks, {r['chunk_s_mean']:.1f} s each (<= {r['chunk_buildings_max']} "
-                  f"buildings)  failed {len(r['failed'])}  load {os.getloadavg()[0]:.1f}", flush=True)
+                  f"buildings), chunked stage {max(r['chunk_busy_s']):.1f} s on the busiest worker "
+                  f"(per worker: {', '.join(f'{b:.1f}' for b in r['chunk_busy_s'])})  failed {len(r['failed'])}  "
+                  f"load before {load:.1f}, after {os.getloadavg()[0]:.1f}", flush=True)
     print("\nspeed-up over one worker (wall time):")
     for n in args.schools:
         base = next((r for r in results if r["schools"] == n and r["workers"] == 1), None)
         for r in results:
             if base and r["schools"] == n and r["workers"] != 1:
-                print(f"  {n:>7} schools, {r['workers']} workers: {base['wall_s'] / r['wall_s']:.2f}x")
+                print(f"  {n:>7} schools, {r['workers']} workers: {base['wall_s'] / r['wall_s']:.2f}x wall, "
+                      f"{max(base['chunk_busy_s']) / max(r['chunk_busy_s']):.2f}x chunked stage")
 
 
 def main() -> None:
@@ -176,12 +200,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", help="run a state of districts on 1, 2, ... workers")
     parser.add_argument("--layout", choices=("city", "rural", "mixed"), default="mixed")
     parser.add_argument("--district-schools", type=int, default=800, help="schools per district (with --workers)")
+    parser.add_argument("--outputs", action="store_true",
+                        help="with --workers: write every district's workbook, GeoPackage and map (as assess-state)")
     args = parser.parse_args()
 
     if args.workers and args.one:
         print(json.dumps(run_state_one(args.one, workers=args.workers[0], layout=args.layout,
                                        district_schools=args.district_schools,
-                                       budget_per_school=args.budget_per_school, seed=args.seed)))
+                                       budget_per_school=args.budget_per_school, seed=args.seed,
+                                       outputs=args.outputs)))
         return
     if args.workers:
         _state_table(args)

@@ -153,9 +153,25 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _state_store(args: argparse.Namespace) -> str:
+    """The store a state run saves into (checked on this machine before any work: the user must
+    be granted saving; workers then open it by the same path or URL)."""
+    from facility_planner.access import require_in_store
+    from facility_planner.store import default_store_path, open_store
+
+    given = args.store or str(default_store_path())
+    location = given if "://" in given else str(Path(given).resolve())
+    with open_store(location) as shared:
+        require_in_store(shared, os.environ.get("FACILITY_PLANNER_USER"), "save")
+    return location
+
+
 def _cmd_assess_state(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from facility_planner.assess import load_settings
     from facility_planner.pipeline import RunOptions, find_districts, run_state
+    from facility_planner.store.commands import current_role, current_user
 
     sources = find_districts(args.folder)
     settings = load_settings(rules=args.rules or None, costs=args.costs, coverage=args.coverage,
@@ -163,6 +179,8 @@ def _cmd_assess_state(args: argparse.Namespace) -> int:
     options = RunOptions(settings=settings, as_of=date.fromisoformat(args.as_of) if args.as_of else date.today(),
                          budget=[float(b) for b in args.budget] if args.budget else None, years=args.years,
                          chunk_buildings=args.chunk_buildings, out_dir=Path(args.out))
+    if args.save or args.store:
+        options = replace(options, store=_state_store(args), saved_by=(current_user(), current_role()))
     state_budget = [float(b) for b in args.state_budget] if args.state_budget else None
     results, paths = run_state(sources, options, workers=args.workers, scheduler=args.scheduler,
                                state_budget=state_budget, show=print)
@@ -173,6 +191,10 @@ def _cmd_assess_state(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     print(f"assessed {len(results) - len(failed)} of {len(results)} district(s); "
           f"district outputs in {Path(args.out) / 'districts'}, map layers in {Path(args.out) / 'layers'}")
+    if options.store is not None:
+        saved = [r.row["snapshot_id"] for r in results if "snapshot_id" in r.row]
+        print(f"saved {len(saved)} snapshot(s) to the store, one per district"
+              + (f" ({min(saved)}-{max(saved)})" if saved else ""))
     return EXIT_INVALID if failed else EXIT_OK
 
 
@@ -311,6 +333,9 @@ def _add_state_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--state-budget", nargs="+", metavar="USD", type=parse_dollars,
                    help="one budget for the whole state: a state plan over every district's projects")
     _add_policy(p)
+    from facility_planner.store.commands import add_save_options
+
+    add_save_options(p)
     p.set_defaults(handler=_cmd_assess_state)
 
 

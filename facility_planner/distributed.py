@@ -5,10 +5,14 @@ memory split evenly); ``scheduler="tcp://host:8786"`` (or ``DASK_SCHEDULER_ADDRE
 existing cluster of many machines. The tasks are the functions of ``facility_planner.pipeline``,
 the same ones the single-process path calls, so both give identical results.
 
-Memory stays bounded: at most ``in_flight`` districts are loaded at once (two per worker by
-default); a district's futures are released as soon as its roll-up is back. A worker that dies
-costs its tasks only: Dask re-runs them (from the district's own load task when its data died
-with the worker). A district whose chunk fails on bad data fails alone, with a plain error.
+Memory stays bounded by one district per worker: every task of a district is pinned to the
+worker it was given, which takes no other district until that one's roll-up is back (work
+stealing is off on the local cluster, so no task of another district lands there either); the
+district's futures are then released. On an existing cluster (``--scheduler``) set
+``distributed.scheduler.work-stealing: false`` there for the same bound. A worker that dies costs
+its tasks only: Dask re-runs them on another worker (from the district's own load task when its
+data died with the worker). A district whose chunk fails on bad data fails alone, with a plain
+error.
 """
 
 from __future__ import annotations
@@ -77,38 +81,81 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     from facility_planner.pipeline import cpu_count
 
     n = workers or cpu_count()
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           memory_limit=memory_limit if memory_limit is not None else "auto",
-                           dashboard_address=":0" if dashboard else None)
+    import dask
+
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):  # a district stays on its worker
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               memory_limit=memory_limit if memory_limit is not None else "auto",
+                               dashboard_address=":0" if dashboard else None)
     client = Client(cluster)
     info = client.scheduler_info().get("workers", {})
     limits = [w.get("memory_limit") for w in info.values() if w.get("memory_limit")]
     return Cluster(client, cluster, n, float(min(limits)) if limits else None)
 
 
+class _Placement:
+    """Which worker holds which district: at most one district per worker thread at a time.
+
+    A district's tasks (load, plan, chunks, finish) are all pinned to the worker it was given, so
+    a worker never holds two districts' data and chunk results at once; its peak is that of one
+    district, however many districts the state has. The pin is loose: when the worker dies, Dask
+    runs the district's tasks on any other worker (a killed worker costs its tasks only).
+    """
+
+    def __init__(self, client: Any, per_worker: int | None = None) -> None:
+        self.client, self.per_worker = client, per_worker
+        self.holding: dict[int, str] = {}  # district index -> worker address
+
+    def free_worker(self) -> str | None:
+        """A live worker with a free district slot (the least loaded), or None."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        if not workers and not self.holding:  # an existing cluster whose workers are still starting
+            self.client.wait_for_workers(1)
+            workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        taken = list(self.holding.values())
+        free = {address: (self.per_worker or int(w.get("nthreads", 1) or 1)) - taken.count(address)
+                for address, w in workers.items()}
+        best = max(sorted(free), key=lambda a: free[a], default=None)
+        return best if best is not None and free[best] > 0 else None
+
+
 def run_dask(sources: Sequence[DistrictSource], options: RunOptions, *, cluster: Cluster,
-             progress: Any = None, in_flight: int | None = None) -> list[DistrictResult]:
+             progress: Any = None, per_worker: int | None = None) -> list[DistrictResult]:
     """Every district of ``sources`` on the cluster; results in the order of ``sources``.
 
-    ``progress`` (a tqdm bar, optional) grows by each district's chunks as they are planned and
-    advances by one per chunk measured.
+    Each district runs on one worker (``per_worker`` districts at a time on each, default one
+    per worker thread), so a worker's peak memory is that of one district; a district's data
+    leaves the worker as soon as its roll-up is back. ``progress`` (a tqdm bar, optional) grows
+    by each district's chunks as they are planned and advances by one per chunk measured.
     """
     from distributed import as_completed
 
     client = cluster.client
-    limit = in_flight or 2 * cluster.workers
+    placement = _Placement(client, per_worker)
     queue = list(enumerate(sources))
     running: dict[Any, tuple[str, int, dict[str, Any]]] = {}
     results: dict[int, DistrictResult] = {}
     done = as_completed()
 
+    def submit(func: Any, *args: Any, key: str, state: dict[str, Any], **kwargs: Any) -> Any:
+        return client.submit(func, *args, key=key, pure=False, workers=[state["worker"]],
+                             allow_other_workers=True, **kwargs)
+
     def start() -> None:
-        while queue and len({i for _, i, _ in running.values()}) < limit:
+        while queue and (worker := placement.free_worker()) is not None:
             i, source = queue.pop(0)
-            loaded = client.submit(load_source, source, key=f"load-{i}-{source.name}", pure=False)
-            plan = client.submit(plan_district, loaded, options, key=f"plan-{i}-{source.name}", pure=False)
-            running[plan] = ("plan", i, {"source": source, "loaded": loaded})
+            placement.holding[i] = worker
+            state: dict[str, Any] = {"source": source, "worker": worker}
+            state["loaded"] = submit(load_source, source, key=f"load-{i}-{source.name}", state=state)
+            plan = submit(plan_district, state["loaded"], options, key=f"plan-{i}-{source.name}", state=state)
+            running[plan] = ("plan", i, state)
             done.add(plan)
+
+    def finished(i: int, result: DistrictResult) -> None:
+        results[i] = result
+        _forget(running, i)
+        placement.holding.pop(i, None)
+        start()
 
     start()
     for future in done:
@@ -118,17 +165,15 @@ def run_dask(sources: Sequence[DistrictSource], options: RunOptions, *, cluster:
         kind, i, state = entry
         name = state["source"].name
         if future.status == "error":
-            if kind != "chunk":
-                results[i] = failed(name, future.exception())
-                _forget(running, i)
-            start()
+            if kind != "chunk":  # a failed chunk fails its district's finish task, reported there
+                finished(i, failed(name, future.exception()))
             continue
         if kind == "plan":
             chunks = future.result()
-            parts = [client.submit(measure_chunk, state["loaded"], chunk, options, index=k,
-                                   key=f"chunk-{i}-{k}-{name}", pure=False) for k, chunk in enumerate(chunks)]
-            finish = client.submit(finish_district, state["loaded"], *parts, options=options,
-                                   key=f"finish-{i}-{name}", pure=False)
+            parts = [submit(measure_chunk, state["loaded"], chunk, options, index=k,
+                            key=f"chunk-{i}-{k}-{name}", state=state) for k, chunk in enumerate(chunks)]
+            finish = submit(finish_district, state["loaded"], *parts, options=options,
+                            key=f"finish-{i}-{name}", state=state)
             if progress is not None:
                 progress.total = (progress.total or 0) + len(parts)
                 progress.refresh()
@@ -141,9 +186,7 @@ def run_dask(sources: Sequence[DistrictSource], options: RunOptions, *, cluster:
             if progress is not None:
                 progress.update(1)
         else:
-            results[i] = future.result()
-            _forget(running, i)
-            start()
+            finished(i, future.result())
     return [results[i] for i in range(len(sources))]
 
 

@@ -99,6 +99,9 @@ class RunOptions:
     chunk_buildings: int | None = 2000
     out_dir: Path | None = None
     memory_limit: float | None = None  # bytes one worker may hold; None: not checked
+    store: str | None = None  # save each district's snapshot here (SQLite path or postgresql:// URL)
+    saved_by: tuple[str, str] = ("", "")  # (user, role) the snapshots are saved as (taken on the driver)
+    state_plan: bool = True  # hand each district's projects back (compact) for a state plan
 
 
 _TABLES = ("sites", "buildings", "rooms", "doors", "cameras", "repeaters", "aeds", "equipment",
@@ -245,14 +248,18 @@ def assess_chunked(loaded: LoadedDistrict, parts: Sequence[ChunkResult], options
 
 
 def finish_district(loaded: LoadedDistrict, *parts: ChunkResult, options: RunOptions) -> DistrictResult:
-    """Join, score and plan one district, write its outputs, and return its roll-up."""
+    """Join, score and plan one district, write its outputs, save its snapshot to the store (when
+    ``options.store``: streamed district by district, on the worker), and return its roll-up."""
     result = assess_chunked(loaded, parts, options)
     if options.out_dir is not None:
         write_district(result, Path(options.out_dir), name=loaded.name)
     row = rollup_row(loaded.name, result)
+    if options.store is not None:
+        row["snapshot_id"] = save_district(result, options, name=loaded.name)
     row.update(chunks=len(parts), chunk_seconds=round(sum(p.seconds for p in parts), 2),
                chunk_buildings_max=max((p.buildings for p in parts), default=0))
-    return DistrictResult(loaded.name, row, compact_projects(loaded.name, result))
+    projects = compact_projects(loaded.name, result) if options.state_plan else pd.DataFrame()
+    return DistrictResult(loaded.name, row, projects)
 
 
 def write_district(result: Any, out_dir: Path, *, name: str) -> None:
@@ -266,6 +273,30 @@ def write_district(result: Any, out_dir: Path, *, name: str) -> None:
     card = buildings_scorecard(result)
     card.astype({c: "string" for c in card.columns if card[c].dtype == object}).to_parquet(
         folder / "part-00000.parquet", index=False)
+
+
+def save_district(result: Any, options: RunOptions, *, name: str) -> int:
+    """Save one district's assessment as a snapshot in ``options.store``; its summary.json (and,
+    when the district has an earlier snapshot, its workbook's Comparison sheet) say so. Returns
+    the snapshot id."""
+    from facility_planner.store.commands import save_assessment
+
+    folder = Path(options.out_dir) / "districts" / _safe_name(name) if options.out_dir is not None else None
+    user, role = options.saved_by
+    info = save_assessment(result, store=options.store, user=user or None, role=role or None, district=name,
+                           summary_path=folder / "summary.json" if folder else None,
+                           workbook=folder / "assessment.xlsx" if folder else None)
+    return info.id
+
+
+def store_rollups(store: str, results: Sequence[DistrictResult]) -> dict[str, pd.DataFrame]:
+    """The roll-up of this run's snapshots read back from the store (``history rollup``): one row
+    per district and one for the state."""
+    from facility_planner.store import open_store
+
+    ids = [int(r.row["snapshot_id"]) for r in results if r.error is None and "snapshot_id" in r.row]
+    with open_store(store, readonly=True) as s:
+        return {level: s.rollup(level=level, snapshot_ids=ids) for level in ("district", "state")}
 
 
 def rollup_row(name: str, result: Any) -> dict[str, Any]:
@@ -356,9 +387,11 @@ def state_portfolio(results: Sequence[DistrictResult], *, budget: Sequence[float
 
 
 def write_state(results: Sequence[DistrictResult], out_dir: Path, *, portfolio: Any = None,
-                timings: dict[str, float] | None = None) -> dict[str, Path]:
-    """``state.xlsx`` (one row per district, failures with their error, the state plan) and
-    ``state.json``: a roll-up, never every row of the state."""
+                timings: dict[str, float] | None = None,
+                stored: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
+    """``state.xlsx`` (one row per district, failures with their error, the state plan and, with
+    a store, the store's roll-up of this run's snapshots) and ``state.json``: a roll-up, never
+    every row of the state."""
     from openpyxl import Workbook
 
     from facility_planner.io.exports import sanitize_cell
@@ -385,11 +418,29 @@ def write_state(results: Sequence[DistrictResult], out_dir: Path, *, portfolio: 
     ws = wb.create_sheet("State")
     for key, value in {**state, **{f"seconds: {k}": round(v, 2) for k, v in (timings or {}).items()}}.items():
         ws.append([key, sanitize_cell(_cell(value))])
+    for level, table in (stored or {}).items():
+        _frame_sheet(wb.create_sheet(f"Store roll-up, {level}"), table)
     paths = {"state.xlsx": out_dir / "state.xlsx", "state.json": out_dir / "state.json"}
     wb.save(paths["state.xlsx"])
-    payload = {"state": state, "districts": [{k: _cell(v) for k, v in r.row.items()} for r in results]}
+    payload: dict[str, Any] = {"state": state,
+                               "districts": [{k: _cell(v) for k, v in r.row.items()} for r in results]}
+    if stored:
+        payload["store_rollup"] = {level: _records(table) for level, table in stored.items()}
     paths["state.json"].write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
     return paths
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _cell(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def _frame_sheet(ws: Any, frame: pd.DataFrame) -> None:
+    """A header and one row per record of ``frame`` (values cleaned for Excel)."""
+    from facility_planner.io.exports import sanitize_cell
+
+    ws.append([str(c) for c in frame.columns])
+    for record in _records(frame):
+        ws.append([sanitize_cell(v) for v in record.values()])
 
 
 def _cell(value: Any) -> Any:
@@ -425,6 +476,7 @@ def run_state(sources: Sequence[DistrictSource], options: RunOptions, *, workers
     from tqdm import tqdm
 
     started = time.perf_counter()
+    options = replace(options, state_plan=state_budget is not None)  # else the driver holds no projects
     local = workers == 1 and not (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
     bar = tqdm(total=0, unit="chunk", desc="chunks measured", disable=None)
     try:
@@ -451,6 +503,7 @@ def run_state(sources: Sequence[DistrictSource], options: RunOptions, *, workers
         portfolio = state_portfolio(results, budget=state_budget,
                                     year_discount=options.settings.risk.year_discount)
         timings["state portfolio"] = time.perf_counter() - t
-    paths = write_state(results, options.out_dir, portfolio=portfolio, timings=timings) \
+    stored = store_rollups(options.store, results) if options.store is not None else None
+    paths = write_state(results, options.out_dir, portfolio=portfolio, timings=timings, stored=stored) \
         if options.out_dir is not None else {}
     return results, paths

@@ -89,3 +89,47 @@ def test_the_memory_check_runs_before_the_heavy_work(cluster, options):
     tiny = replace(options, memory_limit=64 * 2**20)
     (result,) = run_dask([SOURCES[1]], tiny, cluster=cluster)
     assert result.row["status"] == "failed" and "need about" in result.error
+
+
+def test_a_worker_holds_one_district_at_a_time(cluster, options):
+    """Every task of a district runs on one worker, and a worker starts no district before its
+    previous one is finished: its peak memory is one district's, however many the state has."""
+    from distributed import get_task_stream
+
+    assert "stealing" not in cluster.cluster.scheduler.extensions
+    sources = [DistrictSource(f"d{i}", demo=(3, 10 + i, "city")) for i in range(5)]
+    with get_task_stream(client=cluster.client) as stream:
+        results = run_dask(sources, options, cluster=cluster)
+    assert all(r.error is None for r in results)
+    spans: dict[str, tuple[str, float, float]] = {}
+    for task in stream.data:
+        district = task["key"].split("-")[1]
+        start = min(s["start"] for s in task["startstops"])
+        stop = max(s["stop"] for s in task["startstops"])
+        worker, first, last = spans.get(district, (task["worker"], start, stop))
+        assert worker == task["worker"], f"district {district} ran on two workers"
+        spans[district] = (worker, min(first, start), max(last, stop))
+    assert len(spans) == 5 and len({w for w, _, _ in spans.values()}) == 2
+    for worker in {w for w, _, _ in spans.values()}:
+        held = sorted((a, b) for w, a, b in spans.values() if w == worker)
+        assert all(b1 <= a2 for (_, b1), (a2, _) in zip(held, held[1:], strict=False)), held
+
+
+def test_dask_workers_save_their_districts_to_the_store(cluster, options, reference, store_url):
+    """Each worker saves the district it finished (SQLite from two processes, or PostGIS), as
+    the user and role taken on the driver; the figures are those of the run without a store."""
+    from dataclasses import replace
+
+    from facility_planner.store import open_store
+
+    saving = replace(options, store=store_url, saved_by=("planner@example.org", "planner"))
+    results = run_dask(SOURCES, saving, cluster=cluster)
+    with open_store(store_url, readonly=True) as s:
+        infos = {i.id: i for i in s.snapshots()}
+        rollup = s.rollup(level="state", snapshot_ids=list(infos))
+    assert len(infos) == len(SOURCES)
+    for r in results:
+        info = infos[r.row.pop("snapshot_id")]
+        assert (info.district, info.user, info.role) == (r.name, "planner@example.org", "planner")
+    assert figures(results) == figures(reference)
+    assert int(rollup["buildings"].iat[0]) == sum(r.row["buildings"] for r in results)

@@ -26,13 +26,17 @@ def current_role() -> str:
 
 
 def save_assessment(assessment: Any, *, store: str | None, summary_path: Path | None = None,
-                    workbook: Path | None = None) -> SnapshotInfo:
+                    workbook: Path | None = None, user: str | None = None, role: str | None = None,
+                    district: str | None = None) -> SnapshotInfo:
     """Save an assessment to the store, add ``snapshot`` {id, saved_at, kind} to summary.json and,
-    when the district has an earlier snapshot, a Comparison sheet to the workbook."""
+    when the district has an earlier snapshot, a Comparison sheet to the workbook.
+
+    ``user`` and ``role`` default to ``current_user()`` and ``current_role()``; ``district`` to
+    the sites' district column (a state run passes its district folder's name)."""
     from facility_planner.store import open_store
 
     with open_store(store) as s:
-        info = s.save(assessment, user=current_user(), role=current_role())
+        info = s.save(assessment, user=user or current_user(), role=role or current_role(), district=district)
         earlier = [i for i in s.snapshots(district=info.district) if i.id < info.id]
         if workbook is not None and workbook.exists() and earlier:
             add_comparison(s, earlier[-1].id, info.id, workbook)

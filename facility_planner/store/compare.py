@@ -311,6 +311,22 @@ def comparison_table(diff: SnapshotDiff) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+#: The statuses of a minimum measure, as one categorical type (a state's buildings stay compact).
+STATUS_TYPE = pd.CategoricalDtype(["met", "partial", "unmet", "unknown", "not_applicable"])
+
+
+def compact_buildings(buildings: pd.DataFrame) -> pd.DataFrame:
+    """Only the columns ``rollup_frame`` reads from ``Store.buildings`` rows, the measure
+    statuses as ``STATUS_TYPE`` categories (one snapshot at a time, then concatenated)."""
+    keep = [c for c in ("snapshot_id", "district", "site_id", "building_id", "measure_score", "pass_overall",
+                        "risk", "as_of", "saved_at") if c in buildings]
+    measures = _measure_columns(buildings)
+    out = buildings[keep].copy()
+    for m in measures:
+        out[m] = buildings[m].astype(STATUS_TYPE)
+    return out
+
+
 _LEVEL_KEYS = {"building": ["district", "site_id", "building_id"], "site": ["district", "site_id"],
                "district": ["district"], "state": []}
 

@@ -329,18 +329,25 @@ class Store:
         return diff_snapshots(first, second, marks=self.project_marks(district=second.info.district))
 
     def rollup(self, *, level: str = "district", district: str | None = None,
-               every_snapshot: bool = False) -> pd.DataFrame:
+               every_snapshot: bool = False, snapshot_ids: Sequence[int] | None = None) -> pd.DataFrame:
         """The same figures per building, site, district or state (see ``compare.rollup_frame``),
-        from the latest snapshot of each district, or from every snapshot (trends)."""
-        from facility_planner.store.compare import rollup_frame
+        from the latest snapshot of each district, or from every snapshot (trends), or from the
+        snapshots ``snapshot_ids`` (a state run's). Read one snapshot at a time into compact
+        columns (statuses as categories, only what the roll-up uses), so a state of many
+        districts is never held as rows of Python objects."""
+        from facility_planner.store.compare import compact_buildings, rollup_frame
 
         infos = self.snapshots(district=district)
-        if not every_snapshot:
+        if snapshot_ids is not None:
+            wanted = {int(i) for i in snapshot_ids}
+            infos = [i for i in infos if i.id in wanted]
+        elif not every_snapshot:
             latest: dict[str, SnapshotInfo] = {}
             for info in infos:
                 latest[info.district] = info
             infos = list(latest.values())
-        frame = self.buildings([i.id for i in infos]) if infos else self.buildings([])
+        parts = [compact_buildings(self.buildings([i.id])) for i in infos]
+        frame = pd.concat(parts, ignore_index=True) if parts else self.buildings([])
         return rollup_frame(frame, infos, level=level, every_snapshot=every_snapshot)
 
     def delete(self, snapshot_id: int, *, reason: str, user: str) -> None:
