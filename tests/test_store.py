@@ -222,7 +222,7 @@ def test_store_of_the_previous_schema_migrates_with_nothing_lost(store_url, samp
         assert "grants" not in sa.inspect(conn).get_table_names()
     engine.dispose()
     with open_store(store_url) as s:
-        assert s.revision == "0002"
+        assert s.revision == "0003"
         after = s.load(info.id)
         assert after.info == before.info and len(after.results) == len(before.results)
         assert after.buildings.equals(before.buildings)
@@ -285,7 +285,7 @@ def test_history_list_upgrades_an_older_store(tmp_path, sample_assessment, capsy
     assert main(["history", "list", "--store", path, "--json"]) == 0
     assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [info.id]
     with open_store(path, readonly=True) as ro:
-        assert ro.revision == "0002"
+        assert ro.revision == "0003"
 
 
 def test_footprints_are_real_geometries_in_the_database(store, sample_assessment):
@@ -305,6 +305,18 @@ def test_footprints_are_real_geometries_in_the_database(store, sample_assessment
             assert shapely.get_srid(geoms).min() == 32615
             area = float(shapely.area(geoms).sum())
     np.testing.assert_allclose(area, sample_assessment.district.buildings.area.sum(), rtol=1e-9)
+
+
+def test_table_blobs_are_not_compressed_twice(store, sample_assessment):
+    """Parquet blobs are zstd already: PostgreSQL keeps them as they are (revision 0003), and they read back."""
+    info = store.save(sample_assessment, user="a", role="planner")
+    if store.kind == "postgis":
+        with store._engine.connect() as conn:
+            storage = conn.execute(sa.text(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'snapshot_tables'::regclass "
+                "AND attname = 'data'")).scalar_one()
+        assert storage == "e"
+    assert len(store.load(info.id).results) == len(sample_assessment.scores.results)
 
 
 def _same_values(before: pd.DataFrame, after: pd.DataFrame) -> None:

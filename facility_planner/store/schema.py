@@ -20,7 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 #: The schema revision this code writes (alembic head).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 class _PostGISGeometry(UserDefinedType[bytes]):
