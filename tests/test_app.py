@@ -324,6 +324,18 @@ def test_scorecards_speak_the_users_words(small_workspace: state.Workspace) -> N
     assert "Exterior doors not located on the map, so not judged" in text and "% unknown" not in text
 
 
+def test_missing_numbers_show_blank_not_none() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from facility_planner.ui import labels
+
+    shown, _config = labels.for_people(pd.DataFrame({"value": [100.0, np.nan], "cost": [1234.4, np.nan],
+                                                     "threshold": [80.0, 90.0]}))
+    assert list(shown.iloc[:, 0]) == ["100.0", ""] and list(shown.iloc[:, 1]) == ["$1,234", ""]
+    assert shown.iloc[:, 2].dtype.kind == "f"  # a column with no blank stays a number column
+
+
 def _risk_edit(key: str, value: object) -> dict[str, object]:
     """Edit state of the Risk weights editor: one value changed in the row of ``key``."""
     table = state.risk_table()

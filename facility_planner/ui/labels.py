@@ -160,6 +160,8 @@ def for_people(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None
             series = series.fillna("")  # a blank shows blank (Streamlit would write "None")
         elif pd.api.types.is_bool_dtype(series.dtype):
             series = series.map(lambda v: "yes" if v is True else "no" if v is False else None).astype("string")
+        elif pd.api.types.is_numeric_dtype(series.dtype) and series.isna().any():
+            series = _numbers_as_text(name, series)  # Streamlit writes "None" for a missing number
         elif name in _MONEY and pd.api.types.is_numeric_dtype(series.dtype):
             series = pd.to_numeric(series, errors="coerce").round(0)
         columns[head] = series
@@ -167,6 +169,20 @@ def for_people(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None
         if cfg is not None:
             config[head] = cfg
     return pd.DataFrame(columns, index=frame.index), config
+
+
+def _numbers_as_text(column: str, series: pd.Series) -> pd.Series:
+    """A number column with blanks as text in the column's own format (blank where missing)."""
+    if column in _MONEY:
+        pattern = "${:,.0f}"
+    elif column in ("lon", "lat"):
+        pattern = "{:.6f}"
+    elif column in _COUNTS or column in ("year_built", "year", "rank", "source_row", "row") \
+            or pd.api.types.is_integer_dtype(series.dtype):
+        pattern = "{:,.0f}"
+    else:
+        pattern = "{:,.1f}"
+    return series.map(lambda v: "" if pd.isna(v) else pattern.format(float(v))).astype("string")
 
 
 def one_row(frame: pd.DataFrame, *, measures: Mapping[str, str] | None = None) -> pd.DataFrame:
