@@ -245,7 +245,7 @@ def test_workbook_downloads(app_url, offline, artifacts) -> None:
     download.save_as(str(target))
     assert target.read_bytes()[:2] == b"PK"  # an xlsx is a zip
     with page.expect_download(timeout=TIMEOUT) as info:
-        page.get_by_role("button", name="map.html").click()
+        page.get_by_role("button", name="map.html", exact=True).click()
     assert "L.map(" in Path(info.value.path()).read_text(encoding="utf-8")
     page.screenshot(path=str(artifacts / "app_export.png"), full_page=True)
     assert offline.external == [], offline.external

@@ -175,7 +175,7 @@ def test_each_role_signs_in_and_sees_only_its_pages(email: str, signin_app: Runn
     if role not in ("finance", "admin"):
         page.goto(f"{signin_app.url}/export")
         _wait_idle(page)
-        assert page.get_by_role("button", name="map.html").count() == 0
+        assert page.get_by_role("button", name="map.html", exact=True).count() == 0
     # the Data page offers uploads only to facilities and admin
     page.goto(f"{signin_app.url}/data")
     _wait_idle(page)
@@ -219,7 +219,7 @@ def test_finance_exports_and_the_download_is_audited(signin_app: Running, contex
     prepare = page.get_by_role("button", name="Prepare the workbook", exact=False)
     prepare.wait_for(timeout=TIMEOUT)
     prepare.click()
-    button = page.get_by_role("button", name="map.html")
+    button = page.get_by_role("button", name="map.html", exact=True)
     button.wait_for(timeout=TIMEOUT)
     with page.expect_download(timeout=TIMEOUT) as download:
         button.click()
