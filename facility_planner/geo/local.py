@@ -36,6 +36,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from facility_planner.geo._arrays import index_of
 from facility_planner.model import District
@@ -329,14 +331,15 @@ class LocalFrames:
         groups = np.concatenate(row_groups).astype(np.int64) if parts else np.empty(0, np.int64)
         if not len(geoms):
             return [p.copy() for p in parts]
-        ids = np.fromiter((id(g) for g in geoms), dtype=np.int64, count=len(geoms))
-        _, first, inverse = np.unique(np.column_stack([groups, ids]), axis=0, return_index=True,
-                                      return_inverse=True)
-        unique, unique_group = geoms[first], groups[first]  # np.unique sorts by group first
+        ids = pd.factorize(np.fromiter((id(g) for g in geoms), dtype=np.int64, count=len(geoms)))[0]
+        # One key per (group, geometry object), ordered by group first: contiguous runs per group.
+        _, first, inverse = np.unique(groups * (int(ids.max()) + 1) + ids, return_index=True, return_inverse=True)
+        unique, unique_group = geoms[first], groups[first]
         count = shapely.get_num_coordinates(unique)
         if count.sum():
             group = np.repeat(unique_group, count)
-            unique = shapely.transform(unique, lambda xy: mapping(xy, group))
+            flat = None if shapely.has_z(unique).any() else False  # all 2D: one pass, no split
+            unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=flat)
         out = unique[inverse.reshape(-1)]
         return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
@@ -493,9 +496,6 @@ def _unit_groups(extents: _Extents, *, reach_m: float) -> np.ndarray:
     ``reach_m`` share one. Extents are compared in longitude/latitude, grown by ``reach_m`` in
     degrees with the smallest length of a degree (so no pair within reach is missed); a box
     passing +-180 is also compared one turn round."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     lo, hi, drawn = extents.ll_lo, extents.ll_hi, extents.drawn
     n_units = len(lo)
     if not drawn.any():
