@@ -215,7 +215,7 @@ def _tiles(m: Any, tiles: str) -> None:
     folium.TileLayer(tiles=choice, attr=attribution, name="District tiles", control=False).add_to(m)
 
 
-def _legend_html(coverage_names: list[str]) -> str:
+def _legend_html(coverage_names: list[str], note: str | None = None) -> str:
     items = [f'<div><i style="background:{STATUS_COLOURS[s]}"></i>Building: {STATUS_LABELS[s]}</div>'
              for s in ("met", "partial", "unmet", "unknown")]
     for table, (label, letter, colour, _) in ASSET_STYLES.items():
@@ -226,6 +226,8 @@ def _legend_html(coverage_names: list[str]) -> str:
         label, stroke, fill, _, _ = _coverage_style(name)
         items.append(f'<div><i style="background:{fill};border:1px solid {stroke}"></i>{escape_text(label)}</div>')
     items.append("<div><small>Assets placed only at a room or building are counted, not drawn.</small></div>")
+    if note:
+        items.append(f'<div class="fp-note"><small>{escape_text(note)}</small></div>')
     opened = " open" if len(coverage_names) <= 3 else ""  # a long legend starts folded
     return (f'<div class="fp-legend"><details{opened}><summary>Legend</summary>' + "".join(items)
             + "</details></div>")
@@ -395,7 +397,7 @@ def _asset_layers(m: Any, district: District, bounds: _Bounds, *, sites: frozens
 
 def build_map(district: District, *, coverage: Any = None, scores: Any = None,
               tiles: str = "none", detail_sites: Collection[str] | None = None,
-              building_popups: bool = True) -> Any:
+              building_popups: bool = True, note: str | None = None) -> Any:
     """A folium map of the district: footprints by status, assets, coverage layers and gaps.
 
     Parameters
@@ -414,6 +416,8 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
         footprints only: a large district's overview).
     building_popups
         A pop-up on each footprint (``map.html``); the app shows the scorecard below instead.
+    note
+        A line for the legend, e.g. where the layers left out of an overview are.
 
     Returns
     -------
@@ -437,9 +441,33 @@ def build_map(district: District, *, coverage: Any = None, scores: Any = None,
     folium.LayerControl(collapsed=overlays > 8).add_to(m)
     # A Map's root is always its Figure; branca annotates ``get_root`` as returning ``Element``.
     root = cast(folium.Figure, m.get_root())
-    root.html.add_child(folium.Element(_legend_html(coverage_names)))
+    root.html.add_child(folium.Element(_legend_html(coverage_names, note)))
     bounds.fit(m)
     return m
+
+
+def export_map(district: District, *, coverage: Any = None, scores: Any = None) -> Any:
+    """The district's ``map.html`` map, its size bounded for a large district.
+
+    Parameters
+    ----------
+    district, coverage, scores
+        As for ``build_map``.
+
+    Returns
+    -------
+    folium.Map
+        Every layer; or, above ``settings.map_detail_sites`` sites (the app's Map page uses the
+        same value), an overview of every footprint by status with its pop-up, and a legend note
+        that coverage, gaps, camera views and assets are in ``coverage.gpkg`` (a 770-school
+        district's full page was 79 MB and took over 500 MB to build).
+    """
+    sites = len(district.sites)
+    if sites <= settings.map_detail_sites:
+        return build_map(district, coverage=coverage, scores=scores)
+    note = (f"Overview of {sites} sites: coverage, gaps, camera views and assets are not drawn above "
+            f"{settings.map_detail_sites} sites; they are in coverage.gpkg.")
+    return build_map(district, coverage=coverage, scores=scores, detail_sites=[], note=note)
 
 
 def map_html(m: Any) -> str:

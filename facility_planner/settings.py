@@ -35,3 +35,8 @@ max_asset_distance_m: float = 2_000.0
 #: The app sends no request anywhere else.
 map_tiles: str = os.environ.get("FACILITY_PLANNER_MAP_TILES", "none")
 map_tiles_attribution: str = os.environ.get("FACILITY_PLANNER_MAP_TILES_ATTRIBUTION", "")
+#: Above this many sites a map (the app's Map page and each district's ``map.html``) draws the
+#: district's footprints only, by status with their pop-ups; coverage, gaps and assets stay in
+#: ``coverage.gpkg`` (the app draws them for one chosen site). A 770-school district's full page
+#: was 79 MB and over 500 MB to build.
+map_detail_sites: int = _int_env("MAP_DETAIL_SITES", 8)

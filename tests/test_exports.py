@@ -166,3 +166,20 @@ def test_plain_number_text_is_never_quoted():
     assert sanitize_cell("-93.4197511") == "-93.4197511"
     assert sanitize_cell("+1") == "+1"
     assert sanitize_cell("-1+2") == "'-1+2"
+
+
+@pytest.mark.parametrize("over", [True, False])
+def test_map_html_of_a_large_district_is_an_overview(sample_assessment, tmp_path, monkeypatch, over) -> None:
+    """Above ``settings.map_detail_sites`` sites map.html draws every footprint without the camera
+    views and other detail layers (a legend note points to coverage.gpkg); at or under it, everything."""
+    from facility_planner import settings
+    from facility_planner.io.exports import write_outputs
+
+    sites = len(sample_assessment.district.sites)
+    monkeypatch.setattr(settings, "map_detail_sites", sites - 1 if over else sites)
+    page = write_outputs(sample_assessment, tmp_path)["map.html"].read_text(encoding="utf-8")
+    for building in sample_assessment.district.buildings["building_id"].astype(str):
+        assert building in page
+    assert page.count('"building_index"') >= len(sample_assessment.district.buildings)
+    assert ("Camera wedges" in page) is not over
+    assert ("are in coverage.gpkg" in page) is over

@@ -322,7 +322,7 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
 
     ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
     always in longitude/latitude."""
-    from facility_planner.mapping import build_map, map_html
+    from facility_planner.mapping import export_map, map_html
     from facility_planner.planning import gaps_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -338,8 +338,8 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
     write_projects_csv(paths["projects.csv"], assessment.projects)
     layers = assessment.coverage.layers if assessment.coverage is not None else {}
     write_geopackage(paths["coverage.gpkg"], {name: output_layer(layer, crs) for name, layer in layers.items()})
-    paths["map.html"].write_text(map_html(build_map(assessment.district, coverage=assessment.coverage,
-                                                    scores=assessment.scores)), encoding="utf-8")
+    paths["map.html"].write_text(map_html(export_map(assessment.district, coverage=assessment.coverage,
+                                                     scores=assessment.scores)), encoding="utf-8")
     paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return paths
 

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from facility_planner import settings
 from facility_planner.assess import Assessment, assess, replan
 from facility_planner.io import fixes
 from facility_planner.io.exports import write_outputs
@@ -52,8 +53,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 DEFAULT_BUDGET = 250_000.0
 MAP_EXTENSIONS = ("gpkg", "geojson", "json", "zip", "kml", "kmz", "dxf", "gdb")
 #: Above this many sites the Map page opens on the district's footprints and draws coverage and
-#: assets for one chosen site (a 100-school district's full map is tens of megabytes).
-MAP_DETAIL_SITES = 8
+#: assets for one chosen site (one value with the exports' ``map.html``: ``settings.map_detail_sites``).
+MAP_DETAIL_SITES = settings.map_detail_sites
 #: Inventory tables in the users' words, for row counts ("13 AEDs", "67 checklist answers").
 TABLE_WORDS = {"aeds": "AEDs", "repeaters": "radio repeaters", "equipment": "equipment items",
                "checklist": "checklist answers"}
