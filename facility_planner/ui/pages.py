@@ -174,13 +174,17 @@ def _cad_options(map_files: list[tuple[str, bytes]], ws: state.Workspace) -> dic
     drawings = [(n, b) for n, b in map_files if n.lower().endswith(".dxf")]
     if not drawings:
         return {}
-    try:
-        names = state.cad_layers(drawings)
-    except FacilityPlannerError as err:
-        st.error(md(err))
-        return None
-    previous = ws.map_options if ws.maps == map_files else {}
     drawn = state.digest(*(b for _, b in drawings))  # a new drawing is a new choice
+    known = st.session_state.setdefault("cad_layer_names", {})
+    if drawn not in known:  # GDAL reads the drawing once, not on every rerun of the page
+        try:
+            known.clear()
+            known[drawn] = state.cad_layers(drawings)
+        except FacilityPlannerError as err:
+            st.error(md(err))
+            return None
+    names = known[drawn]
+    previous = ws.map_options if ws.maps == map_files else {}
     st.markdown(f"**CAD drawing{'s' if len(drawings) > 1 else ''}: {len(names)} layer(s) found** "
                 f"({md(', '.join(names) or 'none')})")
     chosen = st.multiselect(
