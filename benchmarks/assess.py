@@ -149,6 +149,10 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
         shutil.rmtree(out, ignore_errors=True)
     failed = [r.error for r in results if r.error]
     measure = sum(float(r.row.get("seconds", 0.0)) for r in results)
+    stages: dict[str, float] = {}
+    for r in results:
+        for stage, seconds in r.timings.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
     ok = [r.row for r in results if r.error is None]
     chunks = sum(int(r["chunks"]) for r in ok)
     return {"schools": schools, "workers": workers, "districts": n_districts, "wall_s": wall,
@@ -158,12 +162,61 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
             "per_school_ms": 1000 * wall / schools, "worker_peak_mb": worker_peaks,
             "cpu_s": sum(worker_cpu), "cpu_per_school_ms": 1000 * sum(worker_cpu) / schools,
             "load_1min": os.getloadavg()[0],
-            "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed,
+            "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed, "stages": stages,
             "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
+
+
+def _busy_loop(_: object = None) -> float:
+    """CPU seconds of a fixed pure-Python loop (no memory traffic): the machine's own speed."""
+    started = time.process_time()
+    total = 0
+    for i in range(15_000_000):
+        total += i * i
+    return time.process_time() - started
+
+
+def machine_scaling(workers: int) -> tuple[float, float]:
+    """(seconds of the loop alone, ``workers`` copies at once over the loop alone).
+
+    On a machine whose cores are truly free, ``workers`` copies take as long as one (ratio 1.0);
+    a virtual machine whose cores share a host, or a loaded machine, shows more. This bounds the
+    speed-up any pipeline can show here: at most ``workers / ratio``.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    alone = _busy_loop()
+    with ProcessPoolExecutor(workers) as pool:
+        together = max(pool.map(_busy_loop, range(workers)))
+    return alone, together / alone
+
+
+def _print_stages(results: list[dict[str, object]]) -> None:
+    """Per-school milliseconds of every district stage, summed over districts, against the smallest state."""
+    for w in sorted({int(r["workers"]) for r in results}):  # type: ignore[call-overload]
+        runs = [r for r in results if r["workers"] == w]
+        base = runs[0]
+        print(f"\nper-school milliseconds of each stage (summed over districts), {w} worker(s); ratio to "
+              f"{base['schools']} schools (1.0 = flat):")
+        names = list(dict.fromkeys(k for r in runs for k in r["stages"]))  # type: ignore[attr-defined]
+        print(f"  {'stage':20}" + "".join(f"{r['schools']:>16}" for r in runs))
+        for stage in [*names, "total"]:
+            cells = []
+            for r in runs:
+                sec = sum(r["stages"].values()) if stage == "total" else r["stages"].get(stage, float("nan"))  # type: ignore[attr-defined]
+                b = sum(base["stages"].values()) if stage == "total" else base["stages"].get(stage, float("nan"))  # type: ignore[attr-defined]
+                per, per_base = 1000 * sec / r["schools"], 1000 * b / base["schools"]  # type: ignore[operator]
+                cells.append(f"{per:8.2f} ({per / per_base if per_base else float('nan'):4.2f})")
+            print(f"  {stage:20}" + "".join(f"{c:>16}" for c in cells))
 
 
 def _state_table(args: argparse.Namespace) -> None:
     results = []
+    most = max(args.workers)
+    if most > 1:
+        alone, ratio = machine_scaling(most)
+        print(f"this machine: a pure-Python loop takes {alone:.2f} s of CPU alone and {ratio:.2f}x that "
+              f"with {most} copies at once, so {most} workers can show at most {most / ratio:.2f}x here "
+              f"(load {os.getloadavg()[0]:.1f})", flush=True)
     for n in args.schools:
         for w in args.workers:
             cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(w), "--layout", args.layout,
@@ -181,6 +234,7 @@ def _state_table(args: argparse.Namespace) -> None:
                   f"buildings), chunked stage {max(r['chunk_busy_s']):.1f} s on the busiest worker "
                   f"(per worker: {', '.join(f'{b:.1f}' for b in r['chunk_busy_s'])})  failed {len(r['failed'])}  "
                   f"load before {load:.1f}, after {os.getloadavg()[0]:.1f}", flush=True)
+    _print_stages(results)
     print("\nspeed-up over one worker (wall time):")
     for n in args.schools:
         base = next((r for r in results if r["schools"] == n and r["workers"] == 1), None)

@@ -86,6 +86,7 @@ class DistrictResult:
     row: dict[str, Any]
     projects: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, as ``Assessment.timings``
 
 
 @dataclass(frozen=True)
@@ -251,15 +252,20 @@ def finish_district(loaded: LoadedDistrict, *parts: ChunkResult, options: RunOpt
     """Join, score and plan one district, write its outputs, save its snapshot to the store (when
     ``options.store``: streamed district by district, on the worker), and return its roll-up."""
     result = assess_chunked(loaded, parts, options)
+    timings = dict(result.timings)
     if options.out_dir is not None:
+        started = time.perf_counter()
         write_district(result, Path(options.out_dir), name=loaded.name)
+        timings["write outputs"] = time.perf_counter() - started
     row = rollup_row(loaded.name, result)
     if options.store is not None:
+        started = time.perf_counter()
         row["snapshot_id"] = save_district(result, options, name=loaded.name)
+        timings["save"] = time.perf_counter() - started
     row.update(chunks=len(parts), chunk_seconds=round(sum(p.seconds for p in parts), 2),
                chunk_buildings_max=max((p.buildings for p in parts), default=0))
     projects = compact_projects(loaded.name, result) if options.state_plan else pd.DataFrame()
-    return DistrictResult(loaded.name, row, projects)
+    return DistrictResult(loaded.name, row, projects, timings=timings)
 
 
 def write_district(result: Any, out_dir: Path, *, name: str) -> None:
