@@ -91,9 +91,21 @@ def test_the_memory_check_runs_before_the_heavy_work(cluster, options):
     assert result.row["status"] == "failed" and "need about" in result.error
 
 
+def _spans(stream) -> dict[tuple[str, str], tuple[float, float]]:
+    """(worker, district) -> when the first and last of that district's tasks there ran."""
+    spans: dict[tuple[str, str], tuple[float, float]] = {}
+    for task in stream.data:
+        key = (task["worker"], task["key"].split("-")[1])
+        start = min(s["start"] for s in task["startstops"])
+        stop = max(s["stop"] for s in task["startstops"])
+        first, last = spans.get(key, (start, stop))
+        spans[key] = (min(first, start), max(last, stop))
+    return spans
+
+
 def test_a_worker_holds_one_district_at_a_time(cluster, options):
-    """Every task of a district runs on one worker, and a worker starts no district before its
-    previous one is finished: its peak memory is one district's, however many the state has."""
+    """A worker starts no district (and helps none) before its previous one is finished: its
+    peak memory is one district's, however many the state has."""
     from distributed import get_task_stream
 
     assert "stealing" not in cluster.cluster.scheduler.extensions
@@ -101,18 +113,24 @@ def test_a_worker_holds_one_district_at_a_time(cluster, options):
     with get_task_stream(client=cluster.client) as stream:
         results = run_dask(sources, options, cluster=cluster)
     assert all(r.error is None for r in results)
-    spans: dict[str, tuple[str, float, float]] = {}
-    for task in stream.data:
-        district = task["key"].split("-")[1]
-        start = min(s["start"] for s in task["startstops"])
-        stop = max(s["stop"] for s in task["startstops"])
-        worker, first, last = spans.get(district, (task["worker"], start, stop))
-        assert worker == task["worker"], f"district {district} ran on two workers"
-        spans[district] = (worker, min(first, start), max(last, stop))
-    assert len(spans) == 5 and len({w for w, _, _ in spans.values()}) == 2
-    for worker in {w for w, _, _ in spans.values()}:
-        held = sorted((a, b) for w, a, b in spans.values() if w == worker)
+    spans = _spans(stream)
+    assert {d for _, d in spans} == {str(i) for i in range(5)} and len({w for w, _ in spans}) == 2
+    for worker in {w for w, _ in spans}:
+        held = sorted(span for (w, _), span in spans.items() if w == worker)
         assert all(b1 <= a2 for (_, b1), (a2, _) in zip(held, held[1:], strict=False)), held
+
+
+def test_an_idle_worker_helps_with_the_last_district(cluster, options):
+    """With no district left to start, a worker measures chunks of another worker's district;
+    the figures are those of the single-process run."""
+    from distributed import get_task_stream
+
+    source = [DistrictSource("big", demo=(12, 21, "city"))]
+    with get_task_stream(client=cluster.client) as stream:
+        (result,) = run_dask(source, options, cluster=cluster)
+    chunk_workers = {t["worker"] for t in stream.data if t["key"].startswith("chunk-")}
+    assert result.row["chunks"] >= 4 and len(chunk_workers) == 2
+    assert figures([result]) == figures(run_local(source, options))
 
 
 def test_dask_workers_save_their_districts_to_the_store(cluster, options, reference, store_url):
