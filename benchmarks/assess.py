@@ -175,19 +175,35 @@ def _busy_loop(_: object = None) -> float:
     return time.process_time() - started
 
 
-def machine_scaling(workers: int) -> tuple[float, float]:
-    """(seconds of the loop alone, ``workers`` copies at once over the loop alone).
+def _memory_loop(_: object = None) -> float:
+    """CPU seconds of a fixed pass over 160 MB arrays (memory traffic, as GEOS and pandas make)."""
+    import numpy as np
 
-    On a machine whose cores are truly free, ``workers`` copies take as long as one (ratio 1.0);
-    a virtual machine whose cores share a host, or a loaded machine, shows more. This bounds the
-    speed-up any pipeline can show here: at most ``workers / ratio``.
-    """
+    values = np.linspace(0.0, 1.0, 20_000_000)
+    started = time.process_time()
+    for _ in range(12):
+        values = values * 1.000001 + 1e-9
+    return time.process_time() - started
+
+
+def machine_scaling(workers: int, *, rounds: int = 5) -> dict[str, float]:
+    """For each loop, how much longer ``workers`` copies at once take than one alone (median of
+    ``rounds``; 1.0 on a machine whose cores are truly free). A virtual machine whose cores share
+    a host, or a loaded machine, shows more, and no pipeline can then show more than ``workers``
+    over that ratio here."""
+    import statistics
     from concurrent.futures import ProcessPoolExecutor
 
-    alone = _busy_loop()
+    ratios: dict[str, float] = {}
     with ProcessPoolExecutor(workers) as pool:
-        together = max(pool.map(_busy_loop, range(workers)))
-    return alone, together / alone
+        for name, loop in (("pure-Python loop", _busy_loop), ("memory-streaming loop", _memory_loop)):
+            seen = []
+            for _ in range(rounds):
+                alone = next(iter(pool.map(loop, [0])))
+                together = max(pool.map(loop, range(workers)))
+                seen.append(together / alone)
+            ratios[name] = statistics.median(seen)
+    return ratios
 
 
 def _print_stages(results: list[dict[str, object]]) -> None:
@@ -213,10 +229,10 @@ def _state_table(args: argparse.Namespace) -> None:
     results = []
     most = max(args.workers)
     if most > 1:
-        alone, ratio = machine_scaling(most)
-        print(f"this machine: a pure-Python loop takes {alone:.2f} s of CPU alone and {ratio:.2f}x that "
-              f"with {most} copies at once, so {most} workers can show at most {most / ratio:.2f}x here "
-              f"(load {os.getloadavg()[0]:.1f})", flush=True)
+        for name, ratio in machine_scaling(most).items():
+            print(f"this machine: {most} copies of a {name} at once take {ratio:.2f}x one alone (median of 5), "
+                  f"so {most} workers can show at most {most / max(ratio, 1.0):.2f}x on such work here "
+                  f"(load {os.getloadavg()[0]:.1f})", flush=True)
     for n in args.schools:
         for w in args.workers:
             cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(w), "--layout", args.layout,
