@@ -168,9 +168,13 @@ def assess(
         "coverage", 2, lambda: compute_coverage(district, config=settings.coverage, as_of=as_of))
     all_facts = facts.join(coverage.facts)
     scores = stage("scoring", 3, lambda: score(district, all_facts, settings.packs, site_facts=sfacts, as_of=as_of))
-    risk = building_risk(scores.results, district, config=settings.risk)
-    projects = stage("projects", 4, lambda: build_projects(scores.results, district, catalog=settings.catalog,
-                                                           risk_config=settings.risk, units=_units(coverage)))
+
+    def risk_and_projects() -> tuple[pd.DataFrame, pd.DataFrame]:
+        risk = building_risk(scores.results, district, config=settings.risk)
+        return risk, build_projects(scores.results, district, catalog=settings.catalog, risk_config=settings.risk,
+                                    units=_units(coverage), risk=risk)
+
+    risk, projects = stage("projects", 4, risk_and_projects)
     portfolio = None
     if budgets is not None:
         portfolio = stage("portfolio", 5, lambda: optimise_portfolio(
@@ -213,7 +217,7 @@ def replan(assessment: Assessment, *, budget: float | Sequence[float] | None, ye
     else:
         risk_frame = building_risk(results, district, config=settings.risk)
         projects = build_projects(results, district, catalog=settings.catalog, risk_config=settings.risk,
-                                  units=_units(assessment.coverage))
+                                  units=_units(assessment.coverage), risk=risk_frame)
         timings["projects"] = time.perf_counter() - started
     portfolio = None
     if budgets is not None:

@@ -15,6 +15,7 @@ Links between projects (all within one building, so buildings are independent):
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -78,8 +79,10 @@ def asset_ids(district: District) -> dict[str, set[str]]:
         frame = district.table(table)
         if not len(frame):
             continue
-        for bid, ids in frame.groupby(frame["building_id"].astype("string"))[key]:
-            out.setdefault(str(bid), set()).update(ids.dropna().astype(str))
+        pairs = frame[["building_id", key]].dropna(subset=[key])
+        for bid, asset in zip(pairs["building_id"].astype("string").to_numpy(dtype=object),
+                              pairs[key].astype(str).to_numpy(dtype=object), strict=True):
+            out.setdefault("<NA>" if bid is pd.NA else str(bid), set()).add(asset)
     return out
 
 
@@ -88,12 +91,22 @@ def named_assets(evidence: list[str], known: set[str]) -> list[str]:
     a line, and lines that are a bare id (what a rule's evidence lists when it names no more)."""
     found: list[str] = []
     for text in map(str, evidence):
-        bare = text.strip()
-        if bare and not any(ch.isspace() for ch in bare) and _TOKEN.fullmatch(bare):
+        bare, tokens = _line_tokens(text)
+        if bare is not None:
             found.append(bare)
         else:
-            found.extend(tok for tok in _TOKEN.findall(text) if tok in known)
+            found.extend(tok for tok in tokens if tok in known)
     return list(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=2**16)
+def _line_tokens(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """(the line as a bare id, or None; the id-like tokens in it): every option of a gap reads the
+    same evidence lines."""
+    bare = text.strip()
+    if bare and not any(ch.isspace() for ch in bare) and _TOKEN.fullmatch(bare):
+        return bare, ()
+    return None, tuple(_TOKEN.findall(text))
 
 
 def _quantity(opt: CostOption, evidence: list[str], building: dict[str, Any],
@@ -155,24 +168,37 @@ def _gap_units(units: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
 def _gaps(rows: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
     """The gaps per (building, measure): evidence, closed rule weight, tiers, rules and status."""
     gaps: dict[tuple[str, str], dict[str, Any]] = {}
-    cols = [c for c in ("building_id", "site_id", "rule_id", "pack", "layer", "component", "tier", "measure",
-                        "status", "evidence", "closed", "fact") if c in rows.columns]
-    for rec in rows[cols].astype(object).to_dict("records"):
-        key = (str(rec["building_id"]), str(rec["measure"]))
+    n = len(rows)
+
+    def column(name: str, *, text: bool = True) -> np.ndarray:
+        """A column as plain Python values, missing values as None (absent columns all None)."""
+        if name not in rows.columns:
+            return np.full(n, None, dtype=object)
+        values = rows[name].astype("string") if text else rows[name]
+        plain: np.ndarray = values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+        return plain
+
+    tier = pd.to_numeric(rows["tier"], errors="coerce").to_numpy(dtype=float) if "tier" in rows else np.full(n, np.nan)
+    closed = rows["closed"].to_numpy(dtype=float)
+    sites = rows["site_id"].astype(object).to_numpy() if "site_id" in rows else np.full(n, None, dtype=object)
+    for b, site, rule, pack, layer, component, t, measure, status, evidence, shut, fact in zip(
+            column("building_id"), sites, column("rule_id"), column("pack"),
+            column("layer"), column("component"), tier, column("measure"), column("status"),
+            column("evidence", text=False), closed, column("fact"), strict=True):
+        key = (str(b) if b is not None else "<NA>", str(measure) if measure is not None else "<NA>")
         gap = gaps.setdefault(key, {"evidence": {}, "closed": 0.0, "tiers": {}, "rule_ids": {},
-                                    "facts": set(), "status": "partial", "site_id": rec.get("site_id")})
-        if pd.notna(rec.get("fact")):
-            gap["facts"].add(str(rec["fact"]))
-        gap["evidence"].update(dict.fromkeys(_as_list(rec["evidence"])))
-        gap["closed"] += float(rec["closed"])
-        if pd.notna(rec.get("rule_id")):
-            gap["rule_ids"][str(rec["rule_id"])] = None
-        if rec["status"] == "unmet":
+                                    "facts": set(), "status": "partial", "site_id": site})
+        if fact is not None:
+            gap["facts"].add(fact)
+        gap["evidence"].update(dict.fromkeys(_as_list(evidence)))
+        gap["closed"] += float(shut)
+        if rule is not None:
+            gap["rule_ids"][rule] = None
+        if status == "unmet":
             gap["status"] = "unmet"
-        tier = pd.to_numeric(rec.get("tier"), errors="coerce")
-        if pd.notna(tier) and pd.notna(rec.get("layer")) and pd.notna(rec.get("component")):
-            tkey = (str(rec["pack"]), str(rec["layer"]), str(rec["component"]))
-            gap["tiers"][tkey] = min(gap["tiers"].get(tkey, np.inf), float(tier))
+        if not np.isnan(t) and layer is not None and component is not None:
+            tkey = (str(pack), layer, component)
+            gap["tiers"][tkey] = min(gap["tiers"].get(tkey, np.inf), float(t))
     for gap in gaps.values():
         gap["evidence"], gap["rule_ids"] = list(gap["evidence"]), list(gap["rule_ids"])
     return gaps
@@ -215,6 +241,7 @@ def build_projects(
     catalog: CostCatalog | None = None,
     risk_config: RiskConfig | None = None,
     units: pd.DataFrame | None = None,
+    risk: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Turn unmet and partial measures into costed, linked retrofit projects.
 
@@ -232,6 +259,8 @@ def build_projects(
         basis; one row per new AED or camera a gap needs by geometry). A catalog option counted
         ``units_needed`` adds the rows of its building whose ``unit`` is the option's and whose
         ``fact`` is one of the gap's rules' facts; without it, assets are counted alone.
+    risk
+        ``building_risk`` of these results with ``risk_config``, when the caller has it already.
 
     Returns
     -------
@@ -240,7 +269,8 @@ def build_projects(
     """
     catalog = catalog or load_catalog()
     risk_config = risk_config or load_risk_config()
-    risk = building_risk(results, district, config=risk_config)
+    if risk is None:
+        risk = building_risk(results, district, config=risk_config)
     rows = rule_shortfall(results, district, config=risk_config)
     rows = rows.loc[rows["status"].astype("string").isin(["unmet", "partial"]) & rows["measure"].notna()]
     rows = rows.assign(measure=rows["measure"].astype("string"), closed=rows["rule_weight"] * rows["shortfall"])
