@@ -364,8 +364,10 @@ class LocalFrames:
         count = shapely.get_num_coordinates(unique)
         if count.sum():
             group = np.repeat(unique_group, count)
-            flat = None if shapely.has_z(unique).any() else False  # all 2D: one pass, no split
-            unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=flat)
+            if shapely.has_z(unique).any():
+                unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=None)
+            else:  # all 2D: one pass
+                unique = _with_coordinates(unique, mapping(shapely.get_coordinates(unique), group), count)
         out = unique[inverse.reshape(-1)]
         return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
@@ -428,6 +430,36 @@ class LocalFrames:
             pt_i, box_i = shapely.STRtree(shapely.box(*self.boxes.T)).query(first, predicate="intersects")
             group[rest[pt_i]] = box_i
         return np.maximum(group, 0)
+
+
+def _with_coordinates(geoms: np.ndarray, xy: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """2D ``geoms`` with their coordinates (in ``get_coordinates`` order, ``count`` per geometry)
+    replaced by ``xy``: ``shapely.set_coordinates``, but points, lines and polygons without holes
+    are built straight from the coordinate buffer (``from_ragged_array``, the same geometries
+    without a clone and a call per coordinate)."""
+    kind = shapely.get_type_id(geoms)
+    polygon = kind == shapely.GeometryType.POLYGON
+    polygon[polygon] = shapely.get_num_interior_rings(geoms[polygon]) == 0
+    built = {shapely.GeometryType.POINT: (kind == shapely.GeometryType.POINT) & (count == 1),
+             shapely.GeometryType.LINESTRING: (kind == shapely.GeometryType.LINESTRING) & (count >= 2),
+             shapely.GeometryType.POLYGON: polygon & (count >= 4)}
+    out = geoms.copy()
+    rest = np.ones(len(geoms), dtype=bool)
+    for geometry_type, which in built.items():
+        if not which.any():
+            continue
+        coords = xy[np.repeat(which, count)]
+        offsets = np.r_[0, np.cumsum(count[which])]
+        if geometry_type == shapely.GeometryType.POINT:
+            out[which] = shapely.points(coords)
+        elif geometry_type == shapely.GeometryType.LINESTRING:
+            out[which] = shapely.from_ragged_array(geometry_type, coords, (offsets,))
+        else:
+            out[which] = shapely.from_ragged_array(geometry_type, coords, (offsets, np.arange(int(which.sum()) + 1)))
+        rest &= ~which
+    if rest.any():
+        out[rest] = shapely.set_coordinates(out[rest], xy[np.repeat(rest, count)])
+    return out
 
 
 @dataclass(frozen=True)
