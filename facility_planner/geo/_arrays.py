@@ -20,8 +20,15 @@ NONE: np.ndarray = np.array(None, dtype=object)
 
 def index_of(keys: pd.Series, index: pd.Index) -> np.ndarray:
     """Position of each key in ``index`` (-1 when missing or <NA>)."""
-    values = keys.astype("string").fillna("\x00").to_numpy(dtype=object)
-    out: np.ndarray = index.get_indexer(values)
+    return positions(keys.astype("string").fillna("\x00"), index)
+
+
+def positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
+    """``index.get_indexer`` of the keys as Python objects (-1 when missing), each distinct key
+    looked up once (layers repeat a few thousand ids over many rows)."""
+    codes, distinct = pd.factorize(keys, use_na_sentinel=False)
+    at = index.get_indexer(pd.Series(distinct, dtype=keys.dtype).to_numpy(dtype=object))
+    out: np.ndarray = at[codes] if len(at) else np.full(len(codes), -1, dtype=np.intp)
     return out
 
 

@@ -39,7 +39,7 @@ from pyproj import CRS, Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from facility_planner.geo._arrays import index_of
+from facility_planner.geo._arrays import index_of, positions
 from facility_planner.model import District
 
 LONLAT = "EPSG:4326"
@@ -111,12 +111,14 @@ def tmerc_definition(lon0: float, lat0: float) -> str:
 
 
 def _terms(u: np.ndarray, v: np.ndarray) -> list[np.ndarray]:
-    """Monomials u^i v^j, i + j <= DEGREE (by products, not powers)."""
-    up, vp = [np.ones_like(u)], [np.ones_like(v)]
-    for _ in range(DEGREE):
+    """Monomials u^i v^j, i + j <= DEGREE (by products, not powers; a power times u^0 or v^0 is
+    the power itself, no product by one)."""
+    up, vp = [np.ones_like(u), u], [np.ones_like(v), v]
+    for _ in range(DEGREE - 1):
         up.append(up[-1] * u)
         vp.append(vp[-1] * v)
-    return [up[i] * vp[d - i] for d in range(DEGREE + 1) for i in range(d, -1, -1)]
+    return [up[0]] + [vp[j] if i == 0 else up[i] if j == 0 else up[i] * vp[j]
+                      for d in range(1, DEGREE + 1) for i, j in ((i, d - i) for i in range(d, -1, -1))]
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,10 @@ class _Poly:
 
     def __call__(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Evaluate group by group on contiguous runs (points sorted by group here unless they
-        come sorted): elementwise products with each group's scalar coefficients, so a point's
-        result depends on nothing but the point and its group."""
+        come sorted): elementwise products with each group's coefficients, so a point's result
+        depends on nothing but the point and its group. Short runs (a few points of many
+        groups) are evaluated together, each point with its own group's coefficients: the very
+        same products and sums, without a pass of numpy calls per group."""
         out = np.empty_like(xy)
         if not len(xy):
             return out
@@ -150,17 +154,39 @@ class _Poly:
             out[order] = self(xy[order], group[order])
             return out
         cuts = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
-        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-            g = int(group[a])
+        starts, ends = cuts[:-1], cuts[1:]
+        short = ends - starts < _SHORT_RUN
+        if short.any():
+            pick = np.repeat(short, ends - starts)
+            g = group[pick]
             scale = self.scale[g]
-            terms = _terms((xy[a:b, 0] - self.centre[g, 0]) / scale, (xy[a:b, 1] - self.centre[g, 1]) / scale)
-            coef = self.coef[g].tolist()
-            for d in (0, 1):
-                acc = terms[0] * coef[0][d]
-                for term, c in zip(terms[1:], coef[1:], strict=True):
-                    acc += term * c[d]
-                out[a:b, d] = acc
+            terms = _terms((xy[pick, 0] - self.centre[g, 0]) / scale, (xy[pick, 1] - self.centre[g, 1]) / scale)
+            out[pick] = _sum_terms(terms, self.coef, g)
+        for a, b in zip(starts[~short].tolist(), ends[~short].tolist(), strict=True):
+            at = int(group[a])
+            scale = self.scale[at]
+            terms = _terms((xy[a:b, 0] - self.centre[at, 0]) / scale, (xy[a:b, 1] - self.centre[at, 1]) / scale)
+            out[a:b] = _sum_terms(terms, self.coef, at)
         return out
+
+
+#: Runs of fewer points of one group than this are evaluated with the other short runs.
+_SHORT_RUN = 1024
+
+
+def _sum_terms(terms: list[np.ndarray], coef: np.ndarray, group: int | np.ndarray) -> np.ndarray:
+    """(n, 2): the sum over k of ``terms[k] * coef[group, k, d]`` for d = 0, 1, term after term
+    (``group``: one group, or the group of each point); ``terms[0]`` is the monomial 1."""
+    n = len(terms[0])
+    out = np.empty((n, 2))
+    product = np.empty(n)
+    for d in (0, 1):
+        acc = np.empty(n)
+        acc[:] = coef[group, 0, d]  # the constant term
+        for k in range(1, len(terms)):
+            acc += np.multiply(terms[k], coef[group, k, d], out=product)
+        out[:, d] = acc
+    return out
 
 
 @dataclass(frozen=True)
@@ -237,7 +263,7 @@ class LocalFrames:
         s_val = self.site_group.to_numpy(dtype=np.int64)
 
         def lookup(index: pd.Index, values: np.ndarray, keys: pd.Series) -> np.ndarray:
-            at = index.get_indexer(keys.astype(object).to_numpy())
+            at = positions(keys, index)
             return np.where(at >= 0, values[np.maximum(at, 0)] if len(values) else -1, -1).astype(np.int64)
 
         buildings = district.buildings
@@ -338,8 +364,10 @@ class LocalFrames:
         count = shapely.get_num_coordinates(unique)
         if count.sum():
             group = np.repeat(unique_group, count)
-            flat = None if shapely.has_z(unique).any() else False  # all 2D: one pass, no split
-            unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=flat)
+            if shapely.has_z(unique).any():
+                unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=None)
+            else:  # all 2D: one pass
+                unique = _with_coordinates(unique, mapping(shapely.get_coordinates(unique), group), count)
         out = unique[inverse.reshape(-1)]
         return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
@@ -390,8 +418,8 @@ class LocalFrames:
         """Group of each layer row: by its building, else its site, else where it lies."""
         group = np.full(len(layer), -1, dtype=np.int64)
         for column, lookup in (("building_id", self.building_group), ("site_id", self.site_group)):
-            if column in layer and len(lookup):
-                at = lookup.index.get_indexer(layer[column].astype(object).to_numpy())
+            if column in layer and len(lookup) and (group < 0).any():
+                at = positions(layer[column], lookup.index)
                 fill = (group < 0) & (at >= 0)
                 group[fill] = lookup.to_numpy(dtype=np.int64)[at[fill]]
         rest = np.flatnonzero((group < 0) & ~pd.isna(geoms))
@@ -402,6 +430,36 @@ class LocalFrames:
             pt_i, box_i = shapely.STRtree(shapely.box(*self.boxes.T)).query(first, predicate="intersects")
             group[rest[pt_i]] = box_i
         return np.maximum(group, 0)
+
+
+def _with_coordinates(geoms: np.ndarray, xy: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """2D ``geoms`` with their coordinates (in ``get_coordinates`` order, ``count`` per geometry)
+    replaced by ``xy``: ``shapely.set_coordinates``, but points, lines and polygons without holes
+    are built straight from the coordinate buffer (``from_ragged_array``, the same geometries
+    without a clone and a call per coordinate)."""
+    kind = shapely.get_type_id(geoms)
+    polygon = kind == shapely.GeometryType.POLYGON
+    polygon[polygon] = shapely.get_num_interior_rings(geoms[polygon]) == 0
+    built = {shapely.GeometryType.POINT: (kind == shapely.GeometryType.POINT) & (count == 1),
+             shapely.GeometryType.LINESTRING: (kind == shapely.GeometryType.LINESTRING) & (count >= 2),
+             shapely.GeometryType.POLYGON: polygon & (count >= 4)}
+    out = geoms.copy()
+    rest = np.ones(len(geoms), dtype=bool)
+    for geometry_type, which in built.items():
+        if not which.any():
+            continue
+        coords = xy[np.repeat(which, count)]
+        offsets = np.r_[0, np.cumsum(count[which])]
+        if geometry_type == shapely.GeometryType.POINT:
+            out[which] = shapely.points(coords)
+        elif geometry_type == shapely.GeometryType.LINESTRING:
+            out[which] = shapely.from_ragged_array(geometry_type, coords, (offsets,))
+        else:
+            out[which] = shapely.from_ragged_array(geometry_type, coords, (offsets, np.arange(int(which.sum()) + 1)))
+        rest &= ~which
+    if rest.any():
+        out[rest] = shapely.set_coordinates(out[rest], xy[np.repeat(rest, count)])
+    return out
 
 
 @dataclass(frozen=True)
