@@ -190,13 +190,16 @@ def test_summary_json_is_written_record_by_record_as_json_dump_would(sample_asse
     what ``json.dump(summary_dict(...), indent=2)`` writes."""
     import json
 
-    from facility_planner.io.exports import summary_dict, write_summary
+    from facility_planner.io.exports import add_summary_entry, summary_dict, write_summary
 
     path = tmp_path / "summary.json"
     write_summary(path, sample_assessment)
     whole = summary_dict(sample_assessment)
     assert len(whole["buildings"]) and len(whole["projects"])
     assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2, default=str)
+    snapshot = {"id": 7, "saved_at": "2026-12-03T19:00:00", "kind": "sqlite", "repeat_of": None}
+    add_summary_entry(path, "snapshot", snapshot)  # appended, the document not read back
+    assert path.read_text(encoding="utf-8") == json.dumps({**whole, "snapshot": snapshot}, indent=2, default=str)
 
 
 def test_a_workbook_longer_than_one_batch_streams_every_row_with_its_format(tmp_path, monkeypatch) -> None:

@@ -361,17 +361,11 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
     ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
     always in longitude/latitude."""
     from facility_planner.mapping import export_map, map_html
-    from facility_planner.planning import gaps_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("assessment.xlsx", "coverage.gpkg", "map.html",
                                                  "projects.csv", "summary.json")}
-    write_assessment_workbook(
-        paths["assessment.xlsx"], summary=workbook_summary(assessment),
-        buildings=buildings_scorecard(assessment), projects=assessment.projects,
-        gaps=gaps_table(assessment.scores.results, assessment.projects),
-        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
-        rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment))
+    write_workbook(paths["assessment.xlsx"], assessment)
     write_projects_csv(paths["projects.csv"], assessment.projects)
     layers = assessment.coverage.layers if assessment.coverage is not None else {}
     write_geopackage(paths["coverage.gpkg"], layers, prepare=lambda layer: output_layer(layer, crs))
@@ -379,6 +373,35 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
                                                      scores=assessment.scores)), encoding="utf-8")
     write_summary(paths["summary.json"], assessment)  # last, record by record: no step holds another's rows
     return paths
+
+
+def write_workbook(target: Target, assessment: Assessment, *,
+                   comparison: tuple[pd.DataFrame, str] | None = None) -> None:
+    """``assessment.xlsx`` of an assessment (``write_assessment_workbook``), with the Comparison
+    sheet when ``comparison`` (table, title) is given."""
+    from facility_planner.planning import gaps_table
+
+    write_assessment_workbook(
+        target, summary=workbook_summary(assessment),
+        buildings=buildings_scorecard(assessment), projects=assessment.projects,
+        gaps=gaps_table(assessment.scores.results, assessment.projects),
+        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
+        rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment),
+        comparison=comparison)
+
+
+def add_summary_entry(path: Path, key: str, value: Any) -> None:
+    """Add ``key: value`` as the last entry of a summary.json that ``write_summary`` wrote (and that
+    has no ``key`` yet), appended to the file: the text ``json.dump`` would write for the
+    document with the entry, without reading the document back."""
+    entry = json.JSONEncoder(indent=2, default=str).encode(value).replace("\n", "\n  ")
+    with path.open("r+b") as f:
+        f.seek(-2, 2)
+        if f.read(2) != b"\n}":
+            raise ValueError(f"{path} does not end as summary.json does")
+        f.seek(-2, 2)
+        f.truncate()
+        f.write(f",\n  {json.dumps(key)}: {entry}\n}}".encode())
 
 
 # --- the workbook ---------------------------------------------------------------------------------
@@ -629,8 +652,10 @@ def write_assessment_workbook(
     validation: pd.DataFrame | None = None,
     rejected: pd.DataFrame | None = None,
     spend_by_year: pd.DataFrame | None = None,
+    comparison: tuple[pd.DataFrame, str] | None = None,
 ) -> None:
-    """Write ``assessment.xlsx``: Summary, Buildings, Projects, Gaps, Assumptions, Validation.
+    """Write ``assessment.xlsx``: Summary, Buildings, Projects, Gaps, Assumptions, Validation
+    (and Comparison, when given).
 
     Every block is an Excel table with filters; money in currency format, fractions shown to one
     decimal (cells keep full precision); rejected rows' numbers stay numbers.
@@ -656,6 +681,9 @@ def write_assessment_workbook(
     spend_by_year
         Optional frame ``year, budget, spend, risk_reduction`` for the Summary chart; derived from
         ``projects`` when omitted.
+    comparison
+        Optional (table, title): what changed since an earlier snapshot, the last sheet (as
+        ``add_comparison_sheet`` adds it).
 
     Every text cell goes through ``sanitize_cell``.
     """
@@ -672,6 +700,8 @@ def write_assessment_workbook(
     for title, frame in (("Gaps", gaps), ("Assumptions", assumptions)):
         _Sheet(wb.create_sheet(title), tables, widths_from=(frame,), freeze="A2").frame(frame, name=title)
     _validation_sheet(wb, tables, validation, rejected)
+    if comparison is not None:
+        _comparison_sheet(wb, tables, *comparison)
     wb.save(target)
 
 
@@ -773,6 +803,11 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any],
     return written
 
 
+def _comparison_sheet(wb: Any, tables: set[str], comparison: pd.DataFrame, title: str) -> None:
+    _Sheet(wb.create_sheet("Comparison"), tables, widths_from=(comparison,), freeze="A3").frame(
+        comparison, name="Comparison", title=title)
+
+
 def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, title: str) -> bytes | None:
     """Add (or replace) a "Comparison" sheet in an assessment workbook: what changed since an
     earlier snapshot (``store.compare.comparison_table``), as an Excel table, every text cell
@@ -787,9 +822,7 @@ def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, 
     wb = load_workbook(source)
     if "Comparison" in wb.sheetnames:
         del wb["Comparison"]
-    tables = {name for sheet in wb.worksheets for name in sheet.tables}
-    _Sheet(wb.create_sheet("Comparison"), tables, widths_from=(comparison,), freeze="A3").frame(
-        comparison, name="Comparison", title=title)
+    _comparison_sheet(wb, {name for sheet in wb.worksheets for name in sheet.tables}, comparison, title)
     if isinstance(workbook, bytes):
         out = io.BytesIO()
         wb.save(out)
