@@ -183,3 +183,65 @@ def test_map_html_of_a_large_district_is_an_overview(sample_assessment, tmp_path
     assert page.count('"building_index"') >= len(sample_assessment.district.buildings)
     assert ("Camera wedges" in page) is not over
     assert ("are in coverage.gpkg" in page) is over
+
+
+def test_summary_json_is_written_record_by_record_as_json_dump_would(sample_assessment, tmp_path) -> None:
+    """``write_summary`` streams buildings and projects one record at a time; the text is exactly
+    what ``json.dump(summary_dict(...), indent=2)`` writes."""
+    import json
+
+    from facility_planner.io.exports import add_summary_entry, summary_dict, write_summary
+
+    path = tmp_path / "summary.json"
+    write_summary(path, sample_assessment)
+    whole = summary_dict(sample_assessment)
+    assert len(whole["buildings"]) and len(whole["projects"])
+    assert path.read_text(encoding="utf-8") == json.dumps(whole, indent=2, default=str)
+    snapshot = {"id": 7, "saved_at": "2026-12-03T19:00:00", "kind": "sqlite", "repeat_of": None}
+    add_summary_entry(path, "snapshot", snapshot)  # appended, the document not read back
+    assert path.read_text(encoding="utf-8") == json.dumps({**whole, "snapshot": snapshot}, indent=2, default=str)
+
+
+def test_a_workbook_longer_than_one_batch_streams_every_row_with_its_format(tmp_path, monkeypatch) -> None:
+    """Rows are cleaned and streamed in batches (write-only workbook): every batch's cells keep
+    their values, neutralised text and number formats; the table spans them all and names its
+    columns as the header cells say (Excel refuses a table whose names differ)."""
+    from facility_planner.io import exports
+
+    monkeypatch.setattr(exports, "_ROW_BATCH", 7)
+    n = 23
+    projects = pd.DataFrame({"project_id": [f"P{i}" for i in range(n)], "building_name": [EVIL] * n,
+                             "cost": [100.0 * i for i in range(n)], "risk_reduction": [1.5] * n,
+                             "ratio": [0.015] * n, "in_budget": [i % 2 == 0 for i in range(n)]})
+    path = tmp_path / "assessment.xlsx"
+    write_assessment_workbook(path, summary={"Budget": 500.0}, buildings=pd.DataFrame({"building_id": ["B1"]}),
+                              projects=projects, gaps=pd.DataFrame({"building_id": ["B1"], "rule_id": ["M2"]}),
+                              assumptions=assumptions_frame())
+    ws = openpyxl.load_workbook(path)["Projects"]
+    header = [c.value for c in ws[1]]
+    assert [c.font.b for c in ws[1]] == [True] * len(header)
+    assert [ws.cell(row=r, column=1).value for r in range(2, n + 2)] == [f"P{i}" for i in range(n)]
+    assert {ws.cell(row=r, column=2).value for r in range(2, n + 2)} == {"'" + EVIL}
+    costs = [ws.cell(row=r, column=3) for r in range(2, n + 2)]
+    assert [c.value for c in costs] == [100.0 * i for i in range(n)] and {c.number_format for c in costs} == {'"$"#,##0'}
+    table = ws.tables["Projects"]
+    assert table.ref == f"A1:F{n + 1}" and [c.name for c in table.tableColumns] == header
+    assert ws.freeze_panes == "B2" and ws.column_dimensions["B"].width == len(EVIL) + 2
+
+
+def test_geopackage_layers_are_prepared_one_at_a_time(tmp_path) -> None:
+    """``prepare`` (the output CRS) is applied to each layer just before it is written."""
+    import pyogrio
+
+    layer = gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.Point(500000, 4649776)], crs="EPSG:32618")
+    seen = []
+
+    def prepare(gdf):
+        seen.append(len(gdf))
+        return gdf.to_crs("EPSG:4326")
+
+    path = tmp_path / "coverage.gpkg"
+    assert write_geopackage(path, {"one": layer, "two": layer, "none": None}, prepare=prepare) == ["one", "two"]
+    assert seen == [1, 1] and [n for n, _ in pyogrio.list_layers(path)] == ["one", "two"]
+    back = gpd.read_file(path, layer="two")
+    assert back.crs.to_epsg() == 4326 and back.geometry.iloc[0].x == pytest.approx(-75.0)

@@ -23,7 +23,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -54,6 +55,8 @@ COVERAGE_METRICS = ("camera_entrance_coverage", "camera_perimeter_coverage", "ca
                     "kit_reach_coverage")
 
 Target = str | Path | IO[bytes]
+#: Rows of a frame turned into cells or records at a time (the workbook, summary.json).
+_ROW_BATCH = 2000
 
 
 # --- the one value cleaner ------------------------------------------------------------------------
@@ -181,11 +184,12 @@ def spend_by_year(assessment: Assessment) -> pd.DataFrame:
                          "projects": [int(count.get(y, 0)) for y in years]}, columns=columns)
 
 
-def _building_records(assessment: Assessment) -> list[dict[str, Any]]:
+def _building_records(assessment: Assessment) -> Iterator[dict[str, Any]]:
+    """summary.json's building records, one at a time."""
     cov = assessment.coverage.facts.values if assessment.coverage is not None else pd.DataFrame()
-    risk = assessment.risk
-    records = []
-    for record in assessment.scores.building_summaries():
+    risk, scores = assessment.risk, assessment.scores
+    for building in scores.minimum_measures.index:  # the order of ``building_summaries``
+        record = scores.building_summary(building)
         bid = record["building_id"]
         record["coverage"] = {m: cov.at[bid, m] for m in COVERAGE_METRICS if m in cov and bid in cov.index}
         if bid in risk.index:
@@ -193,11 +197,16 @@ def _building_records(assessment: Assessment) -> list[dict[str, Any]]:
             record["risk_factors"] = {k: risk.at[bid, k] for k in
                                       ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
                                       if k in risk}
-        records.append(plain_value(record, nested=True))
-    return records
+        yield plain_value(record, nested=True)
 
 
-def _project_records(projects: pd.DataFrame) -> list[dict[str, Any]]:
+def _project_records(projects: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """summary.json's project records, one at a time (rows read a batch at a time)."""
+    for first in range(0, len(projects), _ROW_BATCH):
+        yield from _project_batch(projects.iloc[first:first + _ROW_BATCH])
+
+
+def _project_batch(projects: pd.DataFrame) -> list[dict[str, Any]]:
     return [plain_value({
         "project_id": row["project_id"], "building_id": row["building_id"], "site_id": row.get("site_id"),
         "measures": row.get("closes") or [row["measure"]], "option": row.get("option"),
@@ -212,6 +221,35 @@ def _project_records(projects: pd.DataFrame) -> list[dict[str, Any]]:
 
 def summary_dict(assessment: Assessment) -> dict[str, Any]:
     """The ``summary.json`` document (contract in DESIGN.md; documented in the README)."""
+    return {key: list(value) if isinstance(value, Iterator) else value
+            for key, value in _summary_parts(assessment).items()}
+
+
+def write_summary(path: Path, assessment: Assessment) -> None:
+    """Write ``summary.json``: the text ``json.dump(summary_dict(assessment), indent=2)`` writes,
+    with the buildings and projects encoded one record at a time (never all held at once)."""
+    encoder = json.JSONEncoder(indent=2, default=str)
+
+    def indented(value: Any, level: int) -> str:  # JSON text holds no raw newline but its own
+        return encoder.encode(value).replace("\n", "\n" + "  " * level)
+
+    with path.open("w", encoding="utf-8") as f:
+        f.write("{")
+        for i, (key, value) in enumerate(_summary_parts(assessment).items()):
+            f.write(("\n" if i == 0 else ",\n") + "  " + encoder.encode(key) + ": ")
+            if not isinstance(value, Iterator):
+                f.write(indented(value, 1))
+                continue
+            opened = False
+            for record in value:
+                f.write((",\n    " if opened else "[\n    ") + indented(record, 2))
+                opened = True
+            f.write("\n  ]" if opened else "[]")
+        f.write("\n}")
+
+
+def _summary_parts(assessment: Assessment) -> dict[str, Any]:
+    """summary.json's top-level entries; buildings and projects as iterators of records."""
     scores = assessment.scores
     if assessment.portfolio is not None:
         budget = plain_value(assessment.portfolio.as_dict(), nested=True)
@@ -323,76 +361,148 @@ def write_outputs(assessment: Assessment, out_dir: Path, *, crs: str | None = No
     ``coverage.gpkg`` is written in ``crs`` (default ``OUTPUT_CRS``, EPSG:4326); the map is
     always in longitude/latitude."""
     from facility_planner.mapping import export_map, map_html
-    from facility_planner.planning import gaps_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("assessment.xlsx", "coverage.gpkg", "map.html",
                                                  "projects.csv", "summary.json")}
-    summary = summary_dict(assessment)
-    write_assessment_workbook(
-        paths["assessment.xlsx"], summary=workbook_summary(assessment),
-        buildings=buildings_scorecard(assessment), projects=assessment.projects,
-        gaps=gaps_table(assessment.scores.results, assessment.projects),
-        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
-        rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment))
+    write_workbook(paths["assessment.xlsx"], assessment)
     write_projects_csv(paths["projects.csv"], assessment.projects)
     layers = assessment.coverage.layers if assessment.coverage is not None else {}
-    write_geopackage(paths["coverage.gpkg"], {name: output_layer(layer, crs) for name, layer in layers.items()})
+    write_geopackage(paths["coverage.gpkg"], layers, prepare=lambda layer: output_layer(layer, crs))
     paths["map.html"].write_text(map_html(export_map(assessment.district, coverage=assessment.coverage,
                                                      scores=assessment.scores)), encoding="utf-8")
-    paths["summary.json"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    write_summary(paths["summary.json"], assessment)  # last, record by record: no step holds another's rows
     return paths
 
 
+def write_workbook(target: Target, assessment: Assessment, *,
+                   comparison: tuple[pd.DataFrame, str] | None = None) -> None:
+    """``assessment.xlsx`` of an assessment (``write_assessment_workbook``), with the Comparison
+    sheet when ``comparison`` (table, title) is given."""
+    from facility_planner.planning import gaps_table
+
+    write_assessment_workbook(
+        target, summary=workbook_summary(assessment),
+        buildings=buildings_scorecard(assessment), projects=assessment.projects,
+        gaps=gaps_table(assessment.scores.results, assessment.projects),
+        assumptions=assessment.assumptions, validation=assessment.report.to_frame(),
+        rejected=assessment.report.rejected_frame(), spend_by_year=spend_by_year(assessment),
+        comparison=comparison)
+
+
+def add_summary_entry(path: Path, key: str, value: Any) -> None:
+    """Add ``key: value`` as the last entry of a summary.json that ``write_summary`` wrote (and that
+    has no ``key`` yet), appended to the file: the text ``json.dump`` would write for the
+    document with the entry, without reading the document back."""
+    entry = json.JSONEncoder(indent=2, default=str).encode(value).replace("\n", "\n  ")
+    with path.open("r+b") as f:
+        f.seek(-2, 2)
+        if f.read(2) != b"\n}":
+            raise ValueError(f"{path} does not end as summary.json does")
+        f.seek(-2, 2)
+        f.truncate()
+        f.write(f",\n  {json.dumps(key)}: {entry}\n}}".encode())
+
+
 # --- the workbook ---------------------------------------------------------------------------------
+#
+# Written in openpyxl's write-only mode: rows are streamed to the file as they are appended, so
+# the workbook never holds every cell (a ~800-school district has millions). Write-only sheets
+# take their column widths and freeze panes before the first row, so ``_Sheet`` sets them when it
+# is made, from every frame the sheet will hold; tables, conditional formats and charts are added
+# after the rows. ``_Sheet`` only appends, so it writes onto an ordinary (loaded) workbook's new
+# sheet the same way (the Comparison sheet).
 
 class _Sheet:
-    """Writes frames onto one worksheet as Excel tables (filters on), with number formats."""
+    """Streams frames onto one worksheet as Excel tables (filters on), with number formats.
 
-    def __init__(self, ws: Any, tables: set[str]) -> None:
-        self.ws, self.tables = ws, tables
+    ``widths_from``: every frame the sheet will hold (columns sized to their header and first 200
+    values, at most 60); ``min_widths``: column letter -> least width; ``freeze``: the freeze-panes
+    cell. All three are set before the first row, as write-only sheets need.
+    """
 
-    def frame(self, frame: pd.DataFrame, *, name: str, start_row: int = 1, title: str | None = None,
-              formats: Mapping[str, str] | None = None) -> tuple[int, int]:
-        """Write header and rows at ``start_row`` as the Excel table ``name``; returns (header row, last row)."""
+    def __init__(self, ws: Any, tables: set[str], *, widths_from: tuple[pd.DataFrame, ...] = (),
+                 min_widths: Mapping[str, float] | None = None, freeze: str | None = None) -> None:
+        self.ws, self.tables, self.row = ws, tables, 0
+        _set_widths(ws, widths_from, min_widths or {})
+        if freeze:
+            ws.freeze_panes = freeze
+
+    def append(self, cells: list[Any]) -> None:
+        """One row after the last (values, or cells from ``styled``)."""
+        self.ws.append(cells)
+        self.row += 1
+
+    def styled(self, value: Any, *, number_format: str | None = None, font: Any = None) -> Any:
+        """A cell of this sheet with its value (cleaned by the caller) and style."""
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(self.ws, value=value)
+        if number_format:
+            cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def heading(self, text: str, *, size: int) -> None:
+        """A bold line of text (a sheet's or a table's title)."""
         from openpyxl.styles import Font
 
-        ws, row = self.ws, start_row
-        if title:
-            ws.cell(row=row, column=1, value=_xlsx_cell(title)).font = Font(bold=True, size=12)
-            row += 1
-        header = row
-        for j, col in enumerate(_unique_headers(frame.columns), start=1):
-            ws.cell(row=row, column=j, value=col).font = Font(bold=True)
-        for values in frame.itertuples(index=False, name=None):
-            row += 1
-            for j, v in enumerate(values, start=1):
-                ws.cell(row=row, column=j, value=_xlsx_cell(v))
-        last = max(row, header + 1)  # an Excel table holds at least one (blank) row
-        if len(frame.columns):
-            self._table(name, header, last, len(frame.columns))
-            self._formats(frame, header, last, formats or {})
-        _autowidth(ws, frame)
-        return header, last
+        self.append([self.styled(_xlsx_cell(text), font=Font(bold=True, size=size))])
 
-    def _table(self, name: str, header: int, last: int, width: int) -> None:
+    def frame(self, frame: pd.DataFrame, *, name: str, start_row: int | None = None, title: str | None = None,
+              formats: Mapping[str, str] | None = None,
+              row_formats: Mapping[str, list[str | None]] | None = None) -> tuple[int, int]:
+        """Write header and rows at ``start_row`` (default: the next row) as the Excel table
+        ``name``; returns (header row, last row).
+
+        ``formats``: column -> number format ("" for none), else ``_number_format``;
+        ``row_formats``: column -> one number format per row (None: the column's)."""
+        from openpyxl.styles import Font
+
+        while start_row is not None and self.row < start_row - 1:
+            self.append([])
+        if title:
+            self.heading(title, size=12)
+        headers = _unique_headers(frame.columns)
+        bold = Font(bold=True)
+        self.append([self.styled(h, font=bold) for h in headers])
+        header = self.row
+        column_formats = [(formats or {}).get(str(c), _number_format(str(c), frame[c])) for c in frame.columns]
+        per_row = [(row_formats or {}).get(str(c)) for c in frame.columns]
+        for first in range(0, len(frame), _ROW_BATCH):
+            batch = frame.iloc[first:first + _ROW_BATCH]
+            columns = [_cleaned(batch.iloc[:, j].tolist(), _xlsx_cell) for j in range(batch.shape[1])]
+            for i, values in enumerate(zip(*columns, strict=True), start=first):
+                self.append([v if v is None else self._formatted(v, fmt, rows, i)
+                             for v, fmt, rows in zip(values, column_formats, per_row, strict=True)])
+        if not len(frame):
+            self.append([])  # an Excel table holds at least one (blank) row
+        if len(headers):
+            self._table(name, header, self.row, headers)
+        return header, self.row
+
+    def _formatted(self, value: Any, fmt: str | None, rows: list[str | None] | None, i: int) -> Any:
+        fmt = (rows[i] if rows is not None and i < len(rows) else None) or fmt
+        return self.styled(value, number_format=fmt) if fmt else value
+
+    def _table(self, name: str, header: int, last: int, headers: list[str]) -> None:
         from openpyxl.utils import get_column_letter
-        from openpyxl.worksheet.table import Table, TableStyleInfo
+        from openpyxl.worksheet.filters import AutoFilter
+        from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
         display = re.sub(r"\W", "", name) or "Table"
         while display in self.tables:
             display += "_"
         self.tables.add(display)
-        table = Table(displayName=display, ref=f"A{header}:{get_column_letter(width)}{last}")
+        ref = f"A{header}:{get_column_letter(len(headers))}{last}"
+        # named here: openpyxl reads a table's column names from its cells, which a write-only sheet lacks
+        table = Table(displayName=display, ref=ref, autoFilter=AutoFilter(ref=ref),
+                      tableColumns=[TableColumn(id=j, name=h) for j, h in enumerate(headers, start=1)])
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        self.ws.add_table(table)
-
-    def _formats(self, frame: pd.DataFrame, header: int, last: int, formats: Mapping[str, str]) -> None:
-        for j, col in enumerate(frame.columns, start=1):
-            fmt = formats.get(str(col)) or _number_format(str(col), frame[col])
-            if fmt:
-                for r in range(header + 1, last + 1):
-                    self.ws.cell(row=r, column=j).number_format = fmt
+        with warnings.catch_warnings():  # "you must add table columns manually": added above
+            warnings.filterwarnings("ignore", message="In write-only mode you must add table columns")
+            self.ws.add_table(table)
 
 
 def _unique_headers(columns: Any) -> list[str]:
@@ -416,13 +526,18 @@ def _number_format(column: str, series: pd.Series) -> str | None:
     return None
 
 
-def _autowidth(ws: Any, frame: pd.DataFrame) -> None:
+def _set_widths(ws: Any, frames: tuple[pd.DataFrame, ...], least: Mapping[str, float]) -> None:
+    """Column widths fitting every frame's header and first 200 values (at most 60), at least
+    ``least`` (and openpyxl's default)."""
     from openpyxl.utils import get_column_letter
 
-    for j, name in enumerate(frame.columns, start=1):
-        sample = [len(str(name))] + [len(str(v)) for v in frame[name].head(200).map(plain_value) if v is not None]
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, min(60, max(sample) + 2))
+    for letter, width in least.items():
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+    for frame in frames:
+        for j, name in enumerate(frame.columns, start=1):
+            sample = [len(str(name))] + [len(str(v)) for v in frame[name].head(200).map(plain_value) if v is not None]
+            letter = get_column_letter(j)
+            ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, min(60, max(sample) + 2))
 
 
 def _summary_format(key: str, value: Any) -> str | None:
@@ -433,28 +548,21 @@ def _summary_format(key: str, value: Any) -> str | None:
     return _ONE_DECIMAL if isinstance(value, float) else "#,##0"
 
 
-def _summary_sheet(sheet: _Sheet, summary: Mapping[str, Any], spend: pd.DataFrame | None) -> int:
-    """Key figures (currency formatted) and the spend-by-year table with its chart; returns the next free row."""
-    from openpyxl.styles import Font
-
-    ws = sheet.ws
-    ws["A1"] = "School facility security assessment"
-    ws["A1"].font = Font(bold=True, size=14)
+def _summary_sheet(wb: Any, tables: set[str], summary: Mapping[str, Any], spend: pd.DataFrame | None) -> _Sheet:
+    """Key figures (currency formatted) and the spend-by-year table with its chart."""
     figures = pd.DataFrame({"figure": [str(k).replace("_", " ") for k in summary],
                             "value": [plain_value(v) for v in summary.values()]})
-    header, last = sheet.frame(figures, name="KeyFigures", start_row=3, formats={"value": ""})
-    for r, (key, value) in enumerate(summary.items(), start=header + 1):
-        fmt = _summary_format(str(key), plain_value(value))
-        if fmt:
-            ws.cell(row=r, column=2).number_format = fmt
-    ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 34)
-    ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 24)
-    if spend is None or not len(spend):
-        return last + 2
-    top = last + 2
-    _, last = sheet.frame(spend, name="SpendByYear", start_row=top, title="Chosen projects by year")
-    _spend_chart(ws, spend, top + 1, last)
-    return last + 2
+    spend = spend if spend is not None and len(spend) else None
+    sheet = _Sheet(wb.create_sheet("Summary"), tables, widths_from=(figures,) + ((spend,) if spend is not None else ()),
+                   min_widths={"A": 34, "B": 24})
+    sheet.heading("School facility security assessment", size=14)
+    sheet.frame(figures, name="KeyFigures", start_row=3, formats={"value": ""},
+                row_formats={"value": [_summary_format(str(k), plain_value(v)) for k, v in summary.items()]})
+    if spend is not None:
+        top = sheet.row + 2
+        _, last = sheet.frame(spend, name="SpendByYear", start_row=top, title="Chosen projects by year")
+        _spend_chart(sheet.ws, spend, top + 1, last)
+    return sheet
 
 
 def _spend_chart(ws: Any, spend: pd.DataFrame, header: int, last: int) -> None:
@@ -489,7 +597,6 @@ def _projects_sheet(sheet: _Sheet, projects: pd.DataFrame, summary_ws: Any) -> N
 
     ws = sheet.ws
     header, last = sheet.frame(projects, name="Projects")
-    ws.freeze_panes = "B2"
     if not len(projects):
         return
     cols = list(projects.columns)
@@ -524,13 +631,14 @@ def _projects_chart(ws: Any, summary_ws: Any, cols: list[str], header: int, last
     summary_ws.add_chart(chart, "E20")
 
 
-def _validation_sheet(sheet: _Sheet, validation: pd.DataFrame | None, rejected: pd.DataFrame | None) -> None:
+def _validation_sheet(wb: Any, tables: set[str], validation: pd.DataFrame | None,
+                      rejected: pd.DataFrame | None) -> None:
     problems = validation if validation is not None else pd.DataFrame(
         columns=["severity", "file", "sheet", "row", "column", "value", "message"])
+    rows = numbers_from_text(rejected if rejected is not None else pd.DataFrame(columns=["sheet", "source_row", "reason"]))
+    sheet = _Sheet(wb.create_sheet("Validation"), tables, widths_from=(problems, rows))
     _, last = sheet.frame(problems, name="Problems", title="Problems found in the input")
-    rows = rejected if rejected is not None else pd.DataFrame(columns=["sheet", "source_row", "reason"])
-    sheet.frame(numbers_from_text(rows), name="RejectedRows", start_row=last + 3,
-                title="Rejected rows (not used; fix and re-upload)")
+    sheet.frame(rows, name="RejectedRows", start_row=last + 3, title="Rejected rows (not used; fix and re-upload)")
 
 
 def write_assessment_workbook(
@@ -544,8 +652,10 @@ def write_assessment_workbook(
     validation: pd.DataFrame | None = None,
     rejected: pd.DataFrame | None = None,
     spend_by_year: pd.DataFrame | None = None,
+    comparison: tuple[pd.DataFrame, str] | None = None,
 ) -> None:
-    """Write ``assessment.xlsx``: Summary, Buildings, Projects, Gaps, Assumptions, Validation.
+    """Write ``assessment.xlsx``: Summary, Buildings, Projects, Gaps, Assumptions, Validation
+    (and Comparison, when given).
 
     Every block is an Excel table with filters; money in currency format, fractions shown to one
     decimal (cells keep full precision); rejected rows' numbers stay numbers.
@@ -571,26 +681,27 @@ def write_assessment_workbook(
     spend_by_year
         Optional frame ``year, budget, spend, risk_reduction`` for the Summary chart; derived from
         ``projects`` when omitted.
+    comparison
+        Optional (table, title): what changed since an earlier snapshot, the last sheet (as
+        ``add_comparison_sheet`` adds it).
 
     Every text cell goes through ``sanitize_cell``.
     """
     from openpyxl import Workbook
 
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     tables: set[str] = set()
-    summary_ws = wb.active
-    summary_ws.title = "Summary"
-    _summary_sheet(_Sheet(summary_ws, tables), summary,
-                   spend_by_year if spend_by_year is not None else _derived_spend(projects))
-    wsb = wb.create_sheet("Buildings")
-    _Sheet(wsb, tables).frame(buildings.reset_index() if buildings.index.name else buildings, name="Buildings")
-    wsb.freeze_panes = "B2"
-    _projects_sheet(_Sheet(wb.create_sheet("Projects"), tables), projects, summary_ws)
+    summary_ws = _summary_sheet(wb, tables, summary,
+                                spend_by_year if spend_by_year is not None else _derived_spend(projects)).ws
+    buildings = buildings.reset_index() if buildings.index.name else buildings
+    _Sheet(wb.create_sheet("Buildings"), tables, widths_from=(buildings,), freeze="B2").frame(buildings, name="Buildings")
+    _projects_sheet(_Sheet(wb.create_sheet("Projects"), tables, widths_from=(projects,), freeze="B2"), projects,
+                    summary_ws)
     for title, frame in (("Gaps", gaps), ("Assumptions", assumptions)):
-        ws = wb.create_sheet(title)
-        _Sheet(ws, tables).frame(frame, name=title)
-        ws.freeze_panes = "A2"
-    _validation_sheet(_Sheet(wb.create_sheet("Validation"), tables), validation, rejected)
+        _Sheet(wb.create_sheet(title), tables, widths_from=(frame,), freeze="A2").frame(frame, name=title)
+    _validation_sheet(wb, tables, validation, rejected)
+    if comparison is not None:
+        _comparison_sheet(wb, tables, *comparison)
     wb.save(target)
 
 
@@ -606,7 +717,7 @@ def write_csv(target: Target, frame: pd.DataFrame) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([sanitize_cell(str(c)) for c in frame.columns])
-    columns = [_csv_column(frame.iloc[:, j].tolist()) for j in range(frame.shape[1])]
+    columns = [_cleaned(frame.iloc[:, j].tolist(), _csv_cell) for j in range(frame.shape[1])]
     writer.writerows(zip(*columns, strict=True))
     data = buffer.getvalue().encode("utf-8")
     if isinstance(target, (str, Path)):
@@ -615,23 +726,26 @@ def write_csv(target: Target, frame: pd.DataFrame) -> None:
         target.write(data)
 
 
-def _csv_column(values: list[Any]) -> list[Any]:
-    """One column's cells cleaned for CSV; each distinct value is cleaned once (problem lists
-    repeat the same sentence in thousands of rows)."""
-    cache: dict[tuple[type, Any], Any] = {}
+def _cleaned(values: list[Any], clean: Callable[[Any], Any]) -> list[Any]:
+    """One column's cells through ``clean``; each distinct text is cleaned once (problem lists and
+    statuses repeat the same sentence in thousands of rows)."""
+    cache: dict[str, Any] = {}
     out: list[Any] = []
     for value in values:
-        try:
-            key = (type(value), value)
-            out.append(cache[key])
-        except KeyError:
-            cell = sanitize_cell(plain_value(value))
-            cache[key] = "" if cell is None else cell
-            out.append(cache[key])
-        except TypeError:  # unhashable: lists, dicts
-            cell = sanitize_cell(plain_value(value))
-            out.append("" if cell is None else cell)
+        if isinstance(value, str):
+            try:
+                out.append(cache[value])
+            except KeyError:
+                cache[value] = clean(value)
+                out.append(cache[value])
+        else:
+            out.append(clean(value))
     return out
+
+
+def _csv_cell(value: Any) -> Any:
+    cell = sanitize_cell(plain_value(value))
+    return "" if cell is None else cell
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -661,11 +775,14 @@ def geopackage_layer(gdf: Any) -> Any:
     return frame
 
 
-def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
+def write_geopackage(path: str | Path, layers: Mapping[str, Any],
+                     prepare: Callable[[Any], Any] | None = None) -> list[str]:
     """Write one GeoPackage layer per key; list/dict columns become text, text is neutralised.
 
     Empty layers are written too (with their columns), so a layer's absence never means
-    "not computed". Geometry is written as is. Returns the layer names written.
+    "not computed". Geometry is written as is, after ``prepare`` (e.g. ``output_layer``), which
+    is applied to one layer at a time just before it is written (one copy held, not every
+    layer's). Returns the layer names written.
     """
     import pyogrio
 
@@ -673,7 +790,8 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
     if path.exists():
         path.unlink()
     written = []
-    for name, gdf in layers.items():
+    for name, raw in layers.items():
+        gdf = prepare(raw) if prepare is not None and raw is not None else raw
         if gdf is None:
             continue
         kwargs: dict[str, Any] = {"layer": str(name), "driver": "GPKG"}
@@ -681,7 +799,13 @@ def write_geopackage(path: str | Path, layers: Mapping[str, Any]) -> list[str]:
             kwargs["geometry_type"] = "Unknown"
         pyogrio.write_dataframe(geopackage_layer(gdf), path, **kwargs)
         written.append(str(name))
+        del gdf
     return written
+
+
+def _comparison_sheet(wb: Any, tables: set[str], comparison: pd.DataFrame, title: str) -> None:
+    _Sheet(wb.create_sheet("Comparison"), tables, widths_from=(comparison,), freeze="A3").frame(
+        comparison, name="Comparison", title=title)
 
 
 def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, title: str) -> bytes | None:
@@ -698,10 +822,7 @@ def add_comparison_sheet(workbook: Target | bytes, comparison: pd.DataFrame, *, 
     wb = load_workbook(source)
     if "Comparison" in wb.sheetnames:
         del wb["Comparison"]
-    ws = wb.create_sheet("Comparison")
-    tables = {name for sheet in wb.worksheets for name in sheet.tables}
-    _Sheet(ws, tables).frame(comparison, name="Comparison", title=title)
-    ws.freeze_panes = "A3"
+    _comparison_sheet(wb, {name for sheet in wb.worksheets for name in sheet.tables}, comparison, title)
     if isinstance(workbook, bytes):
         out = io.BytesIO()
         wb.save(out)

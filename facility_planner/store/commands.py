@@ -29,34 +29,43 @@ def save_assessment(assessment: Any, *, store: str | None, summary_path: Path | 
                     workbook: Path | None = None, user: str | None = None, role: str | None = None,
                     district: str | None = None) -> SnapshotInfo:
     """Save an assessment to the store, add ``snapshot`` {id, saved_at, kind} to summary.json and,
-    when the district has an earlier snapshot, a Comparison sheet to the workbook.
+    when the district has an earlier snapshot, a Comparison sheet to the workbook (written again
+    from ``assessment``, streamed, rather than loaded whole: a large district's workbook holds
+    millions of cells).
 
     ``user`` and ``role`` default to ``current_user()`` and ``current_role()``; ``district`` to
     the sites' district column (a state run passes its district folder's name)."""
+    from facility_planner.io.exports import add_summary_entry, write_workbook
     from facility_planner.store import open_store
 
     with open_store(store) as s:
         info = s.save(assessment, user=user or current_user(), role=role or current_role(), district=district)
         earlier = [i for i in s.snapshots(district=info.district) if i.id < info.id]
         if workbook is not None and workbook.exists() and earlier:
-            add_comparison(s, earlier[-1].id, info.id, workbook)
+            write_workbook(workbook, assessment, comparison=comparison(s, earlier[-1].id, info.id))
     if summary_path is not None and summary_path.exists():
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        summary["snapshot"] = {"id": info.id, "saved_at": info.saved_at.isoformat(), "kind": info.kind,
-                               "district": info.district, "repeat_of": info.repeat_of}
-        summary_path.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        add_summary_entry(summary_path, "snapshot", {"id": info.id, "saved_at": info.saved_at.isoformat(),
+                                                     "kind": info.kind, "district": info.district,
+                                                     "repeat_of": info.repeat_of})
     return info
 
 
-def add_comparison(store: Any, a: int, b: int, workbook: Path | bytes) -> bytes | None:
-    """Write the Comparison sheet of snapshot ``a`` -> ``b`` into an assessment workbook."""
-    from facility_planner.io.exports import add_comparison_sheet
+def comparison(store: Any, a: int, b: int) -> tuple[pd.DataFrame, str]:
+    """The Comparison sheet's table and title for snapshot ``a`` -> ``b``."""
     from facility_planner.store.compare import comparison_table
 
     diff = store.diff(a, b)
     title = (f"What changed from snapshot {a} ({diff.a.as_of}) to snapshot {b} ({diff.b.as_of}), "
              f"{diff.b.district}")
-    return add_comparison_sheet(workbook, comparison_table(diff), title=title)
+    return comparison_table(diff), title
+
+
+def add_comparison(store: Any, a: int, b: int, workbook: Path | bytes) -> bytes | None:
+    """Write the Comparison sheet of snapshot ``a`` -> ``b`` into an assessment workbook."""
+    from facility_planner.io.exports import add_comparison_sheet
+
+    table, title = comparison(store, a, b)
+    return add_comparison_sheet(workbook, table, title=title)
 
 
 def add_save_options(p: argparse.ArgumentParser) -> None:
