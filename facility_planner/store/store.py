@@ -8,12 +8,15 @@ the reason); saves, deletions and role changes also write an audit event in the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -32,6 +35,8 @@ from facility_planner.store.records import (
     utc_now,
 )
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from facility_planner.assess import Assessment
     from facility_planner.store.compare import SnapshotDiff
@@ -44,6 +49,50 @@ def _app_version() -> str:
         return version("facility-planner")
     except PackageNotFoundError:
         return "unknown"
+
+
+@contextmanager
+def made_ahead(items: Iterable[T], depth: int = 2) -> Iterator[Iterator[T]]:
+    """``items`` made by a background thread, up to ``depth`` ahead of the reader: a save
+    encodes the next blob (Parquet, zstd and shapely release the GIL) while the database takes
+    the last. A failure in the thread is raised to the reader; leaving the block stops the thread."""
+    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as err:  # handed to the reader, raised there
+            put((False, err))
+
+    def read() -> Iterator[T]:
+        while True:
+            more, value = slots.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+
+    worker = threading.Thread(target=make, name="store-encoder", daemon=True)
+    worker.start()
+    try:
+        yield read()
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _loads(text: str | None) -> Any:
@@ -120,9 +169,11 @@ class Store:
         rows, figures = snap.building_tables(assessment)
         sites = snap.site_rows(assessment)
         tables = {**snap.bulk_tables(assessment), snap.FIGURES: figures}
-        blobs = {name: snap.to_parquet(frame) for name, frame in tables.items()}
-        if layers and assessment.coverage is not None:
-            blobs.update(snap.layer_blobs(assessment.coverage))
+        blobs: Iterable[snap.Blob] = itertools.chain(
+            snap.table_blobs(tables),
+            snap.layer_blobs(assessment.coverage) if layers and assessment.coverage is not None else ())
+        if self.kind == "sqlite":  # encoded before the write lock is taken: other savers wait less
+            blobs = list(blobs)
         features = self._footprints(assessment)
         report = assessment.report
         header = {"saved_at": utc_now(), "district": district, "as_of": assessment.as_of, "user": user,
@@ -133,17 +184,14 @@ class Store:
                   "settings": settings_json,
                   "validation": snap.dumps({"errors": len(report.errors), "warnings": len(report.warnings),
                                             "rejected_rows": report.rejected_count})}
-        with self._write() as conn:
+        with made_ahead(blobs) as ahead, self._write() as conn:
             repeat = conn.execute(sa.select(sa.func.min(t.snapshots.c.id)).where(
                 t.snapshots.c.inputs_hash == inputs, t.snapshots.c.district == district)).scalar()
             sid = int(conn.execute(sa.insert(t.snapshots).values(**header).returning(t.snapshots.c.id)).scalar_one())
             self._insert_rows(conn, t.snapshot_buildings, sid, rows)
             self._insert_rows(conn, t.snapshot_sites, sid, sites)
-            conn.execute(sa.insert(t.snapshot_tables), [
-                {"snapshot_id": sid, "name": name, "format": snap.TABLE_FORMAT,
-                 "rows": len(tables[name]) if name in tables else 0, "data": data}
-                for name, data in blobs.items()])
             self._insert_rows(conn, t.snapshot_features, sid, features)
+            self._insert_blobs(conn, sid, ahead)
             self._audit(conn, AuditEvent(user=user, action="save", target=f"snapshot {sid}", district=district,
                                          after={"snapshot": sid, "buildings": len(rows), "role": role,
                                                 "inputs_hash": inputs, "repeat_of": repeat}))
@@ -182,6 +230,25 @@ class Store:
         marks = ", ".join("?" * len(columns))
         raw.executemany(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
                         [(sid, *(row[f] for f in fields)) for row in rows])
+
+    def _insert_blobs(self, conn: sa.Connection, sid: int, blobs: Iterable[snap.Blob]) -> None:
+        """The snapshot's table and layer blobs, each written as it comes: one binary COPY on
+        PostgreSQL (no parameter binding or text escaping of hundreds of MB), one INSERT each on SQLite."""
+        raw = conn.connection.driver_connection
+        if raw is None:
+            raise StoreError(f"The store {redact(self.location)} closed the connection.")
+        columns = ("snapshot_id", "name", "format", "rows", "data")
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        if self.kind == "postgis":
+            with raw.cursor() as cur, cur.copy(
+                    f"COPY {quote(t.snapshot_tables.name)} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(["int4", "varchar", "varchar", "int4", "bytea"])
+                for blob in blobs:
+                    copy.write_row((sid, *blob))
+            return
+        for blob in blobs:
+            raw.execute(f"INSERT INTO {quote(t.snapshot_tables.name)} ({names}) VALUES (?, ?, ?, ?, ?)", (sid, *blob))
 
     def _header(self, snapshot_id: int) -> tuple[Any, int | None]:
         """The snapshot's row and the id of the first earlier snapshot made from the same inputs."""
@@ -235,15 +302,15 @@ class Store:
         row, repeat = self._header(snapshot_id)
         info = self._info(row, repeat)
         with self._read() as conn:
-            blobs = {r.name: r.data for r in conn.execute(
-                sa.select(t.snapshot_tables.c.name, t.snapshot_tables.c.data).where(
+            blobs = {r.name: (r.format, r.data) for r in conn.execute(
+                sa.select(t.snapshot_tables.c.name, t.snapshot_tables.c.format, t.snapshot_tables.c.data).where(
                     t.snapshot_tables.c.snapshot_id == info.id))}
             buildings = self._figures(conn, [info.id])
             sites = conn.execute(sa.select(t.snapshot_sites).where(t.snapshot_sites.c.snapshot_id == info.id)).all()
             footprints = self._read_features(conn, info.id).get(snap.FOOTPRINTS)
-        layer_frames = {name.removeprefix(snap.LAYER_PREFIX): snap.layer_from_parquet(data)
-                        for name, data in blobs.items() if layers and name.startswith(snap.LAYER_PREFIX)}
-        frames = {name: snap.from_parquet(data) for name, data in blobs.items()
+        layer_frames = {name.removeprefix(snap.LAYER_PREFIX): snap.layer_from_blob(fmt, data)
+                        for name, (fmt, data) in blobs.items() if layers and name.startswith(snap.LAYER_PREFIX)}
+        frames = {name: snap.from_parquet(data) for name, (_fmt, data) in blobs.items()
                   if not name.startswith(snap.LAYER_PREFIX)}
         site_frame = pd.DataFrame([{"site_id": r.site_id, "name": r.name, **json.loads(r.figures)} for r in sites])
         empty = pd.DataFrame()
