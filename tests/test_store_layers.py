@@ -1,20 +1,17 @@
 """Coverage layers as the store keeps them (``facility_planner.store.layers``): the compact
 ``parquet-xy`` format reads back bit for bit, whatever the geometries, and is smaller than
-GeoParquet; blobs are encoded ahead of the database (``made_ahead``)."""
+GeoParquet."""
 
 from __future__ import annotations
 
 import io
-import threading
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 
 from facility_planner.store.layers import GEOPARQUET, XY_FORMAT, decode_layer, encode_layer
-from facility_planner.store.store import made_ahead
 
 
 def _identical(a: gpd.GeoSeries, b: gpd.GeoSeries) -> bool:
@@ -77,31 +74,3 @@ def test_camera_zones_of_the_sample_are_smaller_and_identical(sample_assessment)
     layer.to_parquet(buffer, index=False, compression="zstd")
     assert fmt == XY_FORMAT and len(data) < 0.8 * len(buffer.getvalue())
     assert _identical(decode_layer(fmt, data).geometry, layer.geometry)
-
-
-def test_made_ahead_yields_in_order_and_hands_a_failure_to_the_reader():
-    with made_ahead(iter(range(50)), depth=2) as items:
-        assert list(items) == list(range(50))
-
-    def failing():
-        yield 1
-        raise ValueError("encoding failed")
-
-    with pytest.raises(ValueError, match="encoding failed"), made_ahead(failing()) as items:
-        assert next(items) == 1
-        next(items)
-
-
-def test_made_ahead_stops_its_thread_when_the_reader_gives_up():
-    made = []
-
-    def endless():
-        for i in range(10_000):
-            made.append(i)
-            yield i
-
-    with pytest.raises(RuntimeError), made_ahead(endless(), depth=2) as items:
-        next(items)
-        raise RuntimeError("database failed")
-    assert not any(t.name == "store-encoder" for t in threading.enumerate())
-    assert len(made) < 10

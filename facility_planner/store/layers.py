@@ -5,10 +5,11 @@ areas, unwatched perimeter) are kept in the ``parquet-xy`` format: the attribute
 are, and each feature's geometry as nested lists of coordinates (the GeoArrow layout: parts,
 rings, points), where every x and y is stored as the difference of its IEEE-754 bit pattern from
 the previous coordinate's (byte-stream split, zstd). Neighbouring vertices share their leading
-bits, so this is about a third smaller than WKB and it is lossless: every coordinate reads back
-bit for bit. A feature whose geometry does not fit the layer's kind (a geometry collection left
+bits, so this is a third to a half smaller than WKB and it is lossless: every coordinate reads
+back bit for bit. A feature whose geometry does not fit the layer's kind (a geometry collection left
 by repairing a polygon, an empty geometry, one with z) keeps its WKB in ``geometry_wkb``.
-Other layers (points) are GeoParquet (``parquet``), as every layer was before schema 0004.
+Other layers (points; cells of a few vertices each) are GeoParquet (``parquet``), as every layer
+was before schema 0004.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ XY_FORMAT = "parquet-xy"
 #: The columns a ``parquet-xy`` blob adds to the layer's attributes.
 XY_COLUMNS = ("geometry_type", "geometry_x", "geometry_y", "geometry_wkb")
 _POLYGONS, _LINES = (3, 6), (1, 5)  # shapely type ids: (single, multi)
+#: Layers with fewer vertices than this per feature on average stay GeoParquet (``_few_vertices``).
+FEW_VERTICES = 6
 
 
 def encode_layer(layer: gpd.GeoDataFrame) -> tuple[str, bytes]:
@@ -38,7 +41,7 @@ def encode_layer(layer: gpd.GeoDataFrame) -> tuple[str, bytes]:
     geoms = np.asarray(layer.geometry.values, dtype=object)
     attrs = pd.DataFrame(layer.drop(columns=layer.geometry.name))
     family = _family(geoms)
-    if family is None or set(XY_COLUMNS) & set(attrs.columns):
+    if family is None or set(XY_COLUMNS) & set(attrs.columns) or _few_vertices(geoms):
         buffer = io.BytesIO()
         layer.to_parquet(buffer, index=False, compression="zstd")
         return GEOPARQUET, buffer.getvalue()
@@ -71,6 +74,15 @@ def _family(geoms: np.ndarray) -> tuple[int, int] | None:
         if present & set(family):
             return family
     return None
+
+
+def _few_vertices(geoms: np.ndarray) -> bool:
+    """True for cells of a few vertices each (radio squares, rooms): they share their corners
+    with their neighbours, which WKB and zstd keep as well as ``parquet-xy`` does, and faster."""
+    import shapely
+
+    present = int(np.count_nonzero(~shapely.is_missing(geoms)))
+    return present == 0 or int(shapely.get_num_coordinates(geoms).sum()) < FEW_VERTICES * present
 
 
 def _xy_bytes(attrs: pd.DataFrame, geoms: np.ndarray, family: tuple[int, int], layer: gpd.GeoDataFrame) -> bytes:

@@ -11,12 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -35,8 +33,6 @@ from facility_planner.store.records import (
     utc_now,
 )
 
-T = TypeVar("T")
-
 if TYPE_CHECKING:
     from facility_planner.assess import Assessment
     from facility_planner.store.compare import SnapshotDiff
@@ -49,50 +45,6 @@ def _app_version() -> str:
         return version("facility-planner")
     except PackageNotFoundError:
         return "unknown"
-
-
-@contextmanager
-def made_ahead(items: Iterable[T], depth: int = 2) -> Iterator[Iterator[T]]:
-    """``items`` made by a background thread, up to ``depth`` ahead of the reader: a save
-    encodes the next blob (Parquet, zstd and shapely release the GIL) while the database takes
-    the last. A failure in the thread is raised to the reader; leaving the block stops the thread."""
-    slots: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                slots.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def make() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((False, None))
-        except BaseException as err:  # handed to the reader, raised there
-            put((False, err))
-
-    def read() -> Iterator[T]:
-        while True:
-            more, value = slots.get()
-            if not more:
-                if value is not None:
-                    raise value
-                return
-            yield value
-
-    worker = threading.Thread(target=make, name="store-encoder", daemon=True)
-    worker.start()
-    try:
-        yield read()
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _loads(text: str | None) -> Any:
@@ -173,7 +125,7 @@ class Store:
             snap.table_blobs(tables),
             snap.layer_blobs(assessment.coverage) if layers and assessment.coverage is not None else ())
         if self.kind == "sqlite":  # encoded before the write lock is taken: other savers wait less
-            blobs = list(blobs)
+            blobs = list(blobs)  # (PostgreSQL: encoded one by one as COPY sends them, never all held)
         features = self._footprints(assessment)
         report = assessment.report
         header = {"saved_at": utc_now(), "district": district, "as_of": assessment.as_of, "user": user,
@@ -184,14 +136,14 @@ class Store:
                   "settings": settings_json,
                   "validation": snap.dumps({"errors": len(report.errors), "warnings": len(report.warnings),
                                             "rejected_rows": report.rejected_count})}
-        with made_ahead(blobs) as ahead, self._write() as conn:
+        with self._write() as conn:
             repeat = conn.execute(sa.select(sa.func.min(t.snapshots.c.id)).where(
                 t.snapshots.c.inputs_hash == inputs, t.snapshots.c.district == district)).scalar()
             sid = int(conn.execute(sa.insert(t.snapshots).values(**header).returning(t.snapshots.c.id)).scalar_one())
             self._insert_rows(conn, t.snapshot_buildings, sid, rows)
             self._insert_rows(conn, t.snapshot_sites, sid, sites)
             self._insert_rows(conn, t.snapshot_features, sid, features)
-            self._insert_blobs(conn, sid, ahead)
+            self._insert_blobs(conn, sid, blobs)
             self._audit(conn, AuditEvent(user=user, action="save", target=f"snapshot {sid}", district=district,
                                          after={"snapshot": sid, "buildings": len(rows), "role": role,
                                                 "inputs_hash": inputs, "repeat_of": repeat}))
@@ -233,7 +185,7 @@ class Store:
 
     def _insert_blobs(self, conn: sa.Connection, sid: int, blobs: Iterable[snap.Blob]) -> None:
         """The snapshot's table and layer blobs, each written as it comes: one binary COPY on
-        PostgreSQL (no parameter binding or text escaping of hundreds of MB), one INSERT each on SQLite."""
+        PostgreSQL (no parameter binding of hundreds of MB), one INSERT each on SQLite."""
         raw = conn.connection.driver_connection
         if raw is None:
             raise StoreError(f"The store {redact(self.location)} closed the connection.")
