@@ -24,7 +24,8 @@ def _mixed_polygons() -> gpd.GeoDataFrame:
     ring = [(423835.27512, 4696356.04811), (423861.1, 4696360.2), (423850.3, 4696390.9)]
     square = shapely.box(423700.123456789, 4696300.987654321, 423710.5, 4696311.25)
     holed = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (4, 2), (4, 4)]])
-    geoms = [shapely.Polygon(ring), shapely.MultiPolygon([square, shapely.box(1, 1, 2, 2)]), holed, None,
+    fan = shapely.Point(423800.51, 4696400.25).buffer(7.3)  # a view: many vertices
+    geoms = [fan, shapely.MultiPolygon([square, shapely.Polygon(ring)]), holed, None,
              shapely.Polygon(), shapely.GeometryCollection([square, shapely.LineString([(0, 0), (1, 1)])]),
              shapely.Polygon([(0, 0, 1), (1, 0, 2), (1, 1, 3)]), shapely.Point(5, 5),
              shapely.Polygon([(0.1 + 1e-12, 0.2), (0.3, 0.4), (-0.0, 5e-324), (0.1 + 1e-12, 0.2)])]
@@ -52,10 +53,11 @@ def test_compact_layer_reads_back_bit_for_bit_whatever_the_geometries():
         shapely.get_type_id(np.asarray(layer.geometry.values)).tolist()  # polygons stay polygons
 
 
-def test_lines_are_compact_points_stay_geoparquet_and_a_named_geometry_is_kept():
+def test_lines_are_compact_points_and_cells_stay_geoparquet_and_a_named_geometry_is_kept():
+    walk = [(423800.0 + i * 1.37, 4696400.0 + (i % 3) * 0.91) for i in range(12)]
     lines = gpd.GeoDataFrame({"length_m": [1.0, 2.0, 3.0]}, crs="EPSG:32615", geometry=gpd.GeoSeries([
-        shapely.LineString([(1, 2), (3, 4.5)]), shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
-        None], crs="EPSG:32615")).rename_geometry("line")
+        shapely.LineString(walk), shapely.MultiLineString([walk[:5], walk[5:]]), None],
+        crs="EPSG:32615")).rename_geometry("line")
     fmt, data = encode_layer(lines)
     back = decode_layer(fmt, data)
     assert fmt == XY_FORMAT and back.geometry.name == "line" and _identical(back.geometry, lines.geometry)
@@ -63,6 +65,10 @@ def test_lines_are_compact_points_stay_geoparquet_and_a_named_geometry_is_kept()
     fmt, data = encode_layer(points)
     back = decode_layer(fmt, data)
     assert fmt == GEOPARQUET and back.crs is None and _identical(back.geometry, points.geometry)
+    cells = gpd.GeoDataFrame({"dbm": [-80.0, -95.5]}, crs="EPSG:32615", geometry=gpd.GeoSeries(
+        [shapely.box(0, 0, 16.13, 16.13), shapely.box(16.13, 0, 32.26, 16.13)], crs="EPSG:32615"))
+    fmt, data = encode_layer(cells)  # squares sharing corners: WKB and zstd do as well
+    assert fmt == GEOPARQUET and _identical(decode_layer(fmt, data).geometry, cells.geometry)
     empty = _mixed_polygons().iloc[:0]
     assert len(decode_layer(*encode_layer(empty))) == 0
 
