@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from facility_planner.errors import StoreError, StoreVersionError
 from facility_planner.store import AuditEvent, Grant, open_store
 from facility_planner.store.records import utc_now
+from facility_planner.store.schema import SCHEMA_HEAD
 from tests.conftest import SAMPLE_DOOR_BUILDING
 
 
@@ -52,8 +54,8 @@ def test_save_load_round_trip_keeps_everything(store, sample_assessment):
         original = a.coverage.layers[name]
         assert len(layer) == len(original) and layer.crs == original.crs
         before = original.geometry.reset_index(drop=True)
-        same = layer.geometry.geom_equals_exact(before, 1e-6) | (layer.geometry.isna() & before.isna())
-        assert same.all(), name
+        same = layer.geometry.geom_equals_identical(before) | (layer.geometry.isna() & before.isna())
+        assert same.all(), name  # every coordinate as measured, bit for bit
     assert len(snap.sites) == len(a.district.sites)
 
 
@@ -222,12 +224,52 @@ def test_store_of_the_previous_schema_migrates_with_nothing_lost(store_url, samp
         assert "grants" not in sa.inspect(conn).get_table_names()
     engine.dispose()
     with open_store(store_url) as s:
-        assert s.revision == "0003"
+        assert s.revision == SCHEMA_HEAD
         after = s.load(info.id)
         assert after.info == before.info and len(after.results) == len(before.results)
         assert after.buildings.equals(before.buildings)
         s.grant("a@d.org", role="admin", districts=["*"], by="setup")
         assert s.grant_for("a@d.org").role == "admin"
+
+
+def test_store_of_schema_0003_upgrades_with_every_layer_identical(store_url, sample_assessment):
+    """Downgrading to 0003 rewrites compact layers as GeoParquet (what 0003 reads); upgrading
+    again reads the same layers, coordinate for coordinate."""
+    import geopandas as gpd
+    import shapely
+    from alembic import command
+
+    from facility_planner.store.engine import alembic_config
+    from facility_planner.store.layers import XY_FORMAT
+
+    with open_store(store_url) as s:
+        info = s.save(sample_assessment, user="a", role="planner")
+        before = s.load(info.id)
+    engine = _engine(store_url)
+    formats = sa.text("SELECT name, format, data FROM snapshot_tables WHERE name LIKE 'layer:%'")
+    with engine.connect() as conn:
+        assert XY_FORMAT in {r.format for r in conn.execute(formats)}
+    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        for row in conn.execute(formats):  # as schema 0003 reads them: GeoParquet
+            assert row.format == "parquet"
+            assert len(gpd.read_parquet(io.BytesIO(bytes(row.data)))) == len(before.layers[row.name[6:]])
+    engine.dispose()
+    with open_store(store_url) as s:
+        assert s.revision == SCHEMA_HEAD
+        after = s.load(info.id)
+        later = s.save(sample_assessment, user="a", role="planner")
+        assert later.repeat_of == info.id
+    assert set(after.layers) == set(before.layers) == set(sample_assessment.coverage.layers)
+    for name, layer in after.layers.items():
+        x, y = (np.asarray(f.geometry.values, dtype=object) for f in (before.layers[name], layer))
+        assert (shapely.equals_identical(x, y) | (pd.isna(x) & pd.isna(y))).all(), name
+        pd.testing.assert_frame_equal(pd.DataFrame(layer.drop(columns=layer.geometry.name)),
+                                      pd.DataFrame(before.layers[name].drop(columns=layer.geometry.name)))
 
 
 def test_store_made_by_a_newer_version_is_refused_in_one_sentence(store_url):
@@ -285,7 +327,7 @@ def test_history_list_upgrades_an_older_store(tmp_path, sample_assessment, capsy
     assert main(["history", "list", "--store", path, "--json"]) == 0
     assert [s["id"] for s in json.loads(capsys.readouterr().out)] == [info.id]
     with open_store(path, readonly=True) as ro:
-        assert ro.revision == "0003"
+        assert ro.revision == SCHEMA_HEAD
 
 
 def test_footprints_are_real_geometries_in_the_database(store, sample_assessment):

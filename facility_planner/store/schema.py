@@ -7,7 +7,8 @@ blobs in ``snapshot_tables`` (one row per table and snapshot); so are the per-bu
 rows of ``snapshot_buildings`` (figures as JSON text, for SQL and GIS users; the only copy in
 snapshots saved before ``building_figures`` existed). Building footprints are one row per feature
 in ``snapshot_features`` with the geometry as EWKB (a PostGIS ``geometry`` column on PostgreSQL);
-the coverage map layers are GeoParquet blobs.
+the coverage map layers are blobs too (``layers``: polygons and lines in the compact, lossless
+``parquet-xy`` format since revision 0004, points as GeoParquet).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 #: The schema revision this code writes (alembic head).
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 class _PostGISGeometry(UserDefinedType[bytes]):

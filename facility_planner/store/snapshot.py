@@ -7,9 +7,9 @@ import dataclasses
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,19 @@ if TYPE_CHECKING:
 
 RISK_FACTORS = ("occupancy", "consequence", "threat_level", "threat", "vulnerability")
 TABLE_FORMAT = "parquet"
-#: Coverage layers are kept as GeoParquet blobs named ``layer:<name>`` (geometry as WKB).
+#: Coverage layers are kept as blobs named ``layer:<name>`` (``layers.encode_layer``).
 LAYER_PREFIX = "layer:"
 #: The feature layer of building footprints (rows of ``snapshot_features``).
 FOOTPRINTS = "buildings"
+
+
+class Blob(NamedTuple):
+    """One row of ``snapshot_tables``: a table or layer's name, its format, rows and bytes."""
+
+    name: str
+    format: str
+    rows: int
+    data: bytes
 
 
 @dataclass
@@ -289,19 +298,24 @@ def summary_record(assessment: Assessment) -> dict[str, Any]:
     }
 
 
-def layer_blobs(coverage: Any) -> dict[str, bytes]:
-    """Every coverage layer as GeoParquet bytes, its values as measured (object columns, such as
-    lists, as text: ``_object_texts``)."""
-    out = {}
+def table_blobs(tables: dict[str, pd.DataFrame]) -> Iterator[Blob]:
+    """Each bulk table as a Parquet blob, one at a time."""
+    for name, frame in tables.items():
+        yield Blob(name, TABLE_FORMAT, len(frame), to_parquet(frame))
+
+
+def layer_blobs(coverage: Any) -> Iterator[Blob]:
+    """Each coverage layer as a blob (``layers.encode_layer``: geometry exactly as measured;
+    object columns, such as lists, as text: ``_object_texts``), one at a time."""
+    from facility_planner.store.layers import encode_layer
+
     for name, raw in coverage.layers.items():
         layer = raw.reset_index(drop=True)
         objects = [c for c in layer.columns if c != layer.geometry.name and layer[c].dtype == object]
         if objects:
             layer = layer.assign(**{c: _object_texts(layer[c]) for c in objects})
-        buffer = io.BytesIO()
-        layer.to_parquet(buffer, index=False, compression="zstd")
-        out[f"{LAYER_PREFIX}{name}"] = buffer.getvalue()
-    return out
+        fmt, data = encode_layer(layer)
+        yield Blob(f"{LAYER_PREFIX}{name}", fmt, len(layer), data)
 
 
 def _object_texts(values: pd.Series) -> pd.Series:
@@ -325,11 +339,11 @@ def _object_texts(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def layer_from_parquet(data: bytes) -> gpd.GeoDataFrame:
-    """A coverage layer back from GeoParquet bytes."""
-    import geopandas as gpd
+def layer_from_blob(fmt: str, data: bytes) -> gpd.GeoDataFrame:
+    """A coverage layer back from its blob (either format: ``layers.decode_layer``)."""
+    from facility_planner.store.layers import decode_layer
 
-    return gpd.read_parquet(io.BytesIO(data))
+    return decode_layer(fmt, data)
 
 
 def feature_rows(layers: dict[str, gpd.GeoDataFrame], srid: int | None, *,
