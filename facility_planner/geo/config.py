@@ -29,6 +29,12 @@ class Sourced(BaseModel, Generic[T]):
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    def _require_positive(self, *names: str) -> None:
+        """Raise, naming every one of ``names`` whose value is not above 0."""
+        bad = [name for name in names if getattr(self, name).value <= 0]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} must be positive")
+
 
 class CameraConfig(_Section):
     densities_px_per_m: Sourced[dict[str, float]]
@@ -61,9 +67,7 @@ class CameraConfig(_Section):
                      "derived_range_level", "stated_range_level"):
             if getattr(self, name).value not in levels:
                 raise ValueError(f"{name} must be one of {sorted(levels)}")
-        for name in ("rays_per_degree", "perimeter_step_m"):
-            if getattr(self, name).value <= 0:
-                raise ValueError(f"{name} must be positive")
+        self._require_positive("rays_per_degree", "perimeter_step_m")
         return self
 
     @property
@@ -98,8 +102,7 @@ class RadioConfig(_Section):
 
     @model_validator(mode="after")
     def _positive(self) -> RadioConfig:
-        if self.frequency_mhz.value <= 0 or self.cells_per_floor.value < 1 or self.min_distance_m.value <= 0:
-            raise ValueError("frequency_mhz, cells_per_floor and min_distance_m must be positive")
+        self._require_positive("frequency_mhz", "cells_per_floor", "min_distance_m")
         if self.cell_size_m.value is not None and self.cell_size_m.value <= 0:
             raise ValueError("cell_size_m must be positive or null")
         return self
@@ -173,10 +176,8 @@ class NewUnitsConfig(_Section):
 
     @model_validator(mode="after")
     def _positive(self) -> NewUnitsConfig:
-        if min(self.camera_resolution_px.value, self.camera_mount_offset_m.value,
-               self.camera_mount_step_m.value, self.aed_step_m.value, self.aed_tolerance_m2.value) <= 0:
-            raise ValueError("camera_resolution_px, camera_mount_offset_m, camera_mount_step_m, aed_step_m "
-                             "and aed_tolerance_m2 must be positive")
+        self._require_positive("camera_resolution_px", "camera_mount_offset_m", "camera_mount_step_m",
+                               "aed_step_m", "aed_tolerance_m2")
         if not 0 < self.camera_hfov_deg.value < 180 or not 0 <= 2 * self.camera_margin_deg.value \
                 < self.camera_hfov_deg.value:
             raise ValueError("camera_hfov_deg must be between 0 and 180 and wider than twice camera_margin_deg")
