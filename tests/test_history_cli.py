@@ -94,3 +94,18 @@ def test_history_delete_needs_a_reason_and_lists_what_is_left(store_url, tmp_pat
     assert main(["history", "show", "999", "--store", store_url]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: There is no snapshot 999") and err.count("\n") == 1
+
+
+def test_a_rerun_of_the_same_inputs_saves_and_writes_an_empty_comparison(store_url, tmp_path):
+    """Nothing changed between two runs without a budget (no project was chosen): the second save
+    still succeeds, and its workbook's Comparison sheet holds the title and header only."""
+    ids = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["assess", str(SAMPLE_SITES / "inventory.xlsx"), "--map", str(SAMPLE_SITES / "campus.gpkg"),
+                     "--as-of", "2026-11-28", "--out", str(out), "--save", "--store", store_url]) == 0
+        ids.append(json.loads((out / "summary.json").read_text())["snapshot"]["id"])
+    assert ids[0] != ids[1]
+    sheet = openpyxl.load_workbook(tmp_path / "b" / "assessment.xlsx", read_only=True)["Comparison"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if any(v is not None for v in r)]
+    assert len(rows) == 2 and "building_id" in rows[1]

@@ -306,8 +306,10 @@ def comparison_table(diff: SnapshotDiff) -> pd.DataFrame:
         pd.DataFrame({"building_id": diff.added, "what": "building", "item": "added"}),
         pd.DataFrame({"building_id": diff.removed, "what": "building", "item": "removed"}),
     ]
-    frame = pd.concat([p.reindex(columns=COMPARISON_COLUMNS) for p in parts if len(p)], ignore_index=True)
-    frame = frame.reindex(columns=COMPARISON_COLUMNS)
+    changed = [p.reindex(columns=COMPARISON_COLUMNS) for p in parts if len(p)]
+    if not changed:  # the same figures twice (a re-run): an empty sheet, not a failed save
+        return pd.DataFrame(columns=COMPARISON_COLUMNS, dtype=object)
+    frame = pd.concat(changed, ignore_index=True).reindex(columns=COMPARISON_COLUMNS)
     return frame.astype(object).where(frame.notna(), None)
 
 
