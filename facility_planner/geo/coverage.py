@@ -414,9 +414,15 @@ _SLIVER_LAYERS = ("camera_views", "camera_zones", "blind_spots", "aed_reach", "k
 def _with_geometry_of(layer: gpd.GeoDataFrame, key: str, source: gpd.GeoDataFrame, *,
                       crs: str) -> gpd.GeoDataFrame:
     """``layer`` with the run-CRS geometry of the same ``key`` in ``source`` (rooms, AEDs: drawn
-    as they are, so nothing to map back)."""
-    shapes = source.drop_duplicates(key).set_index(source.drop_duplicates(key)[key].astype("string")).geometry
-    geoms = shapes.reindex(layer[key].astype("string").to_numpy()).to_numpy()
+    as they are, so nothing to map back); the first row of a key repeated in ``source`` wins."""
+    ids = source[key].astype("string")
+    first = (~ids.duplicated() & ids.notna()).to_numpy()
+    keys = pd.Index(ids.to_numpy(dtype=object)[first])
+    shapes = np.asarray(source.geometry.values, dtype=object)[first]
+    wanted = layer[key].astype("string")
+    at = np.where(wanted.notna().to_numpy(), keys.get_indexer(wanted.to_numpy(dtype=object, na_value=None)), -1)
+    geoms = np.full(len(layer), None, dtype=object)
+    geoms[at >= 0] = shapes[at[at >= 0]]
     return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)
 
 

@@ -26,6 +26,7 @@ continuous within each campus (they may pass 180 by a little; ``io.exports`` spl
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,8 +137,14 @@ class _Poly:
         scale = np.maximum(np.abs(src - centre[:, None]).max(axis=(1, 2)), 1e-12)
         u = (src - centre[:, None]) / scale[:, None, None]
         t = np.stack(_terms(u[..., 0], u[..., 1]), axis=-1)  # (g, n, K)
-        coef = np.stack([np.linalg.lstsq(t[k], dst[k], rcond=None)[0] for k in range(len(t))]) \
-            if len(t) else np.empty((0, t.shape[-1], 2))
+        if not len(t):
+            return cls(centre, scale, np.empty((0, t.shape[-1], 2)))
+        # All groups in one stacked QR (each group's own factorisation: the same fit whatever
+        # else is in the run); the constant part of dst is taken out first for precision.
+        offset = dst.mean(axis=1, keepdims=True)
+        q, r = np.linalg.qr(t)
+        coef = np.linalg.solve(r, np.swapaxes(q, 1, 2) @ (dst - offset))
+        coef[:, 0, :] += offset[:, 0, :]
         return cls(centre, scale, coef)
 
     def __call__(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -169,6 +176,10 @@ class _Poly:
             out[a:b] = _sum_terms(terms, self.coef, at)
         return out
 
+
+#: Coordinates mapped and rebuilt together (``_map_all``): blocks of a few MB keep the temporaries
+#: in cache (and off fresh pages) instead of arrays of every coordinate at once.
+_BLOCK_COORDS = 262_144
 
 #: Runs of fewer points of one group than this are evaluated with the other short runs.
 _SHORT_RUN = 1024
@@ -340,9 +351,8 @@ class LocalFrames:
                               [self.group_of[name] for name in _GEO_TABLES], self.to_local)
         tables: dict[str, gpd.GeoDataFrame] = {}
         for name, table, geoms in zip(_GEO_TABLES, originals, moved, strict=True):
-            tables[name] = gpd.GeoDataFrame(table.drop(columns=table.geometry.name), index=table.index,
-                                            geometry=gpd.GeoSeries(geoms, index=table.index, crs=label_crs),
-                                            crs=label_crs)
+            tables[name] = table.set_geometry(gpd.GeoSeries(geoms, index=table.index, crs=label_crs),
+                                              crs=label_crs)
         cams = tables["cameras"]
         cams["heading_deg"] = self.grid_bearings(district.cameras, cams["heading_deg"].to_numpy(dtype=float))
         return dataclasses.replace(district, crs=label, **tables)
@@ -357,7 +367,7 @@ class LocalFrames:
         groups = np.concatenate(row_groups).astype(np.int64) if parts else np.empty(0, np.int64)
         if not len(geoms):
             return [p.copy() for p in parts]
-        ids = pd.factorize(np.fromiter((id(g) for g in geoms), dtype=np.int64, count=len(geoms)))[0]
+        ids = pd.factorize(_object_ids(geoms))[0]
         # One key per (group, geometry object), ordered by group first: contiguous runs per group.
         _, first, inverse = np.unique(groups * (int(ids.max()) + 1) + ids, return_index=True, return_inverse=True)
         unique, unique_group = geoms[first], groups[first]
@@ -366,8 +376,12 @@ class LocalFrames:
             group = np.repeat(unique_group, count)
             if shapely.has_z(unique).any():
                 unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=None)
-            else:  # all 2D: one pass
-                unique = _with_coordinates(unique, mapping(shapely.get_coordinates(unique), group), count)
+            else:  # all 2D: block by block (arrays that stay in cache), each block in one pass
+                ends = np.cumsum(count)
+                cuts = np.r_[0, np.searchsorted(ends, np.arange(_BLOCK_COORDS, ends[-1], _BLOCK_COORDS)), len(unique)]
+                unique = np.concatenate([
+                    _with_coordinates(unique[a:b], mapping(shapely.get_coordinates(unique[a:b]), group[ends[a] - count[a]:ends[b - 1]]), count[a:b])
+                    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True) if b > a])
         out = unique[inverse.reshape(-1)]
         return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
@@ -403,15 +417,12 @@ class LocalFrames:
         parts = [np.asarray(layers[n].geometry.values, dtype=object) for n in names]
         moved = self._map_all(parts, [self._row_groups(layers[n], g) for n, g in zip(names, parts, strict=True)],
                               self.to_run)
+        _make_valid([geoms for name, geoms in zip(names, moved, strict=True) if name in check_valid])
         out: dict[str, gpd.GeoDataFrame] = {}
         for name, geoms in zip(names, moved, strict=True):
-            if name in check_valid:
-                poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)))
-                bad = poly[~shapely.is_valid(geoms[poly])]
-                if len(bad):
-                    geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-            layer = layers[name]
-            out[name] = layer.copy().set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)
+            layer = layers[name].copy(deep=False)  # the columns are shared, the geometry is new
+            layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs, inplace=True)
+            out[name] = layer
         return out
 
     def _row_groups(self, layer: pd.DataFrame, geoms: np.ndarray) -> np.ndarray:
@@ -430,6 +441,36 @@ class LocalFrames:
             pt_i, box_i = shapely.STRtree(shapely.box(*self.boxes.T)).query(first, predicate="intersects")
             group[rest[pt_i]] = box_i
         return np.maximum(group, 0)
+
+
+def _object_ids(objects: np.ndarray) -> np.ndarray:
+    """``id()`` of every element of an object array, read straight from its buffer of object
+    pointers (in CPython an object's id is its address): no Python call per element."""
+    held = np.ascontiguousarray(objects, dtype=object)
+    pointers = (ctypes.c_ssize_t * len(held)).from_address(held.ctypes.data)
+    return np.ctypeslib.as_array(pointers).astype(np.int64)  # a copy, made while ``held`` lives
+
+
+def _make_valid(arrays: list[np.ndarray]) -> None:
+    """Invalid polygons in ``arrays`` (in place) made valid; a geometry object shared by several
+    rows or arrays (a zone that is its whole view) is checked once."""
+    if not arrays:
+        return
+    geoms = np.concatenate(arrays)
+    poly = np.flatnonzero(np.isin(shapely.get_type_id(geoms), (3, 6)))
+    if not len(poly):
+        return
+    _, first, inverse = np.unique(_object_ids(geoms[poly]), return_index=True, return_inverse=True)
+    bad = ~shapely.is_valid(geoms[poly[first]])
+    if not bad.any():
+        return
+    mended = geoms[poly[first]]
+    mended[bad] = shapely.make_valid(mended[bad], method="structure", keep_collapsed=False)
+    fix = bad[inverse.reshape(-1)]
+    geoms[poly[fix]] = mended[inverse.reshape(-1)[fix]]
+    cuts = np.cumsum([len(a) for a in arrays])[:-1]
+    for array, fixed in zip(arrays, np.split(geoms, cuts), strict=True):
+        array[:] = fixed
 
 
 def _with_coordinates(geoms: np.ndarray, xy: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -532,8 +573,9 @@ def _unit_extents(coords: dict[str, tuple[np.ndarray, np.ndarray]], units: _Camp
         xy = np.column_stack([ref + wrap_lon(xy[:, 0] - ref), xy[:, 1]])
     lo = np.full((n, 2), np.inf)
     hi = np.full((n, 2), -np.inf)
-    np.minimum.at(lo, unit[good], xy[good])
-    np.maximum.at(hi, unit[good], xy[good])
+    for axis in (0, 1):  # one column at a time: numpy's fast path for ufunc.at
+        np.minimum.at(lo[:, axis], unit[good], xy[good, axis])
+        np.maximum.at(hi[:, axis], unit[good], xy[good, axis])
     drawn = np.isfinite(lo).all(axis=1)
     ll_lo, ll_hi = lo.copy(), hi.copy()
     if drawn.any():
