@@ -84,7 +84,7 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     import dask
 
     # Work stealing off: a district stays on its worker. The workers' statistical profiler off: it
-    # takes the GIL from the task every 10 ms to walk its stack (a chunk ran ~5% slower with it).
+    # takes the GIL from the task every 10 ms to walk its stack (chunks ran 5-9% slower with it).
     with dask.config.set({"distributed.scheduler.work-stealing": False,
                           "distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,

@@ -417,10 +417,8 @@ def _with_geometry_of(layer: gpd.GeoDataFrame, key: str, source: gpd.GeoDataFram
     as they are, so nothing to map back); the first row of a key repeated in ``source`` wins."""
     ids = source[key].astype("string")
     first = (~ids.duplicated() & ids.notna()).to_numpy()
-    keys = pd.Index(ids.to_numpy(dtype=object)[first])
     shapes = np.asarray(source.geometry.values, dtype=object)[first]
-    wanted = layer[key].astype("string")
-    at = np.where(wanted.notna().to_numpy(), keys.get_indexer(wanted.to_numpy(dtype=object, na_value=None)), -1)
+    at = index_of(layer[key], pd.Index(ids.to_numpy(dtype=object)[first]))
     geoms = np.full(len(layer), None, dtype=object)
     geoms[at >= 0] = shapes[at[at >= 0]]
     return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)

@@ -376,12 +376,8 @@ class LocalFrames:
             group = np.repeat(unique_group, count)
             if shapely.has_z(unique).any():
                 unique = shapely.transform(unique, lambda xy: mapping(xy, group), include_z=None)
-            else:  # all 2D: block by block (arrays that stay in cache), each block in one pass
-                ends = np.cumsum(count)
-                cuts = np.r_[0, np.searchsorted(ends, np.arange(_BLOCK_COORDS, ends[-1], _BLOCK_COORDS)), len(unique)]
-                unique = np.concatenate([
-                    _with_coordinates(unique[a:b], mapping(shapely.get_coordinates(unique[a:b]), group[ends[a] - count[a]:ends[b - 1]]), count[a:b])
-                    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True) if b > a])
+            else:
+                unique = _mapped_in_blocks(unique, group, count, mapping)
         out = unique[inverse.reshape(-1)]
         return np.split(out, np.cumsum([len(p) for p in parts])[:-1])
 
@@ -441,6 +437,19 @@ class LocalFrames:
             pt_i, box_i = shapely.STRtree(shapely.box(*self.boxes.T)).query(first, predicate="intersects")
             group[rest[pt_i]] = box_i
         return np.maximum(group, 0)
+
+
+def _mapped_in_blocks(geoms: np.ndarray, group: np.ndarray, count: np.ndarray, mapping: Any) -> np.ndarray:
+    """2D ``geoms`` (``count`` coordinates each, ``group`` per coordinate) with every coordinate
+    mapped by ``mapping(xy, group)``, about ``_BLOCK_COORDS`` coordinates at a time."""
+    end = np.cumsum(count)
+    start = end - count
+    cuts = np.unique(np.r_[0, np.searchsorted(end, np.arange(_BLOCK_COORDS, end[-1], _BLOCK_COORDS)), len(geoms)])
+    blocks = []
+    for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+        xy = mapping(shapely.get_coordinates(geoms[a:b]), group[start[a]:end[b - 1]])
+        blocks.append(_with_coordinates(geoms[a:b], xy, count[a:b]))
+    return np.concatenate(blocks)
 
 
 def _object_ids(objects: np.ndarray) -> np.ndarray:
