@@ -7,7 +7,7 @@ import pandas as pd
 import shapely
 
 from facility_planner.geo._arrays import positions
-from facility_planner.geo.local import _Poly, _with_coordinates
+from facility_planner.geo.local import TOLERANCE_M, _fitted_maps, _Poly, _with_coordinates
 
 RNG = np.random.default_rng(16)
 
@@ -31,6 +31,9 @@ def test_geometries_built_from_the_buffer_are_those_set_coordinates_gives():
 def test_polynomial_map_of_a_point_depends_only_on_the_point_and_its_group():
     src = RNG.normal(size=(30, 49, 2)) * 1000 + RNG.normal(size=(30, 1, 2)) * 1e6
     poly = _Poly.fit(src, src + 1e-3 * src ** 2 / 1e6)
+    quadratic = _Poly.fit(src, src + 1e-3 * src ** 2 / 1e6, degree=2)
+    odd = np.arange(30) % 2 == 1  # groups of both degrees, short runs of both evaluated together
+    poly.coef[odd], poly.degree[odd] = quadratic.coef[odd], quadratic.degree[odd]
     sizes = RNG.choice([1, 3, 40, 1023, 1024, 3000], size=30)
     group = np.repeat(np.arange(30), sizes)
     RNG.shuffle(group)
@@ -49,3 +52,21 @@ def test_positions_are_get_indexer_of_the_keys_as_objects():
         assert list(positions(keys, index)) == list(index.get_indexer(keys.astype(object).to_numpy()))
     assert list(positions(pd.Series(["a"]), pd.Index([], dtype=object))) == [-1]
     assert len(positions(pd.Series([], dtype="str"), index)) == 0
+
+
+def test_each_group_gets_the_lowest_degree_that_fits_else_the_exact_map():
+    g = np.arange(4)
+    src = RNG.uniform(-1, 1, size=(4, 81, 2)) * 3000 + RNG.normal(size=(4, 1, 2)) * 1e5
+    u = (src - src.mean(axis=1, keepdims=True)) / 3000
+    bend = np.stack([u[..., 0] ** 2 * u[..., 1], u[..., 1] ** 3], axis=-1)  # cubic terms
+    local = src + np.array([0.0, 0.0, 0.01, 0.0])[:, None, None] * bend
+    local[1] += 0.2 * u[1] ** 2  # quadratic only
+    local[3] += 0.01 * np.sin(4 * u[3])  # no polynomial of degree 3 within 0.1 mm
+    forward, inverse, exact = _fitted_maps(src, local, np.ones(4), fit_n=49)
+    assert list(forward.degree[:3]) == [2, 2, 3] and list(exact) == [False, False, False, True]
+    assert not forward.coef[:2, 6:].any()  # a quadratic group's higher terms are zero
+    check = np.repeat(g[:3], 32)
+    mapped = forward(src[:3, 49:].reshape(-1, 2), check)
+    assert np.abs(mapped - local[:3, 49:].reshape(-1, 2)).max() <= TOLERANCE_M
+    back = inverse(local[:3, 49:].reshape(-1, 2), check)
+    assert np.abs(back - src[:3, 49:].reshape(-1, 2)).max() <= TOLERANCE_M

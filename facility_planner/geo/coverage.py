@@ -416,9 +416,14 @@ def _with_geometry_of(layer: gpd.GeoDataFrame, key: str, source: gpd.GeoDataFram
     """``layer`` with the run-CRS geometry of the same ``key`` in ``source`` (rooms, AEDs: drawn
     as they are, so nothing to map back); the first row of a key repeated in ``source`` wins."""
     ids = source[key].astype("string")
-    first = (~ids.duplicated() & ids.notna()).to_numpy()
-    shapes = np.asarray(source.geometry.values, dtype=object)[first]
-    at = index_of(layer[key], pd.Index(ids.to_numpy(dtype=object)[first]))
+    # Both key columns coded together: the layer's keys are the source's, so one factorize.
+    codes, _ = pd.factorize(pd.concat([ids, layer[key].astype("string")], ignore_index=True))
+    source_code, layer_code = codes[:len(ids)], codes[len(ids):]
+    first_row = np.full(int(codes.max()) + 1 if len(codes) else 0, -1, dtype=np.int64)
+    code, first = np.unique(source_code, return_index=True)  # the first row of each key
+    first_row[code[code >= 0]] = first[code >= 0]
+    at = np.where(layer_code >= 0, first_row[np.maximum(layer_code, 0)] if len(first_row) else -1, -1)
+    shapes = np.asarray(source.geometry.values, dtype=object)
     geoms = np.full(len(layer), None, dtype=object)
     geoms[at >= 0] = shapes[at[at >= 0]]
     return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=crs), crs=crs)

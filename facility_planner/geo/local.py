@@ -9,8 +9,9 @@ plane with empty gaps wider than any reach, so the measurement still runs once o
 and every group sees only itself.
 
 The map from the run's CRS to each frame (and back) is a polynomial fitted to exact PROJ results
-on a grid of control points over the group; its residual is checked on other points, and a group
-whose residual exceeds ``TOLERANCE_M`` is mapped point by point with PROJ instead.
+on a grid of control points over the group; its residual is checked on other points. A group gets
+the lowest degree (``DEGREES``) whose residual is within ``TOLERANCE_M``, and a group that no
+degree fits is mapped point by point with PROJ instead.
 
 Bearings in the inventory are true-north compass bearings; ``grid_bearings`` turns them into
 bearings in the frame with the meridian convergence (and the frame's turn) at each point.
@@ -48,8 +49,10 @@ LONLAT = "EPSG:4326"
 TOLERANCE_M = 1e-4
 #: Control points reach at least this far (m) beyond a group's data (views and reach areas).
 PAD_M = 1000.0
-#: Degree of the polynomial map of each frame (cubic: under 0.1 mm over a campus plus 1 km).
-DEGREE = 3
+#: Degrees of the polynomial map a frame may get, lowest first (a quadratic is within 0.1 mm over
+#: a campus plus 1 km nearly everywhere and costs 6 terms, not the cubic's 10).
+DEGREES = (2, 3)
+DEGREE = DEGREES[-1]
 #: Tables with geometry, and how their rows find their campus.
 _BY_BUILDING = ("rooms", "doors", "cameras", "repeaters", "aeds", "equipment", "walls")
 _BY_SITE = ("site_boundaries", "parking")
@@ -111,41 +114,47 @@ def tmerc_definition(lon0: float, lat0: float) -> str:
             "+ellps=WGS84 +units=m +no_defs")
 
 
-def _terms(u: np.ndarray, v: np.ndarray) -> list[np.ndarray]:
-    """Monomials u^i v^j, i + j <= DEGREE (by products, not powers; a power times u^0 or v^0 is
-    the power itself, no product by one)."""
+def _terms(u: np.ndarray, v: np.ndarray, degree: int = DEGREE) -> list[np.ndarray]:
+    """Monomials u^i v^j, i + j <= ``degree``, by total degree (so those of a lower degree come
+    first); by products, not powers (a power times u^0 or v^0 is the power itself)."""
     up, vp = [np.ones_like(u), u], [np.ones_like(v), v]
-    for _ in range(DEGREE - 1):
+    for _ in range(degree - 1):
         up.append(up[-1] * u)
         vp.append(vp[-1] * v)
     return [up[0]] + [vp[j] if i == 0 else up[i] if j == 0 else up[i] * vp[j]
-                      for d in range(1, DEGREE + 1) for i, j in ((i, d - i) for i in range(d, -1, -1))]
+                      for d in range(1, degree + 1) for i, j in ((i, d - i) for i in range(d, -1, -1))]
+
+
+def _n_terms(degree: int) -> int:
+    return (degree + 1) * (degree + 2) // 2
 
 
 @dataclass(frozen=True)
 class _Poly:
-    """One 2D polynomial map per group, on coordinates normalised per group."""
+    """One 2D polynomial map per group, on coordinates normalised per group; a group of a
+    lower degree than ``DEGREE`` has zeros for the higher terms (``coef``)."""
 
     centre: np.ndarray  # (g, 2)
     scale: np.ndarray  # (g,)
-    coef: np.ndarray  # (g, K, 2)
+    coef: np.ndarray  # (g, K of DEGREE, 2)
+    degree: np.ndarray  # (g,)
 
     @classmethod
-    def fit(cls, src: np.ndarray, dst: np.ndarray) -> _Poly:
-        """Least-squares fit of dst = P(src) per group; src, dst (g, n, 2)."""
+    def fit(cls, src: np.ndarray, dst: np.ndarray, *, degree: int = DEGREE) -> _Poly:
+        """Least-squares fit of dst = P(src) per group, of ``degree``; src, dst (g, n, 2)."""
         centre = src.mean(axis=1)
         scale = np.maximum(np.abs(src - centre[:, None]).max(axis=(1, 2)), 1e-12)
         u = (src - centre[:, None]) / scale[:, None, None]
-        t = np.stack(_terms(u[..., 0], u[..., 1]), axis=-1)  # (g, n, K)
-        if not len(t):
-            return cls(centre, scale, np.empty((0, t.shape[-1], 2)))
-        # All groups in one stacked QR (each group's own factorisation: the same fit whatever
-        # else is in the run); the constant part of dst is taken out first for precision.
-        offset = dst.mean(axis=1, keepdims=True)
-        q, r = np.linalg.qr(t)
-        coef = np.linalg.solve(r, np.swapaxes(q, 1, 2) @ (dst - offset))
-        coef[:, 0, :] += offset[:, 0, :]
-        return cls(centre, scale, coef)
+        t = np.stack(_terms(u[..., 0], u[..., 1], degree), axis=-1)  # (g, n, K)
+        coef = np.zeros((len(t), _n_terms(DEGREE), 2))
+        if len(t):
+            # All groups in one stacked QR (each group's own factorisation: the same fit whatever
+            # else is in the run); the constant part of dst is taken out first for precision.
+            offset = dst.mean(axis=1, keepdims=True)
+            q, r = np.linalg.qr(t)
+            coef[:, :t.shape[-1]] = np.linalg.solve(r, np.swapaxes(q, 1, 2) @ (dst - offset))
+            coef[:, 0, :] += offset[:, 0, :]
+        return cls(centre, scale, coef, np.full(len(t), degree))
 
     def __call__(self, xy: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Evaluate group by group on contiguous runs (points sorted by group here unless they
@@ -167,12 +176,15 @@ class _Poly:
             pick = np.repeat(short, ends - starts)
             g = group[pick]
             scale = self.scale[g]
-            terms = _terms((xy[pick, 0] - self.centre[g, 0]) / scale, (xy[pick, 1] - self.centre[g, 1]) / scale)
+            # The highest degree among these groups; the others' higher terms add exact zeros.
+            terms = _terms((xy[pick, 0] - self.centre[g, 0]) / scale, (xy[pick, 1] - self.centre[g, 1]) / scale,
+                           int(self.degree[g].max()))
             out[pick] = _sum_terms(terms, self.coef, g)
         for a, b in zip(starts[~short].tolist(), ends[~short].tolist(), strict=True):
             at = int(group[a])
             scale = self.scale[at]
-            terms = _terms((xy[a:b, 0] - self.centre[at, 0]) / scale, (xy[a:b, 1] - self.centre[at, 1]) / scale)
+            terms = _terms((xy[a:b, 0] - self.centre[at, 0]) / scale, (xy[a:b, 1] - self.centre[at, 1]) / scale,
+                           int(self.degree[at]))
             out[a:b] = _sum_terms(terms, self.coef, at)
         return out
 
@@ -254,7 +266,7 @@ class LocalFrames:
                 group_of[name][row] = label[extents.unit[name]]
         if n_groups == 0:
             empty = np.empty(0)
-            poly = _Poly(np.empty((0, 2)), empty, np.empty((0, len(_terms(empty, empty)), 2)))
+            poly = _Poly(np.empty((0, 2)), empty, np.empty((0, _n_terms(DEGREE), 2)), np.empty(0, dtype=int))
             return cls(crs, group_of, empty, empty, empty, np.empty((0, 4)), poly, poly, np.empty(0, bool),
                        np.empty((0, 2)), np.empty((0, 2)), pd.Series(dtype=int), pd.Series(dtype=int))
         return _build(crs, coords, extents, label, group_of, n_groups, units=units, district=district,
@@ -498,7 +510,7 @@ def _with_coordinates(geoms: np.ndarray, xy: np.ndarray, count: np.ndarray) -> n
     for geometry_type, which in built.items():
         if not which.any():
             continue
-        coords = xy[np.repeat(which, count)]
+        coords = _rows_where(xy, np.repeat(which, count))
         offsets = np.r_[0, np.cumsum(count[which])]
         if geometry_type == shapely.GeometryType.POINT:
             out[which] = shapely.points(coords)
@@ -508,8 +520,18 @@ def _with_coordinates(geoms: np.ndarray, xy: np.ndarray, count: np.ndarray) -> n
             out[which] = shapely.from_ragged_array(geometry_type, coords, (offsets, np.arange(int(which.sum()) + 1)))
         rest &= ~which
     if rest.any():
-        out[rest] = shapely.set_coordinates(out[rest], xy[np.repeat(rest, count)])
+        out[rest] = shapely.set_coordinates(out[rest], _rows_where(xy, np.repeat(rest, count)))
     return out
+
+
+def _rows_where(xy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``xy[mask]`` for (n, 2) floats, picked as one 16-byte item per row (numpy's boolean
+    indexing of 2D rows is several times slower than of a 1D array)."""
+    if mask.all():
+        return xy
+    rows = np.ascontiguousarray(xy).view(np.complex128).reshape(-1)
+    picked: np.ndarray = rows[mask].view(np.float64).reshape(-1, 2)
+    return picked
 
 
 @dataclass(frozen=True)
@@ -688,18 +710,40 @@ def _build(crs: str, coords: dict[str, tuple[np.ndarray, np.ndarray]], extents: 
     turned = np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1)
     shift, boxes = _slots(turned[:, :fit_n], lon0, lat0, reach_m=reach_m)
     local = turned + shift[:, None, :]
-    forward = _Poly.fit(src[:, :fit_n], local[:, :fit_n])
-    inverse = _Poly.fit(local[:, :fit_n], src[:, :fit_n])
-    check_g = np.repeat(np.arange(n_groups), src.shape[1] - fit_n)
-    f_err = np.hypot(*(forward(src[:, fit_n:].reshape(-1, 2), check_g) - local[:, fit_n:].reshape(-1, 2)).T)
-    i_err = np.hypot(*(inverse(local[:, fit_n:].reshape(-1, 2), check_g)
-                       - src[:, fit_n:].reshape(-1, 2)).T) / np.repeat(units_per_m, src.shape[1] - fit_n)
-    worst = np.zeros(n_groups)
-    np.maximum.at(worst, check_g, np.maximum(f_err, i_err))
-    exact = ~(worst <= TOLERANCE_M)
+    forward, inverse, exact = _fitted_maps(src, local, units_per_m, fit_n=fit_n)
     b_group, s_group = _lookups(district, units, extents, label)
     return LocalFrames(crs, group_of, lon0, lat0, angle, boxes, forward, inverse, exact, shift, centre,
                        b_group, s_group, x_ref)
+
+
+def _fitted_maps(src: np.ndarray, local: np.ndarray, units_per_m: np.ndarray, *,
+                 fit_n: int) -> tuple[_Poly, _Poly, np.ndarray]:
+    """The forward and inverse maps of every group (run CRS <-> frame, points (g, n, 2), the first
+    ``fit_n`` of each group to fit, the rest to check) of the lowest degree whose residual is
+    within ``TOLERANCE_M``; and which groups no degree fits (mapped exactly)."""
+    n_groups = len(src)
+    forward = _Poly.fit(src[:, :fit_n], local[:, :fit_n], degree=DEGREES[0])
+    inverse = _Poly.fit(local[:, :fit_n], src[:, :fit_n], degree=DEGREES[0])
+    todo = np.arange(n_groups)
+    for at, degree in enumerate(DEGREES):
+        if at:  # refit, at the next degree, the groups the last one did not fit
+            f = _Poly.fit(src[todo, :fit_n], local[todo, :fit_n], degree=degree)
+            i = _Poly.fit(local[todo, :fit_n], src[todo, :fit_n], degree=degree)
+            forward.coef[todo], forward.degree[todo] = f.coef, f.degree
+            inverse.coef[todo], inverse.degree[todo] = i.coef, i.degree
+        check_g = np.repeat(todo, src.shape[1] - fit_n)
+        f_err = np.hypot(*(forward(src[todo, fit_n:].reshape(-1, 2), check_g)
+                           - local[todo, fit_n:].reshape(-1, 2)).T)
+        i_err = np.hypot(*(inverse(local[todo, fit_n:].reshape(-1, 2), check_g)
+                           - src[todo, fit_n:].reshape(-1, 2)).T) / units_per_m[check_g]
+        worst = np.zeros(n_groups)
+        np.maximum.at(worst, check_g, np.maximum(f_err, i_err))
+        todo = todo[~(worst[todo] <= TOLERANCE_M)]
+        if not len(todo):
+            break
+    exact = np.zeros(n_groups, dtype=bool)
+    exact[todo] = True
+    return forward, inverse, exact
 
 
 def _lookups(district: District, units: _CampusUnits, extents: _Extents,
