@@ -95,13 +95,15 @@ def run_one(schools: int, *, budget_per_school: float, files: bool, seed: int,
 
 
 def run_state_one(schools: int, *, workers: int, layout: str, district_schools: int,
-                  budget_per_school: float, seed: int, outputs: bool = False) -> dict[str, object]:
+                  budget_per_school: float, seed: int, outputs: bool = False,
+                  timeline: Path | None = None) -> dict[str, object]:
     """A synthetic state of ``schools`` schools on ``workers`` workers (this process only).
 
     ``chunk_busy_s`` is the time each worker spent in chunk tasks (the chunked stage); the
     chunked stage's speed-up over one worker is the one worker's figure over the busiest
     worker's. ``outputs`` writes every district's workbook, GeoPackage and map, as
-    ``assess-state`` does.
+    ``assess-state`` does. ``timeline`` (Dask only): a JSON file of every task's worker, key and
+    compute start and stop (seconds from the run's start), to see how the workers were kept busy.
     """
     from datetime import date
 
@@ -142,6 +144,11 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
                     seconds = sum(s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute")
                     per_worker[task["worker"]] = per_worker.get(task["worker"], 0.0) + seconds
             busy = sorted(per_worker.values())
+            if timeline is not None:
+                timeline.write_text(json.dumps([
+                    {"worker": task["worker"], "key": task["key"], "start": s["start"] - started - _clock_offset(),
+                     "stop": s["stop"] - started - _clock_offset()}
+                    for task in stream.data for s in task["startstops"] if s["action"] == "compute"]))
         finally:
             cluster.close()
     wall = time.perf_counter() - started
@@ -164,6 +171,11 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
             "load_1min": os.getloadavg()[0],
             "driver_peak_mb": _peak_mb(), "task_seconds": measure, "failed": failed, "stages": stages,
             "buildings": int(sum(r.row.get("buildings", 0) or 0 for r in results))}
+
+
+def _clock_offset() -> float:
+    """``time.time()`` less ``time.perf_counter()``: task-stream times are wall-clock seconds."""
+    return time.time() - time.perf_counter()
 
 
 def _busy_loop(_: object = None) -> float:
@@ -237,7 +249,8 @@ def _state_table(args: argparse.Namespace) -> None:
         for w in args.workers:
             cmd = [sys.executable, __file__, "--one", str(n), "--workers", str(w), "--layout", args.layout,
                    "--district-schools", str(args.district_schools), "--seed", str(args.seed),
-                   "--budget-per-school", str(args.budget_per_school)] + (["--outputs"] if args.outputs else [])
+                   "--budget-per-school", str(args.budget_per_school)] + (["--outputs"] if args.outputs else []) \
+                + (["--timeline", f"{args.timeline}-{n}-{w}.json"] if args.timeline and w > 1 else [])
             load = os.getloadavg()[0]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -272,13 +285,16 @@ def main() -> None:
     parser.add_argument("--district-schools", type=int, default=800, help="schools per district (with --workers)")
     parser.add_argument("--outputs", action="store_true",
                         help="with --workers: write every district's workbook, GeoPackage and map (as assess-state)")
+    parser.add_argument("--timeline", help="with --workers: write each Dask run's tasks (worker, key, start, "
+                                           "stop) to TIMELINE-<schools>-<workers>.json")
     args = parser.parse_args()
 
     if args.workers and args.one:
         print(json.dumps(run_state_one(args.one, workers=args.workers[0], layout=args.layout,
                                        district_schools=args.district_schools,
                                        budget_per_school=args.budget_per_school, seed=args.seed,
-                                       outputs=args.outputs)))
+                                       outputs=args.outputs,
+                                       timeline=Path(args.timeline) if args.timeline else None)))
         return
     if args.workers:
         _state_table(args)

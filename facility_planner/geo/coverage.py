@@ -308,15 +308,8 @@ def _site_chunks(district: District, chunk_buildings: int | None, *,
     cx, cy = np.floor(centre[:, 0] / cell_m), np.floor(centre[:, 1] / cell_m)
     order = np.lexsort((centre[:, 0], cy, cx))  # grid order (columns of cells), then west to east
     chunk_of = np.zeros(n_sites, dtype=int)
-    size = 0
-    current = 0
-    for i in order.tolist():
-        n = int(per_site[i])
-        if size and size + n > chunk_buildings:
-            current += 1
-            size = 0
-        chunk_of[i] = current
-        size += n
+    chunk_of[order] = _even_cuts(per_site[order], chunk_buildings)
+    current = int(chunk_of.max()) if n_sites else 0
     left, right = _neighbour_pairs(boxes, reach_m=reach_m + CHUNK_MARGIN_M)
     cross = chunk_of[left] != chunk_of[right]
     halo = pd.Series(right[cross]).groupby(chunk_of[left[cross]]).unique()
@@ -330,6 +323,23 @@ def _site_chunks(district: District, chunk_buildings: int | None, *,
     if no_site:
         chunks[-1] = SiteChunk(chunks[-1].sites, chunks[-1].halo, no_site)
     return chunks
+
+
+def _even_cuts(sizes: np.ndarray, most: int) -> np.ndarray:
+    """The chunk (0, 1, ...) of each of a run of sites of ``sizes`` buildings, cut in order into
+    as few chunks of at most ``most`` buildings as cutting at even shares allows (a site bigger
+    than ``most`` alone): chunks of near-equal size, so that no small last chunk trails a
+    district (a worker that has only it to run waits for the others)."""
+    total = int(sizes.sum())
+    middle = np.cumsum(sizes) - sizes / 2  # each site goes where its middle building falls
+    for n_chunks in range(max(1, -(-total // most)), len(sizes) + 1):
+        chunk = np.minimum((middle * n_chunks / max(total, 1)).astype(int), n_chunks - 1)
+        chunk = np.unique(chunk, return_inverse=True)[1].reshape(-1)  # no empty chunk
+        per_chunk = np.bincount(chunk, weights=sizes)
+        sites = np.bincount(chunk)
+        if ((per_chunk <= most) | (sites == 1)).all():
+            return chunk
+    return np.arange(len(sizes))
 
 
 def _centres(boxes: np.ndarray) -> np.ndarray:
