@@ -145,9 +145,9 @@ def run_state_one(schools: int, *, workers: int, layout: str, district_schools: 
                     per_worker[task["worker"]] = per_worker.get(task["worker"], 0.0) + seconds
             busy = sorted(per_worker.values())
             if timeline is not None:
+                zero = started + _clock_offset()  # the run's start on the task stream's clock
                 timeline.write_text(json.dumps([
-                    {"worker": task["worker"], "key": task["key"], "start": s["start"] - started - _clock_offset(),
-                     "stop": s["stop"] - started - _clock_offset()}
+                    {"worker": task["worker"], "key": task["key"], "start": s["start"] - zero, "stop": s["stop"] - zero}
                     for task in stream.data for s in task["startstops"] if s["action"] == "compute"]))
         finally:
             cluster.close()
